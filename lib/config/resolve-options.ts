@@ -1,0 +1,94 @@
+import { Logger } from '@nestjs/common';
+import type { JwtIssuerModuleOptions } from '../interfaces/jwt-issuer-module-options.interface.js';
+import type { ResolvedNatsUserJwtOptions } from '../nats/interfaces/nats-options.interface.js';
+import { normalizeNatsUserJwtOptions } from '../nats/nats.options.js';
+import type { ResolvedSealdJwtOptions } from '../seald/interfaces/seald-options.interface.js';
+import { normalizeSealdJwtOptions } from '../seald/seald.options.js';
+import type { ResolvedServiceTokenOptions } from '../service-token/interfaces/service-token-options.interface.js';
+import { normalizeServiceTokenOptions } from '../service-token/service-token.options.js';
+import type { ResolvedVonageJwtOptions } from '../vonage/interfaces/vonage-options.interface.js';
+import { normalizeVonageJwtOptions } from '../vonage/vonage.options.js';
+import { ConfigProblems } from './config-problems.js';
+import type { NormalizeContext } from './normalize-context.interface.js';
+
+/** The module's options after validation (internal). An absent section means the capability is off. */
+export interface ResolvedJwtIssuerOptions {
+  nats?: ResolvedNatsUserJwtOptions;
+  service?: ResolvedServiceTokenOptions;
+  seald?: ResolvedSealdJwtOptions;
+  vonage?: ResolvedVonageJwtOptions;
+}
+
+const SECTIONS = ['nats', 'service', 'seald', 'vonage'] as const;
+const KNOWN = new Set<string>([...SECTIONS, 'ignoreEnvVars']);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Merges explicit options over environment options (key by key inside each section), validates every section, and
+ * throws one {@link JwtIssuerConfigError} listing every problem. Never mutates its inputs.
+ */
+export async function resolveJwtIssuerOptions(
+  explicit: JwtIssuerModuleOptions | undefined,
+  fromEnv: JwtIssuerModuleOptions | undefined,
+  context: NormalizeContext = {
+    production: process.env.NODE_ENV === 'production',
+    logger: new Logger('JwtIssuerModule'),
+  },
+): Promise<ResolvedJwtIssuerOptions> {
+  const problems = new ConfigProblems();
+  const given: Record<string, unknown> = isPlainObject(explicit)
+    ? explicit
+    : {};
+  if (explicit !== undefined && !isPlainObject(explicit)) {
+    problems.add('options', 'must be an object');
+  }
+  for (const key of Object.keys(given)) {
+    if (!KNOWN.has(key)) {
+      problems.add(
+        key,
+        `is not a known option (known: ${[...KNOWN].join(', ')})`,
+      );
+    }
+  }
+  const env: Record<string, unknown> =
+    given.ignoreEnvVars === true || !isPlainObject(fromEnv) ? {} : fromEnv;
+
+  const merged: Record<string, unknown> = {};
+  for (const section of SECTIONS) {
+    const a = env[section];
+    const b = given[section];
+    if (a === undefined && b === undefined) continue;
+    if (b !== undefined && !isPlainObject(b)) {
+      problems.add(section, 'must be an object');
+      continue;
+    }
+    merged[section] = { ...(a as object | undefined), ...b };
+  }
+
+  const resolved: ResolvedJwtIssuerOptions = {
+    nats:
+      merged.nats === undefined
+        ? undefined
+        : await normalizeNatsUserJwtOptions(merged.nats, problems, context),
+    service:
+      merged.service === undefined
+        ? undefined
+        : await normalizeServiceTokenOptions(merged.service, problems, context),
+    seald:
+      merged.seald === undefined
+        ? undefined
+        : await normalizeSealdJwtOptions(merged.seald, problems, context),
+    vonage:
+      merged.vonage === undefined
+        ? undefined
+        : await normalizeVonageJwtOptions(merged.vonage, problems, context),
+  };
+  problems.throwIfAny();
+  context.logger.log(
+    `Capabilities: ${SECTIONS.map((s) => `${s} ${resolved[s] ? 'on' : 'off'}`).join(', ')}`,
+  );
+  return resolved;
+}

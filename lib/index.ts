@@ -1,0 +1,29 @@
+export { JwtIssuerModule } from './jwt-issuer.module.js';
+export { jwtIssuerConfig } from './jwt-issuer.config.js';
+export type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';
+export {
+  JwtIssuerError,
+  JwtIssuerConfigError,
+  JwtIssuerErrorCode,
+  type ConfigProblem,
+} from './errors.js';
+export { JWT_ISSUER_ENV_VARS } from './config/env.js';
+export type { EnvVarSpec, EnvVarKind } from './config/env-var.interface.js';
+export type { JwsAlgorithm } from './common/jws-signer.js';
+export type { PrivateKeyInput } from './common/keys.js';
+
+// --- nats ---
+
+// --- end nats ---
+
+// --- service-token ---
+
+// --- end service-token ---
+
+// --- seald ---
+
+// --- end seald ---
+
+// --- vonage ---
+
+// --- end vonage ---

@@ -1,0 +1,17 @@
+import { registerAs } from '@nestjs/config';
+import { readJwtIssuerEnv } from './config/env.js';
+import type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';
+
+/**
+ * The `jwtIssuer` configuration namespace, read from `JWT_ISSUER_*` environment variables (see the README's table).
+ * The module reads it by itself; inject it with `@Inject(jwtIssuerConfig.KEY)`, or feed the module from it
+ * explicitly with `JwtIssuerModule.forRootAsync(jwtIssuerConfig.asProvider())`.
+ *
+ * @example
+ * imports: [ConfigModule.forRoot(), JwtIssuerModule.forRootAsync(jwtIssuerConfig.asProvider())]
+ */
+export const jwtIssuerConfig = registerAs(
+  'jwtIssuer',
+  (): JwtIssuerModuleOptions =>
+    readJwtIssuerEnv(process.env) as JwtIssuerModuleOptions,
+);

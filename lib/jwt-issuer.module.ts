@@ -1,0 +1,66 @@
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { resolveJwtIssuerOptions } from './config/resolve-options.js';
+import type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';
+import {
+  ASYNC_OPTIONS_TYPE,
+  ConfigurableModuleClass,
+  JWT_ISSUER_MODULE_OPTIONS,
+  JWT_ISSUER_RESOLVED_OPTIONS,
+  OPTIONS_TYPE,
+} from './jwt-issuer.module-definition.js';
+import { jwtIssuerConfig } from './jwt-issuer.config.js';
+import { NATS_PROVIDERS } from './nats/nats.providers.js';
+import { SEALD_PROVIDERS } from './seald/seald.providers.js';
+import { SERVICE_TOKEN_PROVIDERS } from './service-token/service-token.providers.js';
+import { VONAGE_PROVIDERS } from './vonage/vonage.providers.js';
+
+const resolvedOptionsProvider: Provider = {
+  provide: JWT_ISSUER_RESOLVED_OPTIONS,
+  inject: [JWT_ISSUER_MODULE_OPTIONS, jwtIssuerConfig.KEY],
+  useFactory: (
+    explicit: JwtIssuerModuleOptions | undefined,
+    fromEnv: JwtIssuerModuleOptions,
+  ) => resolveJwtIssuerOptions(explicit, fromEnv),
+};
+
+const featureProviders: Provider[] = [
+  ...NATS_PROVIDERS,
+  ...SERVICE_TOKEN_PROVIDERS,
+  ...SEALD_PROVIDERS,
+  ...VONAGE_PROVIDERS,
+];
+
+/**
+ * Issues and verifies the JWTs a backend hands to other systems. Each capability is configured in its own section
+ * (`nats`, `service`, `seald`, `vonage`), from these options and/or `JWT_ISSUER_*` environment variables read
+ * through `@nestjs/config`. Options are validated once at bootstrap; every problem is reported in one error.
+ *
+ * @example
+ * // Everything from the environment:
+ * imports: [ConfigModule.forRoot(), JwtIssuerModule.forRoot()]
+ * // Explicit options (override the environment key by key):
+ * imports: [JwtIssuerModule.forRoot({ nats: { accountId, signingKey }, isGlobal: true })]
+ * // Async:
+ * imports: [JwtIssuerModule.forRootAsync({ inject: [ConfigService], useFactory: (c: ConfigService) => ({ … }) })]
+ */
+@Module({
+  imports: [ConfigModule.forFeature(jwtIssuerConfig)],
+  providers: [resolvedOptionsProvider, ...featureProviders],
+  exports: featureProviders.map((p) =>
+    typeof p === 'function' ? p : p.provide,
+  ),
+})
+export class JwtIssuerModule extends ConfigurableModuleClass {
+  /** Registers the module with explicit options (merged over the environment); with none, env only. */
+  static override forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+
+  /** Registers the module with options produced by a factory, class or existing provider. */
+  static override forRootAsync(
+    options: typeof ASYNC_OPTIONS_TYPE,
+  ): DynamicModule {
+    return super.forRootAsync(options);
+  }
+}

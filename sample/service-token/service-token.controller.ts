@@ -1,0 +1,5 @@
+import { Controller } from '@nestjs/common';
+
+/** Sample routes of the 'service-token' capability. */
+@Controller('service-token')
+export class ServiceTokenController {}
