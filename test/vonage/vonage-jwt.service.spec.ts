@@ -58,7 +58,7 @@ function invalidArgument(fn: () => unknown, ...words: string[]): void {
 
 describe('VonageJwtService', () => {
   let vonage: VonageJwtService;
-  let verifyKey: CryptoKey;
+  let verifyKey: Awaited<ReturnType<typeof importSPKI>>;
 
   /** Verifies with jose (RS256 only, the public key) and @vonage/jwt; returns the claims. */
   async function verified(token: string, currentDate?: Date) {
