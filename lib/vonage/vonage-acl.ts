@@ -19,6 +19,9 @@ import type {
  * | `push` | `/v1/push/**` | receive push notifications |
  * | `devices` | `/v1/devices/**` | send push notifications |
  * | `applications` | `/v1/applications/**` | upload push notification certificates |
+ *
+ * @example
+ * VONAGE_ACL_PATHS.conversations; // '/v1/conversations/**'
  */
 export const VONAGE_ACL_PATHS = Object.freeze({
   sessions: '/v1/sessions/**',
@@ -164,6 +167,7 @@ function copyAclRule(rule: unknown, name: string): VonageAclRule {
  * // { paths: { '/v1/sessions/**': {}, '/v1/users/**': {}, … } }
  * vonageAcl(['sessions', 'conversations']);
  * vonageAcl({ sessions: {}, users: { methods: ['GET'] }, conversations: { filters: { name: 'support' } } });
+ * @param selection `'all'` (the default), path names, or path names with their rules.
  * @throws {JwtIssuerError} `INVALID_ARGUMENT` for an unknown path name, an empty selection, or a bad rule.
  */
 export function vonageAcl(selection: VonageAclSelection = 'all'): VonageAcl {

@@ -9,13 +9,18 @@ export const DEV_SEALD_APP_ID = 'dev-seald-app';
 
 /**
  * Development defaults of the 'seald' section for the sample: `undefined` when any `JWT_ISSUER_SEALD_*` variable
- * is set (the environment is used as is), `{}` in production (so the module reports what is missing), otherwise a
+ * is set (not empty) (the environment is used as is), `{}` in production (so the module reports what is missing), otherwise a
  * freshly generated secret under a fixed development secret id, announced loudly.
  */
 export async function sealdSampleOptions(): Promise<
   SealdJwtOptions | undefined
 > {
-  if (Object.keys(process.env).some((k) => k.startsWith('JWT_ISSUER_SEALD_'))) {
+  if (
+    Object.entries(process.env).some(
+      ([k, v]) =>
+        k.startsWith('JWT_ISSUER_SEALD_') && v !== undefined && v !== '',
+    )
+  ) {
     return undefined;
   }
   if (process.env.NODE_ENV === 'production') return {};

@@ -7,14 +7,17 @@ export const DEV_VONAGE_APPLICATION_ID = 'aaaaaaaa-bbbb-4ccc-8ddd-00000000dev0';
 
 /**
  * Development defaults of the 'vonage' section for the sample: `undefined` when any `JWT_ISSUER_VONAGE_*` variable
- * is set (the environment is used as is), `{}` in production (so the module reports what is missing), otherwise an
+ * is set (not empty) (the environment is used as is), `{}` in production (so the module reports what is missing), otherwise an
  * RSA-2048 key generated at start-up and a development application id, announced loudly.
  */
 export async function vonageSampleOptions(): Promise<
   VonageJwtOptions | undefined
 > {
   if (
-    Object.keys(process.env).some((k) => k.startsWith('JWT_ISSUER_VONAGE_'))
+    Object.entries(process.env).some(
+      ([k, v]) =>
+        k.startsWith('JWT_ISSUER_VONAGE_') && v !== undefined && v !== '',
+    )
   ) {
     return undefined;
   }
