@@ -21,9 +21,32 @@ export type { PrivateKeyInput } from './common/keys.js';
 // --- end service-token ---
 
 // --- seald ---
-
+export { SealdJwtService } from './seald/seald-jwt.service.js';
+export {
+  SealdPermission,
+  type SealdJwtOptions,
+  type SealdTokenOptions,
+  type SealdSignupTokenOptions,
+  type SealdAnonymousTokenOptions,
+  type SealdTokenClaims,
+  type SealdConnector,
+} from './seald/interfaces/seald-options.interface.js';
 // --- end seald ---
 
 // --- vonage ---
-
+export { VonageJwtService } from './vonage/vonage-jwt.service.js';
+export {
+  vonageAcl,
+  VONAGE_ACL_PATHS,
+  type VonageAclPathName,
+  type VonageAclSelection,
+} from './vonage/vonage-acl.js';
+export type {
+  VonageJwtOptions,
+  VonageTokenOptions,
+  VonageTokenClaims,
+  VonageAcl,
+  VonageAclRule,
+  VonageAclMethod,
+} from './vonage/interfaces/vonage-options.interface.js';
 // --- end vonage ---

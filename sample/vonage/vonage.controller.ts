@@ -1,5 +1,63 @@
-import { Controller } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  HttpCode,
+  Post,
+} from '@nestjs/common';
+import {
+  JwtIssuerError,
+  JwtIssuerErrorCode,
+  vonageAcl,
+  type VonageAclSelection,
+  VonageJwtService,
+} from '../../lib/index.js';
 
-/** Sample routes of the 'vonage' capability. */
+/** Turns a refused argument into a 400 (the message names the argument and never holds a secret). */
+function badRequestOnInvalid<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (
+      e instanceof JwtIssuerError &&
+      e.code === JwtIssuerErrorCode.INVALID_ARGUMENT
+    ) {
+      throw new BadRequestException(e.message);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Sample routes of the 'vonage' capability. A real application would put its own authentication guard here and take
+ * the user name from the session, not from the body.
+ */
 @Controller('vonage')
-export class VonageController {}
+export class VonageController {
+  constructor(private readonly vonage: VonageJwtService) {}
+
+  /**
+   * `POST /vonage/tokens` `{ user, paths?, ttl? }`: a Client SDK token for `user`, allowed the named ACL paths
+   * (`'all'` by default, or e.g. `["sessions", "conversations"]`).
+   */
+  @Post('tokens')
+  @HttpCode(200)
+  token(
+    @Body()
+    body:
+      { user?: string; paths?: VonageAclSelection; ttl?: number } | undefined,
+  ): { token: string } {
+    return badRequestOnInvalid(() => {
+      if (typeof body?.user !== 'string' || body.user === '') {
+        throw new BadRequestException('user must be a non-empty string');
+      }
+      return {
+        token: this.vonage.createToken({
+          sub: body.user,
+          acl: vonageAcl(body.paths ?? 'all'),
+          ...(body.ttl === undefined ? {} : { ttl: body.ttl }),
+        }),
+      };
+    });
+  }
+}

@@ -1,9 +1,136 @@
-/** Options of the 'seald' section. TODO: filled in by the seald capability. */
+import type { KeyObject } from 'node:crypto';
+
+/**
+ * Permissions of a Seald JWTSecret and of the tokens it signs (the `scopes` claim).
+ *
+ * @example
+ * seald.createToken({ scopes: [SealdPermission.JOIN_TEAM], joinTeam: true });
+ */
+export const SealdPermission = {
+  /** Every permission. Allowed in a secret's permissions and in a token's scopes. */
+  ALL: -1,
+  /** Anonymously create messages (encrypt for recipients without a Seald identity on this side). */
+  ANONYMOUS_CREATE_MESSAGE: 0,
+  /** Retrieve the recipients' encryption keys. */
+  ANONYMOUS_FIND_KEYS: 1,
+  /** Retrieve the recipients' SigChain (unused by Seald today). */
+  ANONYMOUS_FIND_SIGCHAIN: 2,
+  /** Add an SDK identity to your team. */
+  JOIN_TEAM: 3,
+  /** Add a custom user id (connector) to an SDK identity. */
+  ADD_CONNECTOR: 4,
+  /** Retrieve a symmetric encryption key anonymously (newer SDKs). */
+  ANONYMOUS_FIND_SYMENC_KEY: 5,
+} as const;
+
+/** One of the {@link SealdPermission} values. */
+export type SealdPermission =
+  (typeof SealdPermission)[keyof typeof SealdPermission];
+
+/**
+ * Options of the `seald` section (environment: `JWT_ISSUER_SEALD_*`).
+ *
+ * @example
+ * JwtIssuerModule.forRoot({ seald: { secretId: '32266d8c-…', secret: process.env.SEALD_SECRET!, appId: '…' } })
+ */
 export interface SealdJwtOptions {
-  [key: string]: unknown;
+  /** The JWTSecretId (not secret): the `iss` of every token. Env `JWT_ISSUER_SEALD_SECRET_ID`. */
+  secretId?: string;
+  /** The JWTSecret; its UTF-8 (ASCII) bytes are the HS256 key. Env `JWT_ISSUER_SEALD_SECRET`. */
+  secret?: string;
+  /**
+   * The permissions the JWTSecret was created with, so that a token asking for more is refused here rather than by
+   * Seald. Env `JWT_ISSUER_SEALD_PERMISSIONS` (comma-separated integers, e.g. `3,4`).
+   * @default [SealdPermission.ALL]
+   */
+  permissions?: readonly (SealdPermission | number)[];
+  /**
+   * The Seald application id: connector values must end in `@<appId>`, and the sign-up token builds its connector
+   * from it. Env `JWT_ISSUER_SEALD_APP_ID`.
+   */
+  appId?: string;
 }
 
-/** The 'seald' section after validation (internal). */
+/** The `seald` section after validation (internal). */
 export interface ResolvedSealdJwtOptions {
-  [key: string]: unknown;
+  secretId: string;
+  /** The HMAC key, imported once. */
+  key: KeyObject;
+  /** Configured permissions; `ALL` when -1 was among them. */
+  permissions: readonly SealdPermission[];
+  appId: string | undefined;
+}
+
+/** A `connector_add` claim: a custom user id `<customId>@<appId>` of type `AP`. */
+export interface SealdConnector {
+  value: string;
+  type: 'AP';
+}
+
+/**
+ * Options of {@link SealdJwtService.createToken}. Each option present becomes its claim; absent options add
+ * nothing. `iss` and `iat` are always set.
+ */
+export interface SealdTokenOptions {
+  /** `scopes`: the token's permissions, a subset of the secret's. Absent: every permission of the secret. */
+  scopes?: readonly (SealdPermission | number)[];
+  /** `recipients`: sealdIds the token may act for (anonymous encryption). Not empty. */
+  recipients?: readonly string[];
+  /** `owner`: sealdId of the user who will own the created messages. */
+  owner?: string;
+  /** `join_team`: let the identity join your team. */
+  joinTeam?: boolean;
+  /** `connector_add`: a custom user id to add, `"<customId>@<appId>"` (type `AP`). */
+  connectorAdd?: string | Readonly<SealdConnector>;
+  /**
+   * A random UUID `jti` makes the token single-use. `false` leaves `jti` out (usable until it expires).
+   * @default true
+   */
+  oneTime?: boolean;
+  /**
+   * `iat` (seconds since the epoch, or a Date); Seald honours the token for 10 minutes after it.
+   * @default now
+   */
+  issuedAt?: number | Date;
+}
+
+/** Options of {@link SealdJwtService.createSignupToken}. */
+export interface SealdSignupTokenOptions {
+  /**
+   * A custom user id to attach to the new identity: adds `connector_add` `{ value: "<userId>@<appId>", type: "AP" }`
+   * (needs `seald.appId`) and the `ADD_CONNECTOR` scope.
+   */
+  userId?: string;
+  /** @default true */
+  oneTime?: boolean;
+  /** @default now */
+  issuedAt?: number | Date;
+}
+
+/** Options of {@link SealdJwtService.createAnonymousEncryptionToken}. */
+export interface SealdAnonymousTokenOptions {
+  /** sealdIds of the recipients. Not empty. */
+  recipients: readonly string[];
+  /** sealdId of the owner of the created messages (needed to create messages, not to find keys). */
+  owner?: string;
+  /**
+   * @default [ANONYMOUS_CREATE_MESSAGE, ANONYMOUS_FIND_KEYS] with an owner, [ANONYMOUS_FIND_KEYS] without
+   */
+  scopes?: readonly (SealdPermission | number)[];
+  /** @default true */
+  oneTime?: boolean;
+  /** @default now */
+  issuedAt?: number | Date;
+}
+
+/** The claims of a Seald token, as signed. */
+export interface SealdTokenClaims {
+  iss: string;
+  iat: number;
+  jti?: string;
+  scopes?: SealdPermission[];
+  recipients?: string[];
+  owner?: string;
+  join_team?: boolean;
+  connector_add?: SealdConnector;
 }

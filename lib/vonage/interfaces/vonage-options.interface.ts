@@ -1,9 +1,78 @@
-/** Options of the 'vonage' section. TODO: filled in by the vonage capability. */
+import type { KeyObject } from 'node:crypto';
+import type { PrivateKeyInput } from '../../common/keys.js';
+
+/**
+ * Options of the `vonage` section (environment: `JWT_ISSUER_VONAGE_*`).
+ *
+ * @example
+ * JwtIssuerModule.forRoot({ vonage: { applicationId: 'aaaaaaaa-bbbb-…', privateKey: './private.key' } })
+ */
 export interface VonageJwtOptions {
-  [key: string]: unknown;
+  /** The Vonage application id (`application_id` claim). Env `JWT_ISSUER_VONAGE_APPLICATION_ID`. */
+  applicationId?: string;
+  /**
+   * The application's private key (RSA, at least 2048 bits): PEM text (literal `\n` escapes accepted), JWK, the
+   * path of a key file, or a KeyObject. Imported once. Env `JWT_ISSUER_VONAGE_PRIVATE_KEY`.
+   */
+  privateKey?: PrivateKeyInput;
+  /**
+   * Lifetime of a token in seconds when `createToken` gets no `ttl` (1 … 86400). Env `JWT_ISSUER_VONAGE_DEFAULT_TTL`.
+   * @default 900
+   */
+  defaultTtl?: number;
 }
 
-/** The 'vonage' section after validation (internal). */
+/** The `vonage` section after validation (internal). */
 export interface ResolvedVonageJwtOptions {
-  [key: string]: unknown;
+  applicationId: string;
+  key: KeyObject;
+  defaultTtl: number;
+}
+
+/** HTTP methods an ACL rule may allow. */
+export type VonageAclMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** What one ACL path allows: every method and object when empty. */
+export interface VonageAclRule {
+  /** Methods allowed on the path (all when absent). */
+  methods?: VonageAclMethod[];
+  /** Filters on the objects the path reaches, as the platform defines them. */
+  filters?: Record<string, unknown>;
+}
+
+/** The `acl` claim of a Vonage Client SDK token. */
+export interface VonageAcl {
+  paths: Record<string, VonageAclRule>;
+}
+
+/** Options of {@link VonageJwtService.createToken}. Never mutated. */
+export interface VonageTokenOptions {
+  /** `sub`: the name of the Vonage user the token logs in. */
+  sub?: string;
+  /** `acl`: what the token allows; build it with {@link vonageAcl}. */
+  acl?: Readonly<VonageAcl>;
+  /**
+   * Lifetime in seconds: `exp = iat + ttl`. Must be a whole number in 1 … 86400 (the platform never honours more
+   * than 24 h).
+   * @default the `vonage.defaultTtl` option (900)
+   */
+  ttl?: number;
+  /** `nbf`: not valid before (seconds since the epoch, or a Date); must come before `exp`. */
+  nbf?: number | Date;
+  /**
+   * `jti`: a unique id for the token.
+   * @default a random UUID v4
+   */
+  jti?: string;
+}
+
+/** The claims of a Vonage token, as signed. */
+export interface VonageTokenClaims {
+  application_id: string;
+  iat: number;
+  jti: string;
+  exp: number;
+  nbf?: number;
+  sub?: string;
+  acl?: VonageAcl;
 }

@@ -1,0 +1,139 @@
+import 'reflect-metadata';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { type INestApplication, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { verifySignature } from '@vonage/jwt';
+import { decodeJwt, jwtVerify } from 'jose';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { JwtIssuerModule } from '../../lib/index.js';
+import { VonageController } from '../../sample/vonage/vonage.controller.js';
+import {
+  DEV_VONAGE_APPLICATION_ID,
+  vonageSampleOptions,
+} from '../../sample/vonage/vonage.sample-options.js';
+import { captureOutput } from '../support/capture-output.js';
+
+const ENV = [
+  'JWT_ISSUER_VONAGE_APPLICATION_ID',
+  'JWT_ISSUER_VONAGE_PRIVATE_KEY',
+  'JWT_ISSUER_VONAGE_DEFAULT_TTL',
+];
+
+@Module({
+  imports: [
+    JwtIssuerModule.forRootAsync({
+      useFactory: async () => ({ vonage: await vonageSampleOptions() }),
+    }),
+  ],
+  controllers: [VonageController],
+})
+// A Nest module class is empty by design.
+// oxlint-disable-next-line typescript/no-extraneous-class
+class VonageSampleModule {}
+
+async function start() {
+  return captureOutput(async (logger) => {
+    const app = await NestFactory.create(VonageSampleModule, {
+      logger,
+      abortOnError: false,
+    });
+    await app.listen(0, '127.0.0.1');
+    return app;
+  });
+}
+
+async function post(app: INestApplication, body: unknown) {
+  const res = await fetch(`${await app.getUrl()}/vonage/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+describe('sample: Vonage route over HTTP', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('with the environment set, returns tokens that verify with the application’s public key', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+    });
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const body = pem.split('\n').filter((l) => l && !l.startsWith('-----'));
+    const applicationId = randomUUID();
+    vi.stubEnv('JWT_ISSUER_VONAGE_APPLICATION_ID', applicationId);
+    vi.stubEnv('JWT_ISSUER_VONAGE_PRIVATE_KEY', pem);
+    const { result: app, output, error } = await start();
+    expect(error).toBeUndefined();
+    try {
+      const res = await post(app!, {
+        user: 'jamie',
+        paths: ['sessions', 'conversations'],
+        ttl: 3600,
+      });
+      expect(res.status).toBe(200);
+      const { token } = JSON.parse(res.text) as { token: string };
+      expect(
+        verifySignature(
+          token,
+          publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+        ),
+      ).toBe(true);
+      const { payload } = await jwtVerify(token, publicKey, {
+        algorithms: ['RS256'],
+      });
+      expect(payload).toEqual({
+        application_id: applicationId,
+        iat: payload.iat,
+        jti: payload.jti,
+        exp: payload.iat! + 3600,
+        sub: 'jamie',
+        acl: { paths: { '/v1/sessions/**': {}, '/v1/conversations/**': {} } },
+      });
+
+      const tooLong = await post(app!, { user: 'jamie', ttl: 90_000 });
+      expect(tooLong.status).toBe(400);
+      expect(tooLong.text).toContain('ttl');
+      const noUser = await post(app!, {});
+      expect(noUser.status).toBe(400);
+      for (const text of [res.text, tooLong.text, noUser.text, output]) {
+        for (const line of body) expect(text).not.toContain(line);
+      }
+    } finally {
+      await app!.close();
+    }
+  });
+
+  it('without the environment, runs on a loudly announced development key', async () => {
+    for (const name of ENV) vi.stubEnv(name, undefined);
+    vi.stubEnv('NODE_ENV', 'development');
+    const { result: app, output } = await start();
+    try {
+      expect(output).toContain('DEVELOPMENT ONLY');
+      const res = await post(app!, { user: 'dev' });
+      expect(res.status).toBe(200);
+      const claims = decodeJwt(
+        (JSON.parse(res.text) as { token: string }).token,
+      );
+      expect(claims.application_id).toBe(DEV_VONAGE_APPLICATION_ID);
+      expect(Object.keys((claims.acl as { paths: object }).paths)).toHaveLength(
+        9,
+      );
+    } finally {
+      await app!.close();
+    }
+  });
+
+  it('in production without the environment, refuses to start and names what is missing', async () => {
+    for (const name of ENV) vi.stubEnv(name, undefined);
+    vi.stubEnv('NODE_ENV', 'production');
+    const { error } = await start();
+    expect(error).toMatchObject({ code: 'ERR_JWT_ISSUER_CONFIG_INVALID' });
+    expect((error as Error).message).toContain(
+      'JWT_ISSUER_VONAGE_APPLICATION_ID',
+    );
+    expect((error as Error).message).toContain('JWT_ISSUER_VONAGE_PRIVATE_KEY');
+  });
+});
