@@ -13,6 +13,21 @@ export type { JwsAlgorithm } from './common/jws-signer.js';
 export type { PrivateKeyInput } from './common/keys.js';
 
 // --- nats ---
+export { issueUserJwt, formatUserCreds } from './nats/issue-user-jwt.js';
+export type { NatsSigningKeyScope } from './nats/issue-user-jwt.js';
+export type {
+  IssueUserJwtOptions,
+  NatsConnectionType,
+  NatsCreateUserOptions,
+  NatsIssueUserJwtOptions,
+  NatsPermission,
+  NatsResponsePermission,
+  NatsTimeRange,
+  NatsUserClaimsOptions,
+  NatsUserCredentials,
+  NatsUserLimits,
+  NatsUserPermissions,
+} from './nats/interfaces/nats-user-jwt.interface.js';
 
 // --- end nats ---
 
