@@ -311,6 +311,11 @@ export function formatUserCreds(jwt: string, seed: string): string {
     invalid('jwt', 'must be a compact JWT (three base64url segments)');
   }
   decodeSeed(seed, 'seed', ['user']);
+  return credsText(jwt, seed);
+}
+
+/** The `.creds` text of an already validated JWT and user seed (internal). */
+export function credsText(jwt: string, seed: string): string {
   return `-----BEGIN NATS USER JWT-----
 ${jwt}
 ------END NATS USER JWT------

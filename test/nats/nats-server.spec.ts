@@ -70,7 +70,7 @@ describe('issueUserJwt against a real nats-server (operator mode, memory resolve
       nc.publish('teams.red.chat', 'hi');
       await nc.flush();
       await nc.flush();
-      expect(got.sort()).toEqual(['teams.blue.chat', 'users.alice.inbox']);
+      expect(got.toSorted()).toEqual(['teams.blue.chat', 'users.alice.inbox']);
       expect(refused.join('\n')).toMatch(
         /Permissions Violation for Publish to "users\.bob\.inbox"/i,
       );
