@@ -148,7 +148,7 @@ describe('JwtIssuerModule nats section', () => {
       } as never,
     });
     const byPath = Object.fromEntries(err.problems.map((p) => [p.path, p]));
-    expect(Object.keys(byPath).sort()).toEqual([
+    expect(Object.keys(byPath).toSorted()).toEqual([
       'nats.accountId',
       'nats.colour',
       'nats.expiresIn',
@@ -172,7 +172,7 @@ describe('JwtIssuerModule nats section', () => {
 
   it('reports a missing account and signing key', async () => {
     const err = await configError({ ignoreEnvVars: true, nats: {} });
-    expect(err.problems.map((p) => `${p.path} ${p.env}`).sort()).toEqual([
+    expect(err.problems.map((p) => `${p.path} ${p.env}`).toSorted()).toEqual([
       'nats.accountId JWT_ISSUER_NATS_ACCOUNT_ID',
       'nats.signingKey JWT_ISSUER_NATS_SIGNING_KEY',
     ]);
