@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { JwsSigner } from '../common/jws-signer.js';
 import { base32Encode, type DecodedSeed } from './nkey.js';
 
@@ -40,9 +40,7 @@ export class NkeyJwtSigner {
   body(claims: NkeyJwtClaims): string {
     const head = `{${claims.exp === undefined ? '' : `"exp":${claims.exp},`}"iat":${claims.iat},"jti":"`;
     const tail = `","iss":${this.issJson},"name":${JSON.stringify(claims.name)},"nats":${claims.natsJson},"sub":${JSON.stringify(claims.sub)}}`;
-    const jti = base32Encode(
-      createHash('sha256').update(head).update(tail).digest(),
-    );
+    const jti = base32Encode(hash('sha256', head + tail, 'buffer'));
     return head + jti + tail;
   }
 

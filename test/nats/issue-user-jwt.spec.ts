@@ -261,6 +261,18 @@ describe('issueUserJwt refuses bad input with a stable code, naming the argument
       /^accountId: /,
     ],
     [
+      'an account key with a trailing character (accepted by nkeys.js, refused by Go)',
+      { accountId: `${ACCOUNT}A` },
+      JwtIssuerErrorCode.NKEY_INVALID,
+      /^accountId: is not a valid public nkey \(must be 56/,
+    ],
+    [
+      'a signing seed with a trailing character',
+      { signingKey: `${SIGNING_SEED}A` },
+      JwtIssuerErrorCode.NKEY_INVALID,
+      /^signingKey: is not a valid nkey seed \(must be 58/,
+    ],
+    [
       'a missing account',
       { accountId: '' },
       JwtIssuerErrorCode.INVALID_ARGUMENT,
