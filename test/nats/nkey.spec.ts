@@ -60,9 +60,8 @@ describe('nkey codec (node:crypto side) agrees with @nats-io/nkeys', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
     let checked = 0;
     for (let i = 0; i < 300; i++) {
-      const key = [createOperator, createAccount, createUser, createServer]
-        [i % 4]()
-        .getPublicKey();
+      const makers = [createOperator, createAccount, createUser, createServer];
+      const key = makers[i % 4]().getPublicKey();
       const variants = [key];
       const at = (i * 7) % key.length;
       variants.push(
