@@ -206,6 +206,7 @@ export function signUserJwt(
   scope: NatsSigningKeyScope,
   defaultExpiresIn?: number,
 ): string {
+  if (!isObject(options)) invalid('options', 'must be an object');
   const { name, tags, issuedAt } = options;
   if (name !== undefined && (typeof name !== 'string' || name === '')) {
     invalid('name', 'must be a non-empty string');

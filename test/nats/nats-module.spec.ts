@@ -113,6 +113,12 @@ describe('JwtIssuerModule nats section', () => {
       `-----BEGIN USER NKEY SEED-----\n${u.seed}\n------END USER NKEY SEED------`,
     );
     expect(nats.createUser().publicKey).not.toBe(u.publicKey);
+    expect(() => nats.createUser(null as never)).toThrow(
+      /^options: must be an object/,
+    );
+    expect(() => nats.issueUserJwt(undefined as never)).toThrow(
+      /^publicUserKey: is required/,
+    );
   });
 
   it('reads its settings from JWT_ISSUER_NATS_* environment variables', async () => {
