@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Test } from '@nestjs/testing';
-import { createAccount, createUser } from '@nats-io/nkeys';
+import { createAccount, createUser, fromSeed } from '@nats-io/nkeys';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createNatsDevelopmentAccount,
@@ -9,6 +9,7 @@ import {
   JwtIssuerErrorCode,
   JwtIssuerModule,
   type JwtIssuerModuleOptions,
+  type NatsDevelopmentAccount,
   NatsUserJwtService,
 } from '../../lib/index.js';
 
@@ -196,6 +197,17 @@ describe('JwtIssuerModule nats section', () => {
       [{ accountJwt: tamper(dev.account.jwt) }, /signature does not verify/],
       [{ accountJwt: 'not-a-jwt' }, /not a compact JWT/],
       [{ accountJwt: dev.operator.jwt }, /not an account JWT/],
+      [
+        {
+          accountJwt: withHeader(dev.account.jwt, { typ: 'JWT', alg: 'none' }),
+        },
+        /header alg must be "ed25519-nkey"/,
+      ],
+      [{ accountJwt: resigned(dev, { exp: 1000 }) }, /has expired/],
+      [
+        { accountJwt: resigned(dev, {}, createAccount()) },
+        /signature does not verify/,
+      ],
     ];
     for (const [change, message] of cases) {
       const err = await configError({
@@ -237,6 +249,26 @@ describe('JwtIssuerModule nats section', () => {
     );
   });
 });
+
+function withHeader(jwt: string, header: object): string {
+  const [, b, s] = jwt.split('.');
+  return `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${b}.${s}`;
+}
+
+/** The account JWT with claims changed, signed again by the operator (or by another key posing as it). */
+function resigned(
+  dev: NatsDevelopmentAccount,
+  change: Record<string, unknown>,
+  signer = fromSeed(new TextEncoder().encode(dev.operator.seed)),
+): string {
+  const [h, b] = dev.account.jwt.split('.');
+  const claims = {
+    ...(JSON.parse(Buffer.from(b, 'base64url').toString()) as object),
+    ...change,
+  };
+  const input = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  return `${input}.${Buffer.from(signer.sign(new TextEncoder().encode(input))).toString('base64url')}`;
+}
 
 function tamper(jwt: string): string {
   const [h, b, s] = jwt.split('.');
