@@ -8,6 +8,7 @@ import {
   type IndependentNatsSetup,
 } from '../support/nats-setup.js';
 import {
+  findNatsServer,
   type RunningNatsServer,
   startNatsServer,
 } from '../support/nats-server.js';
@@ -229,5 +230,13 @@ describe('issueUserJwt against a real nats-server (operator mode, memory resolve
     } finally {
       await nc.close();
     }
+  });
+});
+
+describe('the nats-server test helper', () => {
+  it('fails, never skips, when nats-server is absent, saying how to install it', () => {
+    expect(() => findNatsServer(['/nonexistent'])).toThrow(
+      /apt-get install -y nats-server/,
+    );
   });
 });

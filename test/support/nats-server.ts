@@ -27,12 +27,13 @@ const INSTALL_HINT =
   'or a release from https://github.com/nats-io/nats-server/releases.';
 
 /** Finds the nats-server binary on PATH, then in /usr/sbin and /usr/local/bin; throws how to install it if absent. */
-export function findNatsServer(): string {
-  const dirs = [
+export function findNatsServer(
+  dirs: readonly string[] = [
     ...(process.env.PATH ?? '').split(delimiter).filter(Boolean),
     '/usr/sbin',
     '/usr/local/bin',
-  ];
+  ],
+): string {
   for (const dir of dirs) {
     const candidate = join(dir, 'nats-server');
     try {
