@@ -129,11 +129,10 @@ function userModelJson(
       out.push(`"resp":{"max":${max},"ttl":${ttl}}`);
     }
   }
-  const l: Record<string, unknown> =
-    limits === undefined ? {} : (limits as Record<string, unknown>);
   if (limits !== undefined && !isObject(limits)) {
     invalid('limits', 'must be an object');
   }
+  const l: Record<string, unknown> = isObject(limits) ? limits : {};
   if (l.src !== undefined) {
     out.push(`"src":${JSON.stringify(stringList(l.src, 'limits.src'))}`);
   }
