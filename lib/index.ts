@@ -13,6 +13,32 @@ export type { JwsAlgorithm } from './common/jws-signer.js';
 export type { PrivateKeyInput } from './common/keys.js';
 
 // --- nats ---
+export { issueUserJwt, formatUserCreds } from './nats/issue-user-jwt.js';
+export type { NatsSigningKeyScope } from './nats/issue-user-jwt.js';
+export { NatsUserJwtService } from './nats/nats-user-jwt.service.js';
+export { createNatsDevelopmentAccount } from './nats/nats-development.js';
+export type { NatsUserJwtOptions } from './nats/interfaces/nats-options.interface.js';
+export type {
+  NatsDevelopmentAccount,
+  NatsDevelopmentAccountOptions,
+  NatsDevelopmentKey,
+  NatsPermissionJson,
+  NatsScopeTemplate,
+  NatsServerConfigOptions,
+} from './nats/interfaces/nats-account.interface.js';
+export type {
+  IssueUserJwtOptions,
+  NatsConnectionType,
+  NatsCreateUserOptions,
+  NatsIssueUserJwtOptions,
+  NatsPermission,
+  NatsResponsePermission,
+  NatsTimeRange,
+  NatsUserClaimsOptions,
+  NatsUserCredentials,
+  NatsUserLimits,
+  NatsUserPermissions,
+} from './nats/interfaces/nats-user-jwt.interface.js';
 
 // --- end nats ---
 

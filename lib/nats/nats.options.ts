@@ -1,14 +1,84 @@
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
+import { JwtIssuerError } from '../errors.js';
+import { type AccountJwtFacts, inspectAccountJwt } from './account-jwt.js';
 import type { ResolvedNatsUserJwtOptions } from './interfaces/nats-options.interface.js';
+import { checkPublicNkey, type DecodedSeed, decodeSeed } from './nkey.js';
 
-/** Validates the 'nats' section; every problem goes to `problems`. */
+const KNOWN = ['accountId', 'signingKey', 'expiresIn', 'accountJwt'];
+
+/** Runs a check; a JwtIssuerError becomes a problem at `path` (its `path: ` prefix removed). */
+function attempt<T>(
+  problems: ConfigProblems,
+  path: string,
+  check: () => T,
+): T | undefined {
+  try {
+    return check();
+  } catch (e) {
+    if (!(e instanceof JwtIssuerError)) throw e;
+    const message = e.message.startsWith(`${path}: `)
+      ? e.message.slice(path.length + 2)
+      : e.message;
+    problems.add(path, message);
+    return undefined;
+  }
+}
+
+/** Validates the 'nats' section; every problem goes to `problems`. Secrets are never quoted. */
 export function normalizeNatsUserJwtOptions(
   raw: unknown,
   problems: ConfigProblems,
   context: NormalizeContext,
 ): ResolvedNatsUserJwtOptions | undefined {
-  void problems;
-  void context;
-  return raw as ResolvedNatsUserJwtOptions;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.add('nats', 'must be an object');
+    return undefined;
+  }
+  const o = raw as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.includes(key) && o[key] !== undefined) {
+      problems.add(
+        `nats.${key}`,
+        `is not a known option (known: ${KNOWN.join(', ')})`,
+      );
+    }
+  }
+  const accountId = attempt(problems, 'nats.accountId', () =>
+    checkPublicNkey(o.accountId, 'nats.accountId', ['account']),
+  );
+  const signingKey: DecodedSeed | undefined = attempt(
+    problems,
+    'nats.signingKey',
+    () => decodeSeed(o.signingKey, 'nats.signingKey', ['account']),
+  );
+  let expiresIn: number | undefined;
+  if (o.expiresIn !== undefined) {
+    if (
+      typeof o.expiresIn !== 'number' ||
+      !Number.isInteger(o.expiresIn) ||
+      o.expiresIn < 1
+    ) {
+      problems.add('nats.expiresIn', 'must be a whole number of seconds ≥ 1');
+    } else {
+      expiresIn = o.expiresIn;
+    }
+  }
+  let account: AccountJwtFacts | undefined;
+  if (o.accountJwt !== undefined && accountId && signingKey) {
+    account = attempt(problems, 'nats.accountJwt', () =>
+      inspectAccountJwt(o.accountJwt, accountId, signingKey.publicKey),
+    );
+    if (account) {
+      context.logger.log(
+        account.scope === 'scoped'
+          ? `NATS: signing key ${signingKey.publicKey} is a scoped signing key (role ${account.role ?? '-'}) of account ${accountId}; users get the template ${JSON.stringify(account.template)}`
+          : `NATS: signing key ${signingKey.publicKey} is a non-scoped signing key of account ${accountId}; users carry their own permissions and limits`,
+      );
+    }
+  } else if (o.accountJwt !== undefined && typeof o.accountJwt !== 'string') {
+    problems.add('nats.accountJwt', 'must be a string (a NATS account JWT)');
+  }
+  if (!accountId || !signingKey) return undefined;
+  return { accountId, signingKey, expiresIn, account };
 }

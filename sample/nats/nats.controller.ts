@@ -1,5 +1,65 @@
-import { Controller } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Post,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import {
+  JwtIssuerError,
+  JwtIssuerErrorCode,
+  type NatsUserCredentials,
+  NatsUserJwtService,
+} from '../../lib/index.js';
 
-/** Sample routes of the 'nats' capability. */
+/** Body of `POST /nats/users`. */
+export interface CreateNatsUserBody {
+  /** User name (`{{name()}}` in the scope template). */
+  name?: string;
+  /** Tags, e.g. `["team:blue"]` for `{{tag(team)}}`. */
+  tags?: string[];
+  /** An existing public user key (`U…`); without it a fresh user nkey is generated. */
+  publicUserKey?: string;
+}
+
+/** Answer of `POST /nats/users`: the JWT, plus the seed and creds when the key was generated here. */
+export type CreateNatsUserResponse =
+  Pick<NatsUserCredentials, 'publicKey' | 'jwt'> | NatsUserCredentials;
+
+/**
+ * Sample routes of the 'nats' capability. A real application must authenticate the caller and derive `name` and
+ * `tags` from that identity: whoever may choose them chooses their own permissions.
+ */
 @Controller('nats')
-export class NatsController {}
+export class NatsController {
+  constructor(private readonly nats: NatsUserJwtService) {}
+
+  /** Issues a user JWT for `publicUserKey`, or creates a user (seed, JWT, creds) when none is given. */
+  @Post('users')
+  createUser(@Body() body: unknown): CreateNatsUserResponse {
+    const b: CreateNatsUserBody =
+      typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? (body as CreateNatsUserBody)
+        : {};
+    // Only these fields are taken from the request: never permissions, limits or expiry.
+    const { name, tags, publicUserKey } = b;
+    try {
+      if (publicUserKey !== undefined) {
+        return {
+          publicKey: publicUserKey,
+          jwt: this.nats.issueUserJwt({ publicUserKey, name, tags }),
+        };
+      }
+      return this.nats.createUser({ name, tags });
+    } catch (e) {
+      if (e instanceof JwtIssuerError) {
+        if (e.code === JwtIssuerErrorCode.NOT_CONFIGURED) {
+          throw new ServiceUnavailableException({ code: e.code });
+        }
+        // Library messages name the argument and never contain secrets.
+        throw new BadRequestException({ code: e.code, message: e.message });
+      }
+      throw e;
+    }
+  }
+}

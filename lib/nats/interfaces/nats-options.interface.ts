@@ -1,9 +1,36 @@
-/** Options of the 'nats' section. TODO: filled in by the nats capability. */
+import type { AccountJwtFacts } from '../account-jwt.js';
+import type { DecodedSeed } from '../nkey.js';
+
+/**
+ * Options of the 'nats' section: NATS user JWTs signed by an account's (scoped) signing key. Each option may also come
+ * from its environment variable; explicit options win key by key.
+ */
 export interface NatsUserJwtOptions {
-  [key: string]: unknown;
+  /** Public key of the account, `A…` (required; env `JWT_ISSUER_NATS_ACCOUNT_ID`). */
+  accountId?: string;
+  /**
+   * Seed of the account's signing key, `SA…` (required; a secret; env `JWT_ISSUER_NATS_SIGNING_KEY`). Preferably a
+   * scoped signing key: its template then gives every user its permissions.
+   */
+  signingKey?: string;
+  /**
+   * Default lifetime of issued user JWTs, in whole seconds (env `JWT_ISSUER_NATS_EXPIRES_IN`).
+   * @default none: user JWTs never expire unless a call passes `expiresIn`
+   */
+  expiresIn?: number;
+  /**
+   * The account JWT (env `JWT_ISSUER_NATS_ACCOUNT_JWT`). When given, bootstrap checks it: signature, subject =
+   * `accountId`, the signing key is listed, and whether it is scoped (then permissions/limits are refused per call,
+   * and the template is reported). @default none: the key's scope is unknown
+   */
+  accountJwt?: string;
 }
 
 /** The 'nats' section after validation (internal). */
 export interface ResolvedNatsUserJwtOptions {
-  [key: string]: unknown;
+  accountId: string;
+  signingKey: DecodedSeed;
+  expiresIn?: number;
+  /** What the account JWT says about the signing key, when one was configured. */
+  account?: AccountJwtFacts;
 }

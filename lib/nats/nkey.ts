@@ -1,0 +1,342 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
+import { fromPublic, fromSeed } from '@nats-io/nkeys';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+
+/** The kinds of nkey this module deals with, by their public-key prefix letter. */
+export type NkeyKind = 'operator' | 'account' | 'user';
+
+const PREFIX_BYTE: Record<NkeyKind, number> = {
+  operator: 14 << 3, // 'O'
+  account: 0, // 'A'
+  user: 20 << 3, // 'U'
+};
+const SEED_BYTE = 18 << 3; // 'S'
+const LETTER: Record<NkeyKind, string> = {
+  operator: 'O',
+  account: 'A',
+  user: 'U',
+};
+const KIND_OF_LETTER: Record<string, NkeyKind | undefined> = {
+  O: 'operator',
+  A: 'account',
+  U: 'user',
+};
+const OTHER_LETTERS: Record<string, string> = {
+  N: 'server',
+  C: 'cluster',
+  X: 'curve',
+};
+
+// PKCS#8 DER prefix of an Ed25519 private key; the 32-byte raw seed follows it.
+const PKCS8_ED25519_PREFIX = Buffer.from(
+  '302e020100300506032b657004220420',
+  'hex',
+);
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const BASE32_INDEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE32.length; i++) BASE32_INDEX[BASE32.charCodeAt(i)] = i;
+
+/** RFC 4648 base32 (alphabet `A-Z2-7`) without padding, as nkeys and ADR-14's jti use it. */
+export function base32Encode(bytes: Uint8Array): string {
+  let out = '';
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += BASE32[(buffer >>> bits) & 31];
+    }
+    buffer &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += BASE32[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
+/** Decodes unpadded base32; `undefined` when a character is outside the alphabet. */
+export function base32Decode(text: string): Buffer | undefined {
+  const out = Buffer.alloc(Math.floor((text.length * 5) / 8));
+  let buffer = 0;
+  let bits = 0;
+  let at = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const v = code < 128 ? BASE32_INDEX[code] : -1;
+    if (v < 0) return undefined;
+    buffer = ((buffer << 5) | v) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out[at++] = (buffer >>> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+const CRC16_TABLE = new Uint16Array(256);
+for (let n = 0; n < 256; n++) {
+  let crc = n << 8;
+  for (let i = 0; i < 8; i++) {
+    crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  CRC16_TABLE[n] = crc;
+}
+
+/** CRC-16/XMODEM, the checksum nkeys append (little-endian). */
+function crc16(bytes: Uint8Array, end = bytes.length): number {
+  let crc = 0;
+  for (let i = 0; i < end; i++) {
+    crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >>> 8) ^ bytes[i]) & 0xff];
+  }
+  return crc;
+}
+
+/**
+ * The kind of a well-formed public nkey (56 base32 characters, known prefix, valid checksum), or `undefined`. The
+ * hot path of every issued JWT: a table-driven check that agrees with `@nats-io/nkeys`' `fromPublic` (tested),
+ * which is used for the error details.
+ */
+export function publicNkeyKind(text: string): NkeyKind | undefined {
+  if (text.length !== 56) return undefined;
+  const raw = base32Decode(text);
+  if (!raw || raw.length !== 35) return undefined;
+  if (crc16(raw, 33) !== raw.readUInt16LE(33)) return undefined;
+  const kind = KIND_OF_LETTER[text[0]];
+  return kind && raw[0] === PREFIX_BYTE[kind] ? kind : undefined;
+}
+
+function withChecksum(payload: Buffer): string {
+  const out = Buffer.alloc(payload.length + 2);
+  payload.copy(out);
+  out.writeUInt16LE(crc16(payload), payload.length);
+  return base32Encode(out);
+}
+
+/** Encodes a raw 32-byte Ed25519 public key as an nkey public key (`A…`, `U…`, `O…`). */
+export function encodePublicNkey(kind: NkeyKind, raw: Uint8Array): string {
+  return withChecksum(Buffer.concat([Buffer.from([PREFIX_BYTE[kind]]), raw]));
+}
+
+/** Encodes a raw 32-byte Ed25519 seed as an nkey seed (`SA…`, `SU…`, `SO…`). */
+export function encodeSeedNkey(kind: NkeyKind, raw: Uint8Array): string {
+  const role = PREFIX_BYTE[kind];
+  const prefix = Buffer.from([SEED_BYTE | (role >> 5), (role & 31) << 3]);
+  return withChecksum(Buffer.concat([prefix, raw]));
+}
+
+/** The raw 32-byte public key of an Ed25519 key object. */
+function rawPublicKey(key: KeyObject): Buffer {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  // The SPKI DER of an Ed25519 key ends with the 32 raw bytes.
+  return pub.export({ format: 'der', type: 'spki' }).subarray(-32);
+}
+
+/** An nkey seed decoded once: the Ed25519 key held by `node:crypto`, its public nkey and its kind. */
+export interface DecodedSeed {
+  readonly kind: NkeyKind;
+  /** The public nkey (`A…`, `U…`, `O…`). */
+  readonly publicKey: string;
+  /** Ed25519 private key for `node:crypto` (never exported or logged). */
+  readonly privateKey: KeyObject;
+}
+
+/** A fresh nkey pair. */
+export interface GeneratedNkey extends DecodedSeed {
+  /** The seed (`S…`): a secret. */
+  readonly seed: string;
+}
+
+/** Creates a fresh nkey of `kind` with `node:crypto`'s random Ed25519 key generation. */
+export function generateNkey(kind: NkeyKind): GeneratedNkey {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+  const raw = der.subarray(-32);
+  const seed = encodeSeedNkey(kind, raw);
+  raw.fill(0);
+  der.fill(0);
+  return {
+    kind,
+    seed,
+    privateKey,
+    publicKey: encodePublicNkey(kind, rawPublicKey(privateKey)),
+  };
+}
+
+/** `word` with its indefinite article. */
+function article(word: string): string {
+  return `${/^(account|operator|unknown)/.test(word) ? 'an' : 'a'} ${word}`;
+}
+
+function kindList(kinds: readonly NkeyKind[], seed: boolean): string {
+  return kinds
+    .map((k) =>
+      article(`${k} ${seed ? `seed (S${LETTER[k]}…)` : `key (${LETTER[k]}…)`}`),
+    )
+    .join(' or ');
+}
+
+function describeLetter(letter: string): string {
+  return KIND_OF_LETTER[letter] ?? OTHER_LETTERS[letter] ?? 'unknown';
+}
+
+function fail(code: JwtIssuerErrorCode, detail: string): never {
+  throw new JwtIssuerError(code, detail);
+}
+
+function isValidPublic(text: string): boolean {
+  try {
+    fromPublic(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isValidSeed(text: string): boolean {
+  try {
+    fromSeed(new TextEncoder().encode(text));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Decodes an nkey seed once into a `node:crypto` Ed25519 key. The checksum and prefix are validated by
+ * `@nats-io/nkeys`; errors name `what` and never contain the seed.
+ *
+ * @throws {JwtIssuerError} `INVALID_ARGUMENT` (not a non-empty string), `NKEY_INVALID` (does not decode),
+ *   `NKEY_WRONG_TYPE` (a public key, or a seed of another kind).
+ */
+export function decodeSeed(
+  value: unknown,
+  what: string,
+  kinds: readonly NkeyKind[],
+): DecodedSeed {
+  const wanted = kindList(kinds, true);
+  if (typeof value !== 'string' || value === '') {
+    fail(
+      JwtIssuerErrorCode.INVALID_ARGUMENT,
+      `${what}: is required, as ${wanted}`,
+    );
+  }
+  if (!value.startsWith('S')) {
+    if (isValidPublic(value)) {
+      fail(
+        JwtIssuerErrorCode.NKEY_WRONG_TYPE,
+        `${what}: is a public ${describeLetter(value[0])} key, not a seed; ${wanted} is needed`,
+      );
+    }
+    fail(
+      JwtIssuerErrorCode.NKEY_INVALID,
+      `${what}: is not an nkey seed; ${wanted} is needed`,
+    );
+  }
+  try {
+    fromSeed(new TextEncoder().encode(value));
+  } catch (cause) {
+    // nkeys' messages are fixed texts ("nkeys: invalid checksum"); they never quote the input.
+    throw new JwtIssuerError(
+      JwtIssuerErrorCode.NKEY_INVALID,
+      `${what}: is not a valid nkey seed (${(cause as Error).message})`,
+      { cause },
+    );
+  }
+  if (value.length !== 58) {
+    fail(
+      JwtIssuerErrorCode.NKEY_INVALID,
+      `${what}: is not a valid nkey seed (must be 58 base32 characters)`,
+    );
+  }
+  const kind = KIND_OF_LETTER[value[1]];
+  if (!kind || !kinds.includes(kind)) {
+    fail(
+      JwtIssuerErrorCode.NKEY_WRONG_TYPE,
+      `${what}: is ${article(describeLetter(value[1]))} seed; ${wanted} is needed`,
+    );
+  }
+  const raw = base32Decode(value)!.subarray(2, 34);
+  const der = Buffer.concat([PKCS8_ED25519_PREFIX, raw]);
+  const privateKey = createPrivateKey({
+    key: der,
+    format: 'der',
+    type: 'pkcs8',
+  });
+  raw.fill(0);
+  der.fill(0);
+  return {
+    kind,
+    privateKey,
+    publicKey: encodePublicNkey(kind, rawPublicKey(privateKey)),
+  };
+}
+
+/**
+ * Validates a public nkey of one of `kinds`. Errors name `what` and never quote the value (it may be a seed given by
+ * mistake).
+ *
+ * @throws {JwtIssuerError} `INVALID_ARGUMENT`, `NKEY_INVALID`, `NKEY_WRONG_TYPE`.
+ */
+export function checkPublicNkey(
+  value: unknown,
+  what: string,
+  kinds: readonly NkeyKind[],
+): string {
+  if (typeof value === 'string') {
+    const fast = publicNkeyKind(value);
+    if (fast && kinds.includes(fast)) return value;
+  }
+  const wanted = kindList(kinds, false);
+  if (typeof value !== 'string' || value === '') {
+    fail(
+      JwtIssuerErrorCode.INVALID_ARGUMENT,
+      `${what}: is required, as ${wanted}`,
+    );
+  }
+  if (value.startsWith('S') && isValidSeed(value)) {
+    fail(
+      JwtIssuerErrorCode.NKEY_WRONG_TYPE,
+      `${what}: is a seed (a secret); ${wanted} is needed`,
+    );
+  }
+  try {
+    fromPublic(value);
+  } catch (cause) {
+    throw new JwtIssuerError(
+      JwtIssuerErrorCode.NKEY_INVALID,
+      `${what}: is not a valid public nkey (${(cause as Error).message})`,
+      { cause },
+    );
+  }
+  const kind = KIND_OF_LETTER[value[0]];
+  if (!kind || !kinds.includes(kind)) {
+    fail(
+      JwtIssuerErrorCode.NKEY_WRONG_TYPE,
+      `${what}: is ${article(describeLetter(value[0]))} key; ${wanted} is needed`,
+    );
+  }
+  if (!publicNkeyKind(value)) {
+    // nkeys.js ignores trailing characters that Go's decoder (the server's) refuses.
+    fail(
+      JwtIssuerErrorCode.NKEY_INVALID,
+      `${what}: is not a valid public nkey (must be 56 base32 characters)`,
+    );
+  }
+  return value;
+}
+
+/** Imports a public nkey as a `node:crypto` Ed25519 public key (the nkey must already be validated). */
+export function publicKeyObject(nkey: string): KeyObject {
+  const raw = base32Decode(nkey)!.subarray(1, 33);
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') },
+    format: 'jwk',
+  });
+}

@@ -1,0 +1,140 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/** A nats-server started for a test on 127.0.0.1. */
+export interface RunningNatsServer {
+  /** `nats://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  /** Everything the server logged so far (debug on: why each authentication failed). */
+  log(): string;
+  /** Resolves with the log once it matches `pattern` (log lines may arrive after the client saw the outcome). */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const INSTALL_HINT =
+  'nats-server is required by the NATS tests and was not found on PATH, in /usr/sbin or in /usr/local/bin. ' +
+  'Install it: `apt-get install -y nats-server` (Debian/Ubuntu), `brew install nats-server` (macOS), ' +
+  'or a release from https://github.com/nats-io/nats-server/releases.';
+
+/** Finds the nats-server binary on PATH, then in /usr/sbin and /usr/local/bin; throws how to install it if absent. */
+export function findNatsServer(
+  dirs: readonly string[] = [
+    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean),
+    '/usr/sbin',
+    '/usr/local/bin',
+  ],
+): string {
+  for (const dir of dirs) {
+    const candidate = join(dir, 'nats-server');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // next
+    }
+  }
+  throw new Error(INSTALL_HINT);
+}
+
+/**
+ * Starts nats-server with a configuration text (write `port: -1` to get a free port) and resolves once it is ready.
+ * The port is read from the log line `Listening for client connections on 127.0.0.1:<port>`.
+ */
+export async function startNatsServer(
+  config: string,
+  extraArgs: string[] = [],
+): Promise<RunningNatsServer> {
+  findNatsServer(); // fail with the install hint before creating anything
+  const dir = mkdtempSync(join(tmpdir(), 'nats-test-'));
+  const file = join(dir, 'nats-server.conf');
+  writeFileSync(file, config, { mode: 0o600 });
+  return startNatsServerWithFile(file, extraArgs, () =>
+    rmSync(dir, { recursive: true, force: true }),
+  );
+}
+
+/** Starts nats-server on an existing configuration file (`-c file` plus `extraArgs`). */
+export function startNatsServerWithFile(
+  file: string,
+  extraArgs: string[] = [],
+  cleanup: () => void = () => undefined,
+): Promise<RunningNatsServer> {
+  const bin = findNatsServer();
+  const child: ChildProcess = spawn(bin, ['-c', file, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  let port = 0;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    cleanup();
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`nats-server did not become ready in 15 s:\n${log}`));
+    }, 15_000);
+    const onData = (chunk: Buffer): void => {
+      log += chunk.toString();
+      const m = /Listening for client connections on [\d.]+:(\d+)/.exec(log);
+      if (m) port = Number(m[1]);
+      if (port && log.includes('Server is ready')) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        child.stdout?.on('data', (c: Buffer) => (log += c.toString()));
+        child.stderr?.off('data', onData);
+        child.stderr?.on('data', (c: Buffer) => (log += c.toString()));
+        const waitForLog = async (
+          pattern: RegExp,
+          timeoutMs = 5000,
+        ): Promise<string> => {
+          const until = Date.now() + timeoutMs;
+          while (!pattern.test(log)) {
+            if (Date.now() > until) {
+              throw new Error(
+                `nats-server log never matched ${pattern}:\n${log}`,
+              );
+            }
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          return log;
+        };
+        resolve({
+          url: `nats://127.0.0.1:${port}`,
+          port,
+          log: () => log,
+          waitForLog,
+          stop,
+        });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      cleanup();
+      reject(e);
+    });
+    child.once('exit', (code) => {
+      if (!port) {
+        clearTimeout(timer);
+        cleanup();
+        reject(new Error(`nats-server exited (${code}) before ready:\n${log}`));
+      }
+    });
+  });
+}
