@@ -20,7 +20,6 @@ export interface ResolvedJwtIssuerOptions {
 }
 
 const SECTIONS = ['nats', 'service', 'seald', 'vonage'] as const;
-const KNOWN = new Set<string>([...SECTIONS, 'ignoreEnvVars']);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -39,20 +38,10 @@ export async function resolveJwtIssuerOptions(
   },
 ): Promise<ResolvedJwtIssuerOptions> {
   const problems = new ConfigProblems();
-  const given: Record<string, unknown> = isPlainObject(explicit)
-    ? explicit
-    : {};
-  if (explicit !== undefined && !isPlainObject(explicit)) {
-    problems.add('options', 'must be an object');
-  }
-  for (const key of Object.keys(given)) {
-    if (!KNOWN.has(key)) {
-      problems.add(
-        key,
-        `is not a known option (known: ${[...KNOWN].join(', ')})`,
-      );
-    }
-  }
+  const given =
+    explicit === undefined
+      ? {}
+      : (problems.section('', explicit, [...SECTIONS, 'ignoreEnvVars']) ?? {});
   const env: Record<string, unknown> =
     given.ignoreEnvVars === true || !isPlainObject(fromEnv) ? {} : fromEnv;
 

@@ -1,29 +1,10 @@
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
-import { JwtIssuerError } from '../errors.js';
 import { type AccountJwtFacts, inspectAccountJwt } from './account-jwt.js';
 import type { ResolvedNatsUserJwtOptions } from './interfaces/nats-options.interface.js';
 import { checkPublicNkey, type DecodedSeed, decodeSeed } from './nkey.js';
 
 const KNOWN = ['accountId', 'signingKey', 'expiresIn', 'accountJwt'];
-
-/** Runs a check; a JwtIssuerError becomes a problem at `path` (its `path: ` prefix removed). */
-function attempt<T>(
-  problems: ConfigProblems,
-  path: string,
-  check: () => T,
-): T | undefined {
-  try {
-    return check();
-  } catch (e) {
-    if (!(e instanceof JwtIssuerError)) throw e;
-    const message = e.message.startsWith(`${path}: `)
-      ? e.message.slice(path.length + 2)
-      : e.message;
-    problems.add(path, message);
-    return undefined;
-  }
-}
 
 /** Validates the 'nats' section; every problem goes to `problems`. Secrets are never quoted. */
 export function normalizeNatsUserJwtOptions(
@@ -31,24 +12,12 @@ export function normalizeNatsUserJwtOptions(
   problems: ConfigProblems,
   context: NormalizeContext,
 ): ResolvedNatsUserJwtOptions | undefined {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    problems.add('nats', 'must be an object');
-    return undefined;
-  }
-  const o = raw as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.includes(key) && o[key] !== undefined) {
-      problems.add(
-        `nats.${key}`,
-        `is not a known option (known: ${KNOWN.join(', ')})`,
-      );
-    }
-  }
-  const accountId = attempt(problems, 'nats.accountId', () =>
+  const o = problems.section('nats', raw, KNOWN);
+  if (!o) return undefined;
+  const accountId = problems.attempt('nats.accountId', () =>
     checkPublicNkey(o.accountId, 'nats.accountId', ['account']),
   );
-  const signingKey: DecodedSeed | undefined = attempt(
-    problems,
+  const signingKey: DecodedSeed | undefined = problems.attempt(
     'nats.signingKey',
     () => decodeSeed(o.signingKey, 'nats.signingKey', ['account']),
   );
@@ -66,7 +35,7 @@ export function normalizeNatsUserJwtOptions(
   }
   let account: AccountJwtFacts | undefined;
   if (o.accountJwt !== undefined && accountId && signingKey) {
-    account = attempt(problems, 'nats.accountJwt', () =>
+    account = problems.attempt('nats.accountJwt', () =>
       inspectAccountJwt(o.accountJwt, accountId, signingKey.publicKey),
     );
     if (account) {

@@ -6,7 +6,7 @@ import {
   SealdPermission,
 } from './interfaces/seald-options.interface.js';
 
-const KNOWN_OPTIONS = new Set(['secretId', 'secret', 'permissions', 'appId']);
+const KNOWN_OPTIONS = ['secretId', 'secret', 'permissions', 'appId'];
 
 /** Every permission value Seald knows, for messages and checks. */
 export const SEALD_PERMISSION_VALUES: ReadonlySet<number> = new Set(
@@ -31,19 +31,8 @@ export function normalizeSealdJwtOptions(
   context: NormalizeContext,
 ): ResolvedSealdJwtOptions | undefined {
   void context;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    problems.add('seald', 'must be an object');
-    return undefined;
-  }
-  const o = raw as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      problems.add(
-        `seald.${key}`,
-        `is not a known option (known: ${[...KNOWN_OPTIONS].join(', ')})`,
-      );
-    }
-  }
+  const o = problems.section('seald', raw, KNOWN_OPTIONS);
+  if (!o) return undefined;
   const before = problems.list.length;
 
   if (o.secretId === undefined) {

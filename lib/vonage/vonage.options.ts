@@ -2,10 +2,9 @@ import type { KeyObject } from 'node:crypto';
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
 import { assertKeyFitsAlgorithm, loadPrivateKey } from '../common/keys.js';
-import { JwtIssuerError } from '../errors.js';
 import type { ResolvedVonageJwtOptions } from './interfaces/vonage-options.interface.js';
 
-const KNOWN_OPTIONS = new Set(['applicationId', 'privateKey', 'defaultTtl']);
+const KNOWN_OPTIONS = ['applicationId', 'privateKey', 'defaultTtl'];
 
 /** The longest lifetime the Vonage platform honours (24 h). */
 export const VONAGE_MAX_TTL = 86_400;
@@ -27,7 +26,7 @@ function loadKey(
   problems: ConfigProblems,
 ): KeyObject | undefined {
   const path = 'vonage.privateKey';
-  try {
+  return problems.attempt(path, () => {
     const key = loadPrivateKey(
       (typeof input === 'string' ? unescapePem(input) : input) as Parameters<
         typeof loadPrivateKey
@@ -36,12 +35,7 @@ function loadKey(
     );
     assertKeyFitsAlgorithm(key, 'RS256', 'private', path);
     return key;
-  } catch (e) {
-    if (!(e instanceof JwtIssuerError)) throw e;
-    // The foundation's messages name the option and never quote the key; drop the repeated path prefix.
-    problems.add(path, e.message.replace(`${path}: `, ''));
-    return undefined;
-  }
+  });
 }
 
 /** Validates the 'vonage' section; every problem goes to `problems`. */
@@ -51,19 +45,8 @@ export function normalizeVonageJwtOptions(
   context: NormalizeContext,
 ): ResolvedVonageJwtOptions | undefined {
   void context;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    problems.add('vonage', 'must be an object');
-    return undefined;
-  }
-  const o = raw as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      problems.add(
-        `vonage.${key}`,
-        `is not a known option (known: ${[...KNOWN_OPTIONS].join(', ')})`,
-      );
-    }
-  }
+  const o = problems.section('vonage', raw, KNOWN_OPTIONS);
+  if (!o) return undefined;
   const before = problems.list.length;
 
   if (o.applicationId === undefined) {
