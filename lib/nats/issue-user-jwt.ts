@@ -1,3 +1,4 @@
+import { nowSeconds } from '../common/time.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type {
   IssueUserJwtOptions,
@@ -212,7 +213,7 @@ export function signUserJwt(
   }
   const iat =
     issuedAt === undefined
-      ? Math.floor(Date.now() / 1000)
+      ? nowSeconds()
       : wholeNumber(issuedAt, 'issuedAt', 0);
   const expiresIn =
     options.expiresIn === undefined

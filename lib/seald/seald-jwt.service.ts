@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { JwsSigner } from '../common/jws-signer.js';
+import { nowSeconds, toEpochSeconds } from '../common/time.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import {
   type ResolvedSealdJwtOptions,
@@ -186,9 +187,7 @@ export class SealdJwtService {
     const claims: SealdTokenClaims = {
       iss: this.secretId,
       iat:
-        issuedAt === undefined
-          ? Math.floor(Date.now() / 1000)
-          : this.seconds(method, issuedAt),
+        issuedAt === undefined ? nowSeconds() : this.seconds(method, issuedAt),
     };
     if (oneTime === undefined || oneTime === true) {
       claims.jti = randomUUID();
@@ -220,13 +219,8 @@ export class SealdJwtService {
   }
 
   private seconds(method: string, value: unknown): number {
-    const s =
-      value instanceof Date
-        ? Math.floor(value.getTime() / 1000)
-        : typeof value === 'number'
-          ? value
-          : Number.NaN;
-    if (!Number.isSafeInteger(s) || s < 0) {
+    const s = toEpochSeconds(value);
+    if (s === undefined) {
       throw invalid(
         method,
         'issuedAt must be a Date or whole seconds since the epoch',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { JwsSigner } from '../common/jws-signer.js';
+import { nowSeconds, toEpochSeconds } from '../common/time.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type {
   ResolvedVonageJwtOptions,
@@ -92,7 +93,7 @@ export class VonageJwtService {
     if (jti !== undefined && (typeof jti !== 'string' || jti === '')) {
       throw invalid('jti must be a non-empty string');
     }
-    const iat = Math.floor(Date.now() / 1000);
+    const iat = nowSeconds();
     const claims: VonageTokenClaims = {
       application_id: this.applicationId,
       iat,
@@ -100,13 +101,8 @@ export class VonageJwtService {
       exp: iat + lifetime,
     };
     if (nbf !== undefined) {
-      const seconds =
-        nbf instanceof Date
-          ? Math.floor(nbf.getTime() / 1000)
-          : typeof nbf === 'number'
-            ? nbf
-            : Number.NaN;
-      if (!Number.isSafeInteger(seconds) || seconds < 0) {
+      const seconds = toEpochSeconds(nbf);
+      if (seconds === undefined) {
         throw invalid('nbf must be a Date or whole seconds since the epoch');
       }
       if (seconds >= claims.exp) {
