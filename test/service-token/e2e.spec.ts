@@ -13,6 +13,15 @@ import {
 
 const M1_ISSUER = 'http://m1.test';
 const now = (): number => Math.floor(Date.now() / 1000);
+const m1Claims = (): Record<string, unknown> => ({
+  source: 'microservice',
+  iss: M1_ISSUER,
+  sub: 'm1',
+  aud: 'm2',
+  iat: now(),
+  exp: now() + 60,
+});
+
 const logs = new LogCollector();
 
 describe.each<Platform>(['express', 'fastify'])(
@@ -72,15 +81,6 @@ describe.each<Platform>(['express', 'fastify'])(
         body: (await res.json()) as unknown,
       };
     }
-
-    const m1Claims = () => ({
-      source: 'microservice',
-      iss: M1_ISSUER,
-      sub: 'm1',
-      aud: 'm2',
-      iat: now(),
-      exp: now() + 60,
-    });
 
     it('M1 calls M2 with its own token: 200, claims through @ServiceClaims', async () => {
       const res = await fetch(`${m1.url}/call-m2`);
