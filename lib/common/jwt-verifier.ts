@@ -156,12 +156,13 @@ function parseHeader(segment: string): ParsedHeader {
   return { alg, kid };
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
+function deepFreeze<T extends object>(value: T): T {
+  // JSON.parse output: own enumerable properties only, no prototype tricks.
+  for (const name in value) {
+    const v = value[name];
+    if (typeof v === 'object' && v !== null) deepFreeze(v);
   }
-  return value;
+  return Object.freeze(value);
 }
 
 /** Turns a public key into what `crypto.verify` wants for its algorithm (built once per key). */
