@@ -78,6 +78,8 @@ for (let i = 0; i < 64; i++) {
   ] = i;
 }
 const HEADER_CACHE_SIZE = 256;
+// Characters of the signature noted on a token's first verification (132 bits: unique, useless to anyone).
+const TAIL = 22;
 
 function fail(code: JwtIssuerErrorCode, message: string): never {
   throw new JwtIssuerError(code, message);
@@ -190,7 +192,8 @@ const paramsCache = new WeakMap<
  * any parsing), three strict base64url segments, JSON object header and payload, refused header parameters
  * (`crit`, `jku`, `x5u`, `jwk`, `x5c`), the trusted issuer (`iss` selects the key source), the key (`kid`), that
  * `alg` equals the key's own algorithm, the signature, then `exp` (required), `nbf`, `iat`, `aud` and the required
- * claims. Verified tokens are kept in a bounded LRU cache keyed by their SHA-256, never served past `exp`.
+ * claims. Tokens verified a second time are kept in a bounded LRU cache keyed by their SHA-256, never served past
+ * `exp` (one-off tokens are not cached: they pay no hash and evict nothing).
  *
  * @example
  * const verifier = new JwtVerifier({ sources: [jwks], requiredClaims: { source: 'microservice' } });
@@ -204,6 +207,7 @@ export class JwtVerifier {
   private readonly maxTokenBytes: number;
   private readonly cacheSize: number;
   private readonly cache = new Map<string, CachedToken>();
+  private readonly seen = new Set<string>();
   private readonly headers = new Map<string, ParsedHeader>();
 
   constructor(options: JwtVerifierOptions) {
@@ -248,7 +252,11 @@ export class JwtVerifier {
     }
     const now = Date.now();
     let cacheKey: string | undefined;
-    if (this.cacheSize > 0) {
+    // Admission: a token is cached from its second verification on. The first time, only the tail of its signature
+    // is noted (a fragment no one can use), so one-off tokens pay neither the SHA-256 nor an eviction.
+    const tail = this.cacheSize > 0 ? token.slice(-TAIL) : undefined;
+    if (tail !== undefined && this.seen.delete(tail)) {
+      this.seen.add(tail); // most recently seen last
       cacheKey = hash('sha256', token, 'base64');
       const hit = this.cache.get(cacheKey);
       if (hit !== undefined) {
@@ -382,6 +390,12 @@ export class JwtVerifier {
         this.cache.delete(this.cache.keys().next().value!);
       }
       this.cache.set(cacheKey, { claims, expMs, key });
+    } else if (tail !== undefined) {
+      // Twice the cache size, least recently seen out first: a cached token in use is always found.
+      if (this.seen.size >= 2 * this.cacheSize) {
+        this.seen.delete(this.seen.keys().next().value!);
+      }
+      this.seen.add(tail);
     }
     return claims;
   }
@@ -394,6 +408,7 @@ export class JwtVerifier {
   /** Empties the verified-token cache. */
   clearCache(): void {
     this.cache.clear();
+    this.seen.clear();
   }
 }
 

@@ -88,10 +88,12 @@ describe('JwtVerifier', () => {
   });
 
   it.each<Alg>(['RS256', 'ES256', 'EdDSA'])(
-    'verifies %s tokens and returns frozen claims',
+    'verifies %s tokens; cached claims are frozen',
     (alg) => {
       const { verifier, sign } = setup();
-      const out = verifier.verifySync(sign(alg, claims({ aud: ['a', 'b'] })));
+      const t = sign(alg, claims({ aud: ['a', 'b'] }));
+      expect(verifier.verifySync(t)).toMatchObject({ sub: 'm1', iss: ISS });
+      const out = verifier.verifySync(t); // second time: cached, shared
       expect(out).toMatchObject({ sub: 'm1', iss: ISS });
       expect(Object.isFrozen(out)).toBe(true);
       expect(Object.isFrozen(out.aud)).toBe(true);
@@ -282,13 +284,15 @@ describe('JwtVerifier', () => {
     );
   });
 
-  it('serves repeated tokens from the cache, but never past exp', () => {
+  it('serves repeated tokens from the cache (from their second verification on), but never past exp', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const { verifier, sign } = setup();
     const t = sign('RS256', claims({ exp: now() + 10 }));
+    verifier.verifySync(t);
+    expect(verifier.cachedTokens).toBe(0); // a one-off token is not cached
     const first = verifier.verifySync(t);
-    expect(verifier.verifySync(t)).toBe(first); // same object: from the cache
     expect(verifier.cachedTokens).toBe(1);
+    expect(verifier.verifySync(t)).toBe(first); // same object: from the cache
     vi.setSystemTime(Date.now() + 10_500); // past exp, within tolerance: verified again, not served
     const again = verifier.verifySync(t);
     expect(again).not.toBe(first);
@@ -301,13 +305,18 @@ describe('JwtVerifier', () => {
   it('the cache is bounded (LRU) and forgets tokens of withdrawn keys', () => {
     const { verifier, sign, entries } = setup({ cacheSize: 3 });
     const tokens = [1, 2, 3, 4].map((i) => sign('EdDSA', claims({ n: i })));
-    const first = verifier.verifySync(tokens[0]);
-    verifier.verifySync(tokens[1]);
-    verifier.verifySync(tokens[2]);
+    const twice = (t: string) => (
+      verifier.verifySync(t),
+      verifier.verifySync(t)
+    );
+    const first = twice(tokens[0]);
+    const second = twice(tokens[1]);
+    twice(tokens[2]);
     expect(verifier.verifySync(tokens[0])).toBe(first); // touch: now most recent
-    verifier.verifySync(tokens[3]); // evicts tokens[1]
+    twice(tokens[3]); // evicts tokens[1], the least recently used
     expect(verifier.cachedTokens).toBe(3);
     expect(verifier.verifySync(tokens[0])).toBe(first);
+    expect(verifier.verifySync(tokens[1])).not.toBe(second);
     entries.get('k-EdDSA')!.active = false;
     entries.delete('k-EdDSA');
     expect(code(() => verifier.verifySync(tokens[0]))).toBe(
