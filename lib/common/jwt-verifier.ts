@@ -424,6 +424,9 @@ function bad(why: string): JwtIssuerError {
  * with `use` other than `sig`, with `key_ops` not allowing `verify`, with private members, or that do not fit
  * their algorithm.
  *
+ * @example
+ * const key = importVerificationJwk({ kty: 'OKP', crv: 'Ed25519', x: '…', kid: 'd-1700000000000', alg: 'EdDSA', use: 'sig' });
+ * const verifier = new JwtVerifier({ sources: [{ issuer: 'https://orders.internal', get: (kid) => (kid === key.kid ? key : undefined) }] });
  * @throws {JwtIssuerError} `KEY_INVALID` naming the reason (never the key).
  */
 export function importVerificationJwk(jwk: unknown): VerificationKey {
