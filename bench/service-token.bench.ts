@@ -225,6 +225,16 @@ class BenchController {
 // oxlint-disable-next-line typescript/no-extraneous-class -- a Nest module is an empty decorated class
 class BenchModule {}
 
+/** Median of a list of numbers. */
+function median(values: number[]): number {
+  const sorted = values.toSorted((a, b) => a - b);
+  return (
+    (sorted[Math.floor((sorted.length - 1) / 2)] +
+      sorted[Math.ceil((sorted.length - 1) / 2)]) /
+    2
+  );
+}
+
 async function httpBench(): Promise<void> {
   const app = await NestFactory.create(BenchModule, { logger: false });
   await app.listen(0, '127.0.0.1');
@@ -266,14 +276,6 @@ async function httpBench(): Promise<void> {
     ratios.push(got.guarded / got.open);
     noopRatios.push(got.noop / got.open);
   }
-  const median = (values: number[]): number => {
-    const sorted = values.toSorted((a, b) => a - b);
-    return (
-      (sorted[Math.floor((sorted.length - 1) / 2)] +
-        sorted[Math.ceil((sorted.length - 1) / 2)]) /
-      2
-    );
-  };
   await app.close();
   printTable(
     `HTTP, Express, same route with and without ServiceTokenGuard (requests/s best of ${rounds} rounds; ratio: median of the ${rounds} paired rounds)`,
