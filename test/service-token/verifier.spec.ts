@@ -328,7 +328,9 @@ describe('JwtVerifier', () => {
     const { verifier, sign } = setup();
     const t = sign('RS256');
     verifier.verifySync(t);
-    const [h, , s] = t.split('.');
+    verifier.verifySync(t); // now cached
+    expect(verifier.cachedTokens).toBe(1);
+    const [h, , s] = t.split('.'); // same signature, so the same noted tail
     const evil = `${h}.${b64(claims({ sub: 'admin' }))}.${s}`;
     expect(code(() => verifier.verifySync(evil))).toBe(
       'ERR_JWT_ISSUER_TOKEN_SIGNATURE_INVALID',
