@@ -43,6 +43,44 @@ export type {
 // --- end nats ---
 
 // --- service-token ---
+export { ServiceTokenService } from './service-token/service-token.service.js';
+export type {
+  CreateJwtOptions,
+  ServiceOpenIdConfiguration,
+} from './service-token/service-token.service.js';
+export type { PublishedJwk } from './service-token/service-token-key-ring.js';
+export {
+  ServiceTokenGuard,
+  type ServiceTokenRequest,
+} from './service-token/service-token.guard.js';
+export {
+  ServiceTokenVerifier,
+  type ServiceTokenVerifierOptions,
+} from './service-token/service-token.verifier.js';
+export {
+  SkipServiceAuth,
+  ServiceClaims,
+  SERVICE_CLAIMS_PROPERTY,
+} from './service-token/service-token.decorators.js';
+export type {
+  ServiceTokenOptions,
+  ServiceTokenAlgorithm,
+  ServiceTokenClaims,
+  TrustedIssuerOptions,
+} from './service-token/interfaces/service-token-options.interface.js';
+export {
+  JwtVerifier,
+  importVerificationJwk,
+  type JwtVerifierOptions,
+  type KeySource,
+  type VerificationKey,
+  type VerifiedClaims,
+  type VerifyAlgorithm,
+} from './common/jwt-verifier.js';
+export {
+  RemoteJwksKeySource,
+  type RemoteJwksOptions,
+} from './common/remote-jwks.js';
 
 // --- end service-token ---
 

@@ -1,14 +1,298 @@
+import { generateKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { assertKeyFitsAlgorithm, loadPrivateKey } from '../common/keys.js';
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
-import type { ResolvedServiceTokenOptions } from './interfaces/service-token-options.interface.js';
+import { JwtIssuerError } from '../errors.js';
+import type {
+  ResolvedServiceTokenOptions,
+  ServiceTokenAlgorithm,
+  TrustedIssuerOptions,
+} from './interfaces/service-token-options.interface.js';
 
-/** Validates the 'service-token' section; every problem goes to `problems`. */
-export function normalizeServiceTokenOptions(
+const ALGORITHMS: readonly ServiceTokenAlgorithm[] = [
+  'RS256',
+  'ES256',
+  'EdDSA',
+];
+const KNOWN = new Set([
+  'name',
+  'issuer',
+  'audience',
+  'expectedAudience',
+  'algorithm',
+  'privateKey',
+  'tokenValidity',
+  'rotationInterval',
+  'publishJwks',
+  'jwksPath',
+  'openidConfigurationPath',
+  'trustedIssuers',
+  'acceptOwnTokens',
+  'clockTolerance',
+  'maxTokenBytes',
+  'verifiedCacheSize',
+  'jwksTimeout',
+  'jwksCooldown',
+  'jwksCacheMaxAge',
+]);
+
+const generate = promisify(generateKeyPair);
+
+/** Generates a key pair for `algorithm` (development keys and dynamic keys). */
+export async function generateServiceKey(
+  algorithm: ServiceTokenAlgorithm,
+): Promise<KeyObject> {
+  switch (algorithm) {
+    case 'RS256':
+      return (await generate('rsa', { modulusLength: 2048 })).privateKey;
+    case 'ES256':
+      return (await generate('ec', { namedCurve: 'P-256' })).privateKey;
+    case 'EdDSA':
+      return (await generate('ed25519')).privateKey;
+  }
+}
+
+const p = (key: string): string => `service.${key}`;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isHttpUrl(v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Validates the `service` section and imports its key; every problem goes to `problems`. Without a key, a
+ * development key is generated (with a loud warning) unless `context.production`.
+ */
+export async function normalizeServiceTokenOptions(
   raw: unknown,
   problems: ConfigProblems,
   context: NormalizeContext,
-): ResolvedServiceTokenOptions | undefined {
-  void problems;
-  void context;
-  return raw as ResolvedServiceTokenOptions;
+): Promise<ResolvedServiceTokenOptions | undefined> {
+  if (!isObject(raw)) {
+    problems.add('service', 'must be an object');
+    return undefined;
+  }
+  for (const key of Object.keys(raw)) {
+    if (!KNOWN.has(key)) {
+      problems.add(
+        p(key),
+        `is not a known option (known: ${[...KNOWN].join(', ')})`,
+      );
+    }
+  }
+
+  const text = (key: string, required: boolean): string | undefined => {
+    const v = raw[key];
+    if (v === undefined) {
+      if (required) problems.add(p(key), 'is required');
+      return undefined;
+    }
+    if (typeof v !== 'string' || v.trim() === '') {
+      problems.add(p(key), 'must be a non-empty string');
+      return undefined;
+    }
+    return v;
+  };
+  const seconds = (
+    key: string,
+    fallback: number | undefined,
+    min: number,
+    integer = true,
+  ): number | undefined => {
+    const v = raw[key];
+    if (v === undefined) return fallback;
+    if (
+      typeof v !== 'number' ||
+      !Number.isFinite(v) ||
+      (integer && !Number.isInteger(v)) ||
+      v < min ||
+      v > 3_153_600_000
+    ) {
+      problems.add(
+        p(key),
+        `must be ${integer ? 'an integer' : 'a number'} >= ${min} (seconds or count), got ${typeof v === 'number' ? v : typeof v}`,
+      );
+      return fallback;
+    }
+    return v;
+  };
+  const bool = (key: string, fallback: boolean): boolean => {
+    const v = raw[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') {
+      problems.add(p(key), 'must be a boolean (true/false)');
+      return fallback;
+    }
+    return v;
+  };
+  const list = (key: string): string[] | undefined => {
+    const v = raw[key];
+    if (v === undefined) return undefined;
+    const values = typeof v === 'string' ? [v] : v;
+    if (
+      !Array.isArray(values) ||
+      values.length === 0 ||
+      values.some((x) => typeof x !== 'string' || x === '')
+    ) {
+      problems.add(
+        p(key),
+        'must be a non-empty string or a non-empty list of them',
+      );
+      return undefined;
+    }
+    return [...(values as string[])];
+  };
+  const path = (key: string, fallback: string): string => {
+    const v = raw[key];
+    if (v === undefined) return fallback;
+    if (
+      typeof v !== 'string' ||
+      !/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/.test(v)
+    ) {
+      problems.add(p(key), 'must be an absolute URL path starting with "/"');
+      return fallback;
+    }
+    return v;
+  };
+
+  const name = text('name', true);
+  const issuer = text('issuer', true);
+  const audience = list('audience');
+  const expectedAudience = list('expectedAudience');
+  let algorithm: ServiceTokenAlgorithm = 'RS256';
+  if (raw.algorithm !== undefined) {
+    if (ALGORITHMS.includes(raw.algorithm as ServiceTokenAlgorithm)) {
+      algorithm = raw.algorithm as ServiceTokenAlgorithm;
+    } else {
+      problems.add(p('algorithm'), `must be one of ${ALGORITHMS.join(', ')}`);
+    }
+  }
+  const tokenValidity = seconds('tokenValidity', 3600, 1)!;
+  const rotationInterval = seconds('rotationInterval', undefined, 1);
+  const publishJwks = bool('publishJwks', true);
+  const jwksPath = path('jwksPath', '/.well-known/jwks.json');
+  const openidConfigurationPath = path(
+    'openidConfigurationPath',
+    '/.well-known/openid-configuration',
+  );
+  if (publishJwks && jwksPath === openidConfigurationPath) {
+    problems.add(
+      p('jwksPath'),
+      'must differ from service.openidConfigurationPath',
+    );
+  }
+  const acceptOwnTokens = bool('acceptOwnTokens', true);
+  const clockTolerance = seconds('clockTolerance', 5, 0, false)!;
+  const maxTokenBytes = seconds('maxTokenBytes', 8192, 64)!;
+  const verifiedCacheSize = seconds('verifiedCacheSize', 10_000, 0)!;
+  const jwksTimeout = seconds('jwksTimeout', 5, 0.001, false)!;
+  const jwksCooldown = seconds('jwksCooldown', 30, 0, false)!;
+  const jwksCacheMaxAge = seconds('jwksCacheMaxAge', 600, 0, false)!;
+
+  const trustedIssuers: TrustedIssuerOptions[] = [];
+  if (raw.trustedIssuers !== undefined) {
+    if (!Array.isArray(raw.trustedIssuers)) {
+      problems.add(
+        p('trustedIssuers'),
+        'must be a list of { "issuer": "…", "jwksUri": "http(s)://…" } (JSON in the environment variable)',
+      );
+    } else {
+      const seen = new Set<string>();
+      raw.trustedIssuers.forEach((t: unknown, i: number) => {
+        if (!isObject(t) || typeof t.issuer !== 'string' || t.issuer === '') {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].issuer must be a non-empty string`,
+          );
+          return;
+        }
+        if (!isHttpUrl(t.jwksUri)) {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].jwksUri must be an absolute http(s) URL`,
+          );
+          return;
+        }
+        if (seen.has(t.issuer) || (acceptOwnTokens && t.issuer === issuer)) {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].issuer '${t.issuer}' is listed twice (or is this service's own issuer)`,
+          );
+          return;
+        }
+        seen.add(t.issuer);
+        trustedIssuers.push({ issuer: t.issuer, jwksUri: t.jwksUri });
+      });
+    }
+  }
+
+  let privateKey: KeyObject | undefined;
+  let developmentKey = false;
+  if (raw.privateKey !== undefined) {
+    try {
+      privateKey = loadPrivateKey(
+        raw.privateKey as Parameters<typeof loadPrivateKey>[0],
+        'service.privateKey',
+      );
+      assertKeyFitsAlgorithm(
+        privateKey,
+        algorithm,
+        'private',
+        'service.privateKey',
+      );
+    } catch (e) {
+      if (!(e instanceof JwtIssuerError)) throw e;
+      problems.add(
+        p('privateKey'),
+        e.message.replace(/^service\.privateKey: /, ''),
+      );
+      privateKey = undefined;
+    }
+  } else if (context.production) {
+    problems.add(
+      p('privateKey'),
+      'is required when NODE_ENV is production (a PEM or JWK text, or the path of a key file)',
+    );
+  } else {
+    privateKey = await generateServiceKey(algorithm);
+    developmentKey = true;
+    context.logger.warn(
+      `!!! service.privateKey is not set: generated a DEVELOPMENT ${algorithm} key for the service '${name ?? '?'}'. ` +
+        'Its tokens will not verify after a restart. Never run like this in production (set JWT_ISSUER_SERVICE_PRIVATE_KEY). !!!',
+    );
+  }
+
+  if (!name || !issuer || !privateKey) return undefined;
+  return {
+    name,
+    issuer,
+    audience,
+    expectedAudience,
+    algorithm,
+    privateKey,
+    developmentKey,
+    tokenValidity,
+    rotationInterval,
+    publishJwks,
+    jwksPath,
+    openidConfigurationPath,
+    trustedIssuers,
+    acceptOwnTokens,
+    clockTolerance,
+    maxTokenBytes,
+    verifiedCacheSize,
+    jwksTimeout,
+    jwksCooldown,
+    jwksCacheMaxAge,
+  };
 }

@@ -1,9 +1,116 @@
-/** Options of the 'service-token' section. TODO: filled in by the service-token capability. */
-export interface ServiceTokenOptions {
-  [key: string]: unknown;
+import type { KeyObject } from 'node:crypto';
+import type { PrivateKeyInput } from '../../common/keys.js';
+
+/** Asymmetric algorithms service tokens are signed with. */
+export type ServiceTokenAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
+
+/** An issuer whose service tokens this service accepts, and where its public keys are published. */
+export interface TrustedIssuerOptions {
+  /** The `iss` value the issuer puts in its tokens, e.g. `https://orders.internal`. */
+  issuer: string;
+  /** Absolute `http(s)` URL of its JWKS, e.g. `https://orders.internal/.well-known/jwks.json`. */
+  jwksUri: string;
 }
 
-/** The 'service-token' section after validation (internal). */
+/**
+ * Options of the `service` section: this service's own tokens (issuing side), the JWKS it publishes, and the
+ * guard that verifies other services' tokens (receiving side). Durations are in seconds.
+ *
+ * @example
+ * JwtIssuerModule.forRoot({
+ *   service: {
+ *     name: 'orders',
+ *     issuer: 'https://orders.internal',
+ *     privateKey: '/run/secrets/orders-service-key.pem',
+ *     trustedIssuers: [{ issuer: 'https://billing.internal', jwksUri: 'https://billing.internal/.well-known/jwks.json' }],
+ *   },
+ * });
+ */
+export interface ServiceTokenOptions {
+  /** This service's name: the `sub` of its tokens. Required. */
+  name?: string;
+  /** The `iss` of this service's tokens, usually its base URL (the JWKS is published under it). Required. */
+  issuer?: string;
+  /** `aud` put in this service's own token (one value or several). @default no `aud` */
+  audience?: string | string[];
+  /** When set, the guard accepts only tokens whose `aud` contains one of these values. @default no `aud` check */
+  expectedAudience?: string | string[];
+  /** Signing algorithm of the static and dynamic keys. @default 'RS256' */
+  algorithm?: ServiceTokenAlgorithm;
+  /**
+   * The static signing key: PEM (PKCS#8, PKCS#1, SEC1), a private JWK (object or JSON text), a file holding either,
+   * or a `KeyObject`. Required when `NODE_ENV` is `production`; otherwise a development key is generated.
+   */
+  privateKey?: PrivateKeyInput;
+  /** Lifetime of this service's own token (`getToken()`) and the default of `createJwt()`. @default 3600 */
+  tokenValidity?: number;
+  /**
+   * Enables dynamic keys (`kid` `d-<created ms>`) rotated every this many seconds; `getToken()` then signs with
+   * the current dynamic key. @default off (the static key signs everything)
+   */
+  rotationInterval?: number;
+  /** Serve the JWKS and the OpenID configuration over HTTP. @default true */
+  publishJwks?: boolean;
+  /** Path of the JWKS route. @default '/.well-known/jwks.json' */
+  jwksPath?: string;
+  /** Path of the OpenID configuration route. @default '/.well-known/openid-configuration' */
+  openidConfigurationPath?: string;
+  /** Other services whose tokens the guard accepts. @default [] */
+  trustedIssuers?: TrustedIssuerOptions[];
+  /** The guard accepts this service's own tokens (verified with its local keys). @default true */
+  acceptOwnTokens?: boolean;
+  /** Leeway for `exp`, `nbf` and `iat`, in seconds. @default 5 */
+  clockTolerance?: number;
+  /** Tokens longer than this many bytes are refused before any parsing. @default 8192 */
+  maxTokenBytes?: number;
+  /** Entries in the cache of verified tokens (0 disables it). @default 10000 */
+  verifiedCacheSize?: number;
+  /** Timeout of one JWKS request, in seconds. @default 5 */
+  jwksTimeout?: number;
+  /** Minimum time between two requests to one JWKS endpoint, in seconds. @default 30 */
+  jwksCooldown?: number;
+  /** Longest time a fetched JWKS is used before it is refreshed (shorter when the server says so). @default 600 */
+  jwksCacheMaxAge?: number;
+}
+
+/** The `service` section after validation (internal): every field set, keys imported. */
 export interface ResolvedServiceTokenOptions {
-  [key: string]: unknown;
+  readonly name: string;
+  readonly issuer: string;
+  readonly audience: readonly string[] | undefined;
+  readonly expectedAudience: readonly string[] | undefined;
+  readonly algorithm: ServiceTokenAlgorithm;
+  readonly privateKey: KeyObject;
+  /** True when the key was generated for development. */
+  readonly developmentKey: boolean;
+  readonly tokenValidity: number;
+  readonly rotationInterval: number | undefined;
+  readonly publishJwks: boolean;
+  readonly jwksPath: string;
+  readonly openidConfigurationPath: string;
+  readonly trustedIssuers: readonly TrustedIssuerOptions[];
+  readonly acceptOwnTokens: boolean;
+  readonly clockTolerance: number;
+  readonly maxTokenBytes: number;
+  readonly verifiedCacheSize: number;
+  readonly jwksTimeout: number;
+  readonly jwksCooldown: number;
+  readonly jwksCacheMaxAge: number;
+}
+
+/** The claims of a verified service token. */
+export interface ServiceTokenClaims {
+  /** Always `'microservice'`. */
+  readonly source: 'microservice';
+  /** The issuing service's issuer. */
+  readonly iss: string;
+  /** The issuing service's name (absent only in `createJwt()` tokens without `sub`). */
+  readonly sub?: string;
+  readonly aud?: string | readonly string[];
+  readonly iat?: number;
+  readonly exp: number;
+  readonly nbf?: number;
+  readonly jti?: string;
+  /** Any other claim the issuer added. */
+  readonly [claim: string]: unknown;
 }

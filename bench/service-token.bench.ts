@@ -1,0 +1,307 @@
+import 'reflect-metadata';
+import {
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  verify,
+} from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
+import {
+  type CanActivate,
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  UseGuards,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { createVerifier } from 'fast-jwt';
+import { jwtVerify } from 'jose';
+import {
+  JwtIssuerModule,
+  ServiceTokenGuard,
+  ServiceTokenService,
+  ServiceTokenVerifier,
+  type VerificationKey,
+} from '../lib/index.js';
+import { JwsSigner } from '../lib/common/jws-signer.js';
+import { compare, printTable } from './harness.js';
+
+type Alg = 'RS256' | 'ES256' | 'EdDSA';
+
+// Cache size of the two "cache on" contenders; their pools of tokens are sized from it.
+const POOL_CACHE = 256;
+
+interface AutocannonResult {
+  requests: { average: number };
+  non2xx: number;
+  errors: number;
+}
+const autocannon = createRequire(import.meta.url)('autocannon') as (options: {
+  url: string;
+  connections: number;
+  duration: number;
+  headers?: Record<string, string>;
+}) => Promise<AutocannonResult>;
+
+function keyPair(alg: Alg): KeyObject {
+  if (alg === 'RS256')
+    return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  if (alg === 'ES256')
+    return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  return generateKeyPairSync('ed25519').privateKey;
+}
+
+/** Raw node:crypto: the signature check alone, on a key imported once (the physical limit). */
+function rawVerifier(
+  alg: Alg,
+  publicKey: KeyObject,
+): (token: string) => boolean {
+  const key =
+    alg === 'ES256'
+      ? { key: publicKey, dsaEncoding: 'ieee-p1363' as const }
+      : publicKey;
+  const digest = alg === 'EdDSA' ? null : 'sha256';
+  return (token) => {
+    const dot = token.lastIndexOf('.');
+    return verify(
+      digest,
+      Buffer.from(token.slice(0, dot)),
+      key,
+      Buffer.from(token.slice(dot + 1), 'base64url'),
+    );
+  };
+}
+
+function setup(alg: Alg) {
+  const privateKey = keyPair(alg);
+  const publicKey = createPublicKey(privateKey);
+  const kid = `s-bench-${alg}`;
+  const now = Math.floor(Date.now() / 1000);
+  const signer = new JwsSigner({ algorithm: alg, key: privateKey, kid });
+  const sign = (jti: string) =>
+    signer.sign({
+      source: 'microservice',
+      iss: 'https://orders.internal',
+      sub: 'orders',
+      aud: 'billing',
+      iat: now,
+      exp: now + 3600,
+      jti,
+      scope: 'invoices:read invoices:write stock:read',
+    });
+  const token = sign('3f2c8a0e-4f5b-4c1e-9d8a-6a7b8c9d0e1f');
+  // Four times as many distinct tokens as cache entries, used in turn: each is met for the first time again (the
+  // verifier remembers the last 2 × cache size tokens it saw). The first half of the pool is also the worst case:
+  // twice the cache, every token already seen, so each lookup hashes the token, misses, inserts and evicts.
+  const pool = Array.from({ length: 4 * POOL_CACHE }, (_, i) =>
+    sign(`3f2c8a0e-4f5b-4c1e-9d8a-${String(i).padStart(12, '0')}`),
+  );
+  const entry: VerificationKey = { kid, alg, key: publicKey, active: true };
+  const source = {
+    issuer: 'https://orders.internal',
+    get: (k: string) => (k === kid ? entry : undefined),
+  };
+  const options = { localKeys: [source], expectedAudience: ['billing'] };
+  return {
+    token,
+    publicKey,
+    raw: rawVerifier(alg, publicKey),
+    miss: new ServiceTokenVerifier({ ...options, verifiedCacheSize: 0 }),
+    hit: new ServiceTokenVerifier(options),
+    firstSight: new ServiceTokenVerifier({
+      ...options,
+      verifiedCacheSize: POOL_CACHE,
+    }),
+    thrash: new ServiceTokenVerifier({
+      ...options,
+      verifiedCacheSize: POOL_CACHE,
+    }),
+    pool,
+    half: pool.slice(0, 2 * POOL_CACHE),
+    pem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+  };
+}
+
+async function verifyBench(): Promise<void> {
+  for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
+    const s = setup(alg);
+    const fast = createVerifier({
+      key: s.pem,
+      algorithms: [alg],
+      cache: false,
+    });
+    let i = 0;
+    let j = 0;
+    await compare(`Service token verify, cache miss, ${alg} (tokens/s)`, [
+      { name: 'raw node:crypto verify (baseline)', fn: () => s.raw(s.token) },
+      {
+        name: 'nest-jwt-issuer ServiceTokenVerifier (no cache)',
+        fn: () => s.miss.verifySync(s.token),
+      },
+      {
+        name: 'nest-jwt-issuer, cache on, first sight of each token',
+        fn: () => s.firstSight.verifySync(s.pool[i++ % s.pool.length]),
+      },
+      {
+        name: 'nest-jwt-issuer, cache on, thrashing (seen tokens, 2× the cache)',
+        fn: () => s.thrash.verifySync(s.half[j++ % s.half.length]),
+      },
+      {
+        name: 'fast-jwt createVerifier (no cache)',
+        fn: () => fast(s.token) as unknown,
+      },
+      {
+        name: 'jose jwtVerify (KeyObject)',
+        fn: () =>
+          jwtVerify(s.token, s.publicKey, {
+            issuer: 'https://orders.internal',
+            audience: 'billing',
+          }),
+      },
+    ]);
+  }
+  const s = setup('RS256');
+  const fastCached = createVerifier({
+    key: s.pem,
+    algorithms: ['RS256'],
+    cache: true,
+  });
+  await compare('Service token verify, cache hit, RS256 (tokens/s)', [
+    { name: 'raw node:crypto verify (baseline)', fn: () => s.raw(s.token) },
+    {
+      name: 'nest-jwt-issuer ServiceTokenVerifier (cache hit)',
+      fn: () => s.hit.verifySync(s.token),
+    },
+    {
+      name: 'fast-jwt createVerifier (cache hit)',
+      fn: () => fastCached(s.token) as unknown,
+    },
+  ]);
+}
+
+/** A guard that lets everything through: what Nest's guard machinery alone costs. */
+@Injectable()
+class NoopGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+@Controller()
+class BenchController {
+  @UseGuards(NoopGuard)
+  @Get('noop')
+  noop(): { ok: boolean } {
+    return { ok: true };
+  }
+
+  @Get('open')
+  open(): { ok: boolean } {
+    return { ok: true };
+  }
+
+  @UseGuards(ServiceTokenGuard)
+  @Get('guarded')
+  guarded(): { ok: boolean } {
+    return { ok: true };
+  }
+}
+
+@Module({
+  imports: [
+    JwtIssuerModule.forRoot({
+      ignoreEnvVars: true,
+      service: {
+        name: 'bench',
+        issuer: 'http://bench.local',
+        privateKey: keyPair('RS256'),
+      },
+    }),
+  ],
+  controllers: [BenchController],
+})
+// oxlint-disable-next-line typescript/no-extraneous-class -- a Nest module is an empty decorated class
+class BenchModule {}
+
+/** Median of a list of numbers. */
+function median(values: number[]): number {
+  const sorted = values.toSorted((a, b) => a - b);
+  return (
+    (sorted[Math.floor((sorted.length - 1) / 2)] +
+      sorted[Math.ceil((sorted.length - 1) / 2)]) /
+    2
+  );
+}
+
+async function httpBench(): Promise<void> {
+  const app = await NestFactory.create(BenchModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const port = ((app.getHttpServer() as Server).address() as { port: number })
+    .port;
+  const authorization = await app
+    .get(ServiceTokenService)
+    .authorizationHeader();
+  const duration = Number(process.env.BENCH_HTTP_SECONDS ?? 1);
+  const run = (path: string, headers: Record<string, string>) =>
+    autocannon({
+      url: `http://127.0.0.1:${port}${path}`,
+      connections: 10,
+      duration,
+      headers,
+    });
+  await run('/guarded', { authorization }); // warm-up (also fills the verified-token cache)
+  await run('/open', { authorization });
+  // Interleaved rounds (A B, B A, …): each round gives one ratio measured side by side; the median ratio is
+  // reported, so that a burst of load from other processes on the machine skews neither route.
+  const best = { open: 0, noop: 0, guarded: 0 };
+  const ratios: number[] = [];
+  const noopRatios: number[] = [];
+  const rounds = Number(process.env.BENCH_HTTP_ROUNDS ?? 8);
+  for (let round = 0; round < rounds; round++) {
+    const order =
+      round % 2 === 0
+        ? (['open', 'noop', 'guarded'] as const)
+        : (['guarded', 'noop', 'open'] as const);
+    const got = { open: 0, noop: 0, guarded: 0 };
+    for (const name of order) {
+      const r = await run(`/${name}`, { authorization });
+      if (r.non2xx > 0 || r.errors > 0) {
+        throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+      }
+      got[name] = r.requests.average;
+      best[name] = Math.max(best[name], r.requests.average);
+    }
+    ratios.push(got.guarded / got.open);
+    noopRatios.push(got.noop / got.open);
+  }
+  await app.close();
+  printTable(
+    `HTTP, Express, same route with and without ServiceTokenGuard (requests/s best of ${rounds} rounds; ratio: median of the ${rounds} paired rounds)`,
+    [
+      { name: 'unguarded route (baseline)', opsPerSec: best.open, ratio: 1 },
+      {
+        name: 'route with a no-op guard (Nest guard machinery alone)',
+        opsPerSec: best.noop,
+        ratio: median(noopRatios),
+      },
+      {
+        name: 'route with ServiceTokenGuard (RS256 service token)',
+        opsPerSec: best.guarded,
+        ratio: median(ratios),
+      },
+    ],
+  );
+  console.log(
+    `paired ratios ServiceTokenGuard/unguarded: ${ratios.map((r) => r.toFixed(2)).join(', ')}; no-op guard/unguarded: ${noopRatios.map((r) => r.toFixed(2)).join(', ')}`,
+  );
+}
+
+/** Service-token benchmarks: verification (miss and hit) against raw node:crypto and peers, then HTTP. */
+export default async function (): Promise<void> {
+  // BENCH_SERVICE_TOKEN=verify or =http runs one part only.
+  const part = process.env.BENCH_SERVICE_TOKEN;
+  if (part !== 'http') await verifyBench();
+  if (part !== 'verify') await httpBench();
+}

@@ -1,0 +1,195 @@
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { JwsSigner } from '../common/jws-signer.js';
+import type { KeySource, VerificationKey } from '../common/jwt-verifier.js';
+import { publicJwk } from '../common/keys.js';
+import type {
+  ResolvedServiceTokenOptions,
+  ServiceTokenAlgorithm,
+} from './interfaces/service-token-options.interface.js';
+import { generateServiceKey } from './service-token.options.js';
+
+/** One public key of a JWKS, as published. */
+export interface PublishedJwk {
+  kty: string;
+  kid: string;
+  alg: string;
+  use: 'sig';
+  [member: string]: unknown;
+}
+
+/** A signing key of this service (internal). */
+interface RingKey {
+  readonly kind: 'static' | 'dynamic';
+  readonly signer: JwsSigner;
+  readonly verification: VerificationKey;
+  readonly jwk: PublishedJwk;
+  /** When the key stopped signing (dynamic keys only). */
+  signingUntil?: number;
+  /** Latest `exp` of a token it signed, in ms. */
+  maxExpMs: number;
+}
+
+/** RFC 7638 thumbprint: stable across restarts and replicas that share the key. */
+function thumbprint(key: KeyObject): string {
+  const jwk = createPublicKey(key).export({ format: 'jwk' }) as Record<
+    string,
+    string
+  >;
+  const members =
+    jwk.kty === 'RSA'
+      ? ['e', 'kty', 'n']
+      : jwk.kty === 'EC'
+        ? ['crv', 'kty', 'x', 'y']
+        : ['crv', 'kty', 'x'];
+  const canonical = `{${members.map((m) => `"${m}":"${jwk[m]}"`).join(',')}}`;
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+/**
+ * This service's keys: the static key (`kid` `s-<RFC 7638 thumbprint>`) and, when rotation is on, dynamic keys
+ * (`kid` `d-<created ms>`). A dynamic key is published one rotation interval before it signs, and stays published
+ * until `interval + 2 × token validity` after it stopped signing and after the last token it signed expired.
+ * Keys change only at rotations, so the JWKS can be cached until the next one. Also the key source that
+ * verifies this service's own tokens.
+ */
+export class ServiceTokenKeyRing implements KeySource {
+  readonly issuer: string;
+  private readonly algorithm: ServiceTokenAlgorithm;
+  private readonly intervalMs: number | undefined;
+  private readonly validityMs: number;
+  private readonly staticKey: RingKey;
+  private current: RingKey | undefined;
+  private next: RingKey | undefined;
+  private retired: RingKey[] = [];
+  private readonly byKid = new Map<string, RingKey>();
+  private lastRotation = Date.now();
+  private lastKidMs = 0;
+  private jwksCache: { keys: PublishedJwk[] } | undefined;
+
+  constructor(options: ResolvedServiceTokenOptions) {
+    this.issuer = options.issuer;
+    this.algorithm = options.algorithm;
+    this.intervalMs =
+      options.rotationInterval === undefined
+        ? undefined
+        : options.rotationInterval * 1000;
+    this.validityMs = options.tokenValidity * 1000;
+    this.staticKey = this.makeKey(
+      'static',
+      `s-${thumbprint(options.privateKey)}`,
+      options.privateKey,
+    );
+    this.byKid.set(this.staticKey.verification.kid, this.staticKey);
+  }
+
+  /** Creates the first two dynamic keys (current and next) when rotation is on. */
+  async start(): Promise<void> {
+    if (this.intervalMs === undefined || this.current) return;
+    this.current = await this.newDynamicKey();
+    this.next = await this.newDynamicKey();
+    this.lastRotation = Date.now();
+    this.changed();
+  }
+
+  /** True when dynamic keys are on. */
+  get rotating(): boolean {
+    return this.intervalMs !== undefined;
+  }
+
+  /**
+   * Rotates: the next key (already published) starts signing, a new next key is published, the previous key
+   * stops signing, and retired keys past their retention are withdrawn.
+   */
+  async rotate(): Promise<void> {
+    if (this.intervalMs === undefined) return;
+    const fresh = await this.newDynamicKey();
+    const now = Date.now();
+    if (this.current) {
+      this.current.signingUntil = now;
+      this.retired.push(this.current);
+    }
+    this.current = this.next ?? fresh;
+    this.next = this.current === fresh ? await this.newDynamicKey() : fresh;
+    this.lastRotation = now;
+    const keepMs = this.intervalMs + 2 * this.validityMs;
+    this.retired = this.retired.filter((k) => {
+      const keep = now < (k.signingUntil ?? now) + keepMs || now < k.maxExpMs;
+      if (!keep) {
+        k.verification.active = false;
+        this.byKid.delete(k.verification.kid);
+      }
+      return keep;
+    });
+    this.changed();
+  }
+
+  /** The key that signs: the static key, or the current dynamic key. */
+  signer(useStaticKey: boolean): JwsSigner {
+    return (useStaticKey ? this.staticKey : (this.current ?? this.staticKey))
+      .signer;
+  }
+
+  /** Records that a token expiring at `expMs` was signed with `kid` (keeps the key published long enough). */
+  noteSigned(kid: string | undefined, expMs: number): void {
+    const k = kid === undefined ? undefined : this.byKid.get(kid);
+    if (k && expMs > k.maxExpMs) k.maxExpMs = expMs;
+  }
+
+  /** The key with this `kid` (for verifying this service's own tokens). */
+  get(kid: string): VerificationKey | undefined {
+    return this.byKid.get(kid)?.verification;
+  }
+
+  /** The public JWKS: every key a verifier may meet (static, current, next, retired but retained). */
+  jwks(): { keys: PublishedJwk[] } {
+    return (this.jwksCache ??= {
+      keys: [this.staticKey, this.current, this.next, ...this.retired]
+        .filter((k): k is RingKey => k !== undefined)
+        .map((k) => k.jwk),
+    });
+  }
+
+  /** Seconds until the published key set changes (the next rotation); `undefined` when it never changes. */
+  secondsUntilChange(): number | undefined {
+    if (this.intervalMs === undefined) return undefined;
+    return Math.max(
+      0,
+      Math.ceil((this.lastRotation + this.intervalMs - Date.now()) / 1000),
+    );
+  }
+
+  private changed(): void {
+    this.jwksCache = undefined;
+  }
+
+  private async newDynamicKey(): Promise<RingKey> {
+    const privateKey = await generateServiceKey(this.algorithm);
+    const ms = Math.max(Date.now(), this.lastKidMs + 1);
+    this.lastKidMs = ms;
+    const key = this.makeKey('dynamic', `d-${ms}`, privateKey);
+    this.byKid.set(key.verification.kid, key);
+    return key;
+  }
+
+  private makeKey(
+    kind: 'static' | 'dynamic',
+    kid: string,
+    privateKey: KeyObject,
+  ): RingKey {
+    const signer = new JwsSigner({
+      algorithm: this.algorithm,
+      key: privateKey,
+      kid,
+    });
+    const publicKey = createPublicKey(privateKey);
+    return {
+      kind,
+      signer,
+      verification: { kid, alg: this.algorithm, key: publicKey, active: true },
+      jwk: Object.freeze(
+        publicJwk(publicKey, this.algorithm, kid),
+      ) as PublishedJwk,
+      maxExpMs: 0,
+    };
+  }
+}

@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+import type { ResolvedServiceTokenOptions } from './interfaces/service-token-options.interface.js';
+import {
+  type PublishedJwk,
+  ServiceTokenKeyRing,
+} from './service-token-key-ring.js';
+
+/** Options of {@link ServiceTokenService.createJwt}. */
+export interface CreateJwtOptions {
+  /** Lifetime in seconds. @default the configured `tokenValidity` (3600) */
+  validitySeconds?: number;
+  /** Sign with the static key (`true`) or the current dynamic key (`false`, needs `rotationInterval`). @default true */
+  useStaticSigningKey?: boolean;
+}
+
+/** The discovery document served at the OpenID configuration path. */
+export interface ServiceOpenIdConfiguration {
+  issuer: string;
+  jwks_uri: string;
+  id_token_signing_alg_values_supported: string[];
+}
+
+// Renew the own token when this share of its lifetime has passed.
+const RENEW_AT = 0.75;
+// setTimeout cannot wait longer than this.
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Issues this service's tokens (`source: "microservice"`) and publishes its keys. The own token is created at
+ * start-up, cached, and renewed before it expires; concurrent callers during a renewal share one signing.
+ *
+ * @example
+ * constructor(private readonly tokens: ServiceTokenService) {}
+ * async callBilling() {
+ *   return fetch('https://billing.internal/internal/invoices', {
+ *     headers: { authorization: await this.tokens.authorizationHeader() },
+ *   });
+ * }
+ */
+export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
+  /** This service's keys (also the key source of its own tokens). @internal */
+  readonly keyRing: ServiceTokenKeyRing;
+  private readonly logger = new Logger('ServiceTokenService');
+  private token:
+    { value: string; renewAtMs: number; expMs: number } | undefined;
+  private inflight: Promise<string> | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private rotationTimer: NodeJS.Timeout | undefined;
+  private started: Promise<void> | undefined;
+  private destroyed = false;
+
+  constructor(private readonly options: ResolvedServiceTokenOptions) {
+    this.keyRing = new ServiceTokenKeyRing(options);
+  }
+
+  /** Creates the dynamic keys (if any) and the own token; starts the renewal and rotation timers. */
+  async onModuleInit(): Promise<void> {
+    await this.start();
+    await this.getToken();
+  }
+
+  /** Stops the timers. */
+  onModuleDestroy(): void {
+    this.destroyed = true;
+    clearTimeout(this.renewTimer);
+    clearInterval(this.rotationTimer);
+    this.renewTimer = undefined;
+    this.rotationTimer = undefined;
+  }
+
+  /**
+   * This service's own token: `source: "microservice"`, `iss`, `sub` (the service name), `aud` when configured,
+   * `iat`, `exp`, a unique `jti`, and `kid` in the header. Cached and renewed before expiry.
+   *
+   * @example
+   * const jwt = await serviceTokens.getToken();
+   */
+  getToken(): Promise<string> {
+    const t = this.token;
+    if (t !== undefined && Date.now() < t.renewAtMs)
+      return Promise.resolve(t.value);
+    return (this.inflight ??= this.issueOwnToken().finally(() => {
+      this.inflight = undefined;
+    }));
+  }
+
+  /**
+   * `"Bearer <token>"`, for the `Authorization` header of outgoing calls.
+   *
+   * @example
+   * await fetch(url, { headers: { authorization: await serviceTokens.authorizationHeader() } });
+   */
+  async authorizationHeader(): Promise<string> {
+    return `Bearer ${await this.getToken()}`;
+  }
+
+  /**
+   * Signs a payload, as SuperTokens' `createJWT`: sets `iat` and `exp`, and `iss` unless the payload has one.
+   * The payload is copied, never changed. Add `source: "microservice"` yourself when the token is a service token.
+   *
+   * @example
+   * const jwt = await serviceTokens.createJwt({ source: 'microservice', scope: 'invoices:read' }, { validitySeconds: 300 });
+   * @throws {JwtIssuerError} `INVALID_ARGUMENT` when the payload is not a plain object, `validitySeconds` is not a
+   * positive integer, or a dynamic key is asked for while rotation is off.
+   */
+  async createJwt(
+    payload: Record<string, unknown>,
+    options: CreateJwtOptions = {},
+  ): Promise<string> {
+    if (
+      typeof payload !== 'object' ||
+      payload === null ||
+      Array.isArray(payload)
+    ) {
+      throw new JwtIssuerError(
+        JwtIssuerErrorCode.INVALID_ARGUMENT,
+        'createJwt: payload must be a plain object',
+      );
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new JwtIssuerError(
+        JwtIssuerErrorCode.INVALID_ARGUMENT,
+        'createJwt: options must be an object',
+      );
+    }
+    const validity = options.validitySeconds ?? this.options.tokenValidity;
+    if (
+      !Number.isInteger(validity) ||
+      validity <= 0 ||
+      validity > 3_153_600_000
+    ) {
+      throw new JwtIssuerError(
+        JwtIssuerErrorCode.INVALID_ARGUMENT,
+        'createJwt: validitySeconds must be a positive integer (seconds, at most 100 years)',
+      );
+    }
+    const useStatic = options.useStaticSigningKey ?? true;
+    if (typeof useStatic !== 'boolean') {
+      throw new JwtIssuerError(
+        JwtIssuerErrorCode.INVALID_ARGUMENT,
+        'createJwt: useStaticSigningKey must be a boolean',
+      );
+    }
+    if (!useStatic && !this.keyRing.rotating) {
+      throw new JwtIssuerError(
+        JwtIssuerErrorCode.INVALID_ARGUMENT,
+        'createJwt: useStaticSigningKey: false needs dynamic keys (service.rotationInterval)',
+      );
+    }
+    await this.start();
+    const iat = Math.floor(Date.now() / 1000);
+    return this.sign(
+      {
+        ...payload,
+        iss: payload.iss ?? this.options.issuer,
+        iat,
+        exp: iat + validity,
+      },
+      useStatic,
+    );
+  }
+
+  /**
+   * The public JWKS of every key verifiers may still meet (static, current and next dynamic, retired but retained).
+   *
+   * @example
+   * const { keys } = serviceTokens.getJwks();
+   */
+  getJwks(): { keys: PublishedJwk[] } {
+    return this.keyRing.jwks();
+  }
+
+  /**
+   * Seconds a JWKS response may be cached: until the next key change when keys rotate, otherwise one hour.
+   */
+  jwksMaxAge(): number {
+    return this.keyRing.secondsUntilChange() ?? 3600;
+  }
+
+  /**
+   * The OpenID configuration document (`issuer`, `jwks_uri`) this service publishes.
+   *
+   * @example
+   * serviceTokens.getOpenIdConfiguration().jwks_uri; // 'https://orders.internal/.well-known/jwks.json'
+   */
+  getOpenIdConfiguration(): ServiceOpenIdConfiguration {
+    return {
+      issuer: this.options.issuer,
+      jwks_uri: `${this.options.issuer.replace(/\/+$/, '')}${this.options.jwksPath}`,
+      id_token_signing_alg_values_supported: [this.options.algorithm],
+    };
+  }
+
+  /**
+   * Rotates the dynamic keys now (as the timer does every `rotationInterval`) and renews the own token with the new
+   * key. Does nothing when rotation is off.
+   */
+  async rotateKeys(): Promise<void> {
+    if (!this.keyRing.rotating) return;
+    await this.start();
+    await this.keyRing.rotate();
+    this.token = undefined;
+    await this.getToken();
+  }
+
+  private start(): Promise<void> {
+    return (this.started ??= this.keyRing.start().then(() => {
+      if (this.options.developmentKey) {
+        this.logger.warn(
+          `Service '${this.options.name}' signs with a DEVELOPMENT key (not for production)`,
+        );
+      }
+      const interval = this.options.rotationInterval;
+      if (interval !== undefined && !this.destroyed) {
+        this.rotationTimer = setInterval(
+          () => {
+            this.rotateKeys().catch((e: unknown) =>
+              this.logger.error(`Key rotation failed: ${(e as Error).message}`),
+            );
+          },
+          Math.min(interval * 1000, MAX_TIMER_MS),
+        );
+        this.rotationTimer.unref();
+      }
+    }));
+  }
+
+  private async issueOwnToken(): Promise<string> {
+    await this.start();
+    const iat = Math.floor(Date.now() / 1000);
+    const validity = this.options.tokenValidity;
+    const claims: Record<string, unknown> = {
+      source: 'microservice',
+      iss: this.options.issuer,
+      sub: this.options.name,
+    };
+    if (this.options.audience) {
+      claims.aud =
+        this.options.audience.length === 1
+          ? this.options.audience[0]
+          : [...this.options.audience];
+    }
+    claims.iat = iat;
+    claims.exp = iat + validity;
+    claims.jti = randomUUID();
+    const value = this.sign(claims, !this.keyRing.rotating);
+    const issuedMs = iat * 1000;
+    const renewAtMs = issuedMs + Math.floor(validity * 1000 * RENEW_AT);
+    this.token = { value, renewAtMs, expMs: (iat + validity) * 1000 };
+    this.scheduleRenewal(renewAtMs);
+    return value;
+  }
+
+  private scheduleRenewal(atMs: number): void {
+    clearTimeout(this.renewTimer);
+    if (this.destroyed) return;
+    this.renewTimer = setTimeout(
+      () => {
+        this.renewTimer = undefined;
+        this.getToken().catch((e: unknown) =>
+          this.logger.error(
+            `Service token renewal failed: ${(e as Error).message}`,
+          ),
+        );
+      },
+      Math.min(Math.max(atMs - Date.now(), 0), MAX_TIMER_MS),
+    );
+    this.renewTimer.unref();
+  }
+
+  private sign(claims: Record<string, unknown>, useStatic: boolean): string {
+    const signer = this.keyRing.signer(useStatic);
+    const token = signer.sign(claims);
+    this.keyRing.noteSigned(signer.kid, (claims.exp as number) * 1000);
+    return token;
+  }
+}

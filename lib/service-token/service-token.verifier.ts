@@ -1,0 +1,103 @@
+import {
+  JwtVerifier,
+  type KeySource,
+  type VerifiedClaims,
+} from '../common/jwt-verifier.js';
+import { RemoteJwksKeySource } from '../common/remote-jwks.js';
+import type {
+  ServiceTokenClaims,
+  TrustedIssuerOptions,
+} from './interfaces/service-token-options.interface.js';
+
+/** Options of a standalone {@link ServiceTokenVerifier}. Durations in seconds. */
+export interface ServiceTokenVerifierOptions {
+  /** Issuers whose tokens are accepted, with their JWKS URL. */
+  trustedIssuers?: readonly TrustedIssuerOptions[];
+  /** Extra key sources (e.g. this service's own keys). */
+  localKeys?: readonly KeySource[];
+  /** Accept only tokens whose `aud` contains one of these. @default no audience check */
+  expectedAudience?: readonly string[];
+  /** @default 5 */
+  clockTolerance?: number;
+  /** @default 8192 */
+  maxTokenBytes?: number;
+  /** @default 10000 */
+  verifiedCacheSize?: number;
+  /** @default 5 */
+  jwksTimeout?: number;
+  /** @default 30 */
+  jwksCooldown?: number;
+  /** @default 600 */
+  jwksCacheMaxAge?: number;
+}
+
+/**
+ * Verifies service tokens: signature against the keys of the token's (trusted) issuer, `exp`/`nbf`/`iat` with the
+ * clock tolerance, `aud` when configured, and `source === "microservice"`. The module provides one built from the
+ * `service` section (used by {@link ServiceTokenGuard}); it can also be used on its own.
+ *
+ * @example
+ * const verifier = new ServiceTokenVerifier({
+ *   trustedIssuers: [{ issuer: 'https://orders.internal', jwksUri: 'https://orders.internal/.well-known/jwks.json' }],
+ * });
+ * const claims = await verifier.verify(token); // claims.sub === 'orders'
+ */
+export class ServiceTokenVerifier {
+  private readonly verifier: JwtVerifier;
+
+  constructor(options: ServiceTokenVerifierOptions) {
+    const remote = (options.trustedIssuers ?? []).map(
+      (t) =>
+        new RemoteJwksKeySource({
+          issuer: t.issuer,
+          jwksUri: t.jwksUri,
+          timeoutMs: (options.jwksTimeout ?? 5) * 1000,
+          cooldownMs: (options.jwksCooldown ?? 30) * 1000,
+          maxAgeMs: (options.jwksCacheMaxAge ?? 600) * 1000,
+        }),
+    );
+    this.verifier = new JwtVerifier({
+      sources: [...(options.localKeys ?? []), ...remote],
+      audience: options.expectedAudience,
+      requiredClaims: { source: 'microservice' },
+      clockTolerance: options.clockTolerance,
+      maxTokenBytes: options.maxTokenBytes,
+      cacheSize: options.verifiedCacheSize,
+    });
+  }
+
+  /**
+   * Verifies a token; an unknown `kid` makes its issuer's JWKS be fetched again (as the cool-down allows).
+   *
+   * @throws {JwtIssuerError} a `TOKEN_*` code, or `JWKS_UNAVAILABLE`.
+   */
+  verify(token: string): Promise<ServiceTokenClaims> {
+    return this.verifier.verify(token) as Promise<
+      VerifiedClaims & ServiceTokenClaims
+    >;
+  }
+
+  /**
+   * Verifies with the keys known now, without waiting for the network (the guard's fast path).
+   *
+   * @throws {JwtIssuerError} a `TOKEN_*` code (`TOKEN_KEY_UNKNOWN` when the key must be fetched first).
+   */
+  verifySync(token: string): ServiceTokenClaims {
+    return this.verifier.verifySync(token) as VerifiedClaims &
+      ServiceTokenClaims;
+  }
+
+  /**
+   * Verifies synchronously when the key is known (the common case), else asynchronously after a JWKS refetch.
+   *
+   * @throws {JwtIssuerError} a `TOKEN_*` code, or `JWKS_UNAVAILABLE`.
+   */
+  verifyFast(token: string): ServiceTokenClaims | Promise<ServiceTokenClaims> {
+    try {
+      return this.verifySync(token);
+    } catch (e) {
+      if ((e as { source?: unknown }).source === undefined) throw e;
+      return this.verify(token);
+    }
+  }
+}
