@@ -3,7 +3,6 @@ import { promisify } from 'node:util';
 import { assertKeyFitsAlgorithm, loadPrivateKey } from '../common/keys.js';
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
-import { JwtIssuerError } from '../errors.js';
 import type {
   ResolvedServiceTokenOptions,
   ServiceTokenAlgorithm,
@@ -15,7 +14,7 @@ const ALGORITHMS: readonly ServiceTokenAlgorithm[] = [
   'ES256',
   'EdDSA',
 ];
-const KNOWN = new Set([
+const KNOWN = [
   'name',
   'issuer',
   'audience',
@@ -35,7 +34,7 @@ const KNOWN = new Set([
   'jwksTimeout',
   'jwksCooldown',
   'jwksCacheMaxAge',
-]);
+];
 
 const generate = promisify(generateKeyPair);
 
@@ -74,22 +73,12 @@ function isHttpUrl(v: unknown): v is string {
  * development key is generated (with a loud warning) unless `context.production`.
  */
 export async function normalizeServiceTokenOptions(
-  raw: unknown,
+  input: unknown,
   problems: ConfigProblems,
   context: NormalizeContext,
 ): Promise<ResolvedServiceTokenOptions | undefined> {
-  if (!isObject(raw)) {
-    problems.add('service', 'must be an object');
-    return undefined;
-  }
-  for (const key of Object.keys(raw)) {
-    if (!KNOWN.has(key)) {
-      problems.add(
-        p(key),
-        `is not a known option (known: ${[...KNOWN].join(', ')})`,
-      );
-    }
-  }
+  const raw = problems.section('service', input, KNOWN);
+  if (!raw) return undefined;
 
   const text = (key: string, required: boolean): string | undefined => {
     const v = raw[key];
@@ -239,25 +228,14 @@ export async function normalizeServiceTokenOptions(
   let privateKey: KeyObject | undefined;
   let developmentKey = false;
   if (raw.privateKey !== undefined) {
-    try {
-      privateKey = loadPrivateKey(
+    privateKey = problems.attempt(p('privateKey'), () => {
+      const key = loadPrivateKey(
         raw.privateKey as Parameters<typeof loadPrivateKey>[0],
-        'service.privateKey',
-      );
-      assertKeyFitsAlgorithm(
-        privateKey,
-        algorithm,
-        'private',
-        'service.privateKey',
-      );
-    } catch (e) {
-      if (!(e instanceof JwtIssuerError)) throw e;
-      problems.add(
         p('privateKey'),
-        e.message.replace(/^service\.privateKey: /, ''),
       );
-      privateKey = undefined;
-    }
+      assertKeyFitsAlgorithm(key, algorithm, 'private', p('privateKey'));
+      return key;
+    });
   } else if (context.production) {
     problems.add(
       p('privateKey'),
