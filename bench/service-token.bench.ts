@@ -7,6 +7,7 @@ import {
 } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
+import { Worker } from 'node:worker_threads';
 import {
   type CanActivate,
   Controller,
@@ -38,12 +39,43 @@ interface AutocannonResult {
   non2xx: number;
   errors: number;
 }
-const autocannon = createRequire(import.meta.url)('autocannon') as (options: {
-  url: string;
-  connections: number;
-  duration: number;
-  headers?: Record<string, string>;
-}) => Promise<AutocannonResult>;
+
+// The load generator runs in a worker thread of this process, so that autocannon and the Nest server under test do
+// not share one event loop (each gets a core of its own).
+const LOAD_GENERATOR = `
+const { parentPort, workerData } = require('node:worker_threads');
+const autocannon = require(workerData.autocannon);
+parentPort.on('message', async (options) => {
+  const r = await autocannon(options);
+  parentPort.postMessage({ requests: { average: r.requests.average }, non2xx: r.non2xx, errors: r.errors });
+});
+`;
+
+function startLoadGenerator(): {
+  run: (options: {
+    url: string;
+    connections: number;
+    duration: number;
+    headers?: Record<string, string>;
+  }) => Promise<AutocannonResult>;
+  stop: () => Promise<number>;
+} {
+  const worker = new Worker(LOAD_GENERATOR, {
+    eval: true,
+    workerData: {
+      autocannon: createRequire(import.meta.url).resolve('autocannon'),
+    },
+  });
+  return {
+    run: (options) =>
+      new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.postMessage(options);
+      }),
+    stop: () => worker.terminate(),
+  };
+}
 
 function keyPair(alg: Alg): KeyObject {
   if (alg === 'RS256')
@@ -244,8 +276,9 @@ async function httpBench(): Promise<void> {
     .get(ServiceTokenService)
     .authorizationHeader();
   const duration = Number(process.env.BENCH_HTTP_SECONDS ?? 1);
+  const load = startLoadGenerator();
   const run = (path: string, headers: Record<string, string>) =>
-    autocannon({
+    load.run({
       url: `http://127.0.0.1:${port}${path}`,
       connections: 10,
       duration,
@@ -276,6 +309,7 @@ async function httpBench(): Promise<void> {
     ratios.push(got.guarded / got.open);
     noopRatios.push(got.noop / got.open);
   }
+  await load.stop();
   await app.close();
   printTable(
     `HTTP, Express, same route with and without ServiceTokenGuard (requests/s best of ${rounds} rounds; ratio: median of the ${rounds} paired rounds)`,
