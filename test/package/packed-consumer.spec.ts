@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -106,4 +106,44 @@ export { code };
       work,
     );
   });
+
+  it('works with Nest 11 (@nestjs/config 4) too: every capability and the guard over real HTTP', () => {
+    // A separate folder with its own node_modules: Nest 11 from the registry, and the same packed tarball.
+    const dir = join(work, 'nest11');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ type: 'module', private: true }),
+    );
+    run(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--no-package-lock',
+        '@nestjs/common@11',
+        '@nestjs/core@11',
+        '@nestjs/platform-express@11',
+        '@nestjs/config@4',
+        'reflect-metadata@0.2',
+        'rxjs@7',
+        tarball,
+      ],
+      dir,
+    );
+    copyFileSync(
+      join(import.meta.dirname, 'fixtures', 'nest11-consumer.mjs'),
+      join(dir, 'consumer.mjs'),
+    );
+    const out = run('node', ['consumer.mjs'], dir);
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({
+      guardedWithToken: 200,
+      guardedWithout: 401,
+      jwks: 200,
+      nats: 3,
+      seald: 3,
+      vonage: 3,
+    });
+  }, 180_000);
 });
