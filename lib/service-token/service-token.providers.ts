@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { notConfigured } from '../common/not-configured.js';
+import { capabilityProvider } from '../config/capability-provider.js';
 import type { ResolvedJwtIssuerOptions } from '../config/resolve-options.js';
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
 import { ServiceTokenJwksPublisher } from './service-token-jwks.publisher.js';
@@ -12,31 +12,18 @@ const ENV_HINT =
 
 /** Providers of the `service` capability. */
 export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
-  {
-    provide: ServiceTokenService,
-    inject: [JWT_ISSUER_RESOLVED_OPTIONS],
-    useFactory: (o: ResolvedJwtIssuerOptions) =>
-      o.service
-        ? new ServiceTokenService(o.service)
-        : notConfigured<ServiceTokenService>(
-            'ServiceTokenService',
-            'service',
-            ENV_HINT,
-          ),
-  },
-  {
-    provide: ServiceTokenVerifier,
-    inject: [JWT_ISSUER_RESOLVED_OPTIONS, ServiceTokenService],
-    useFactory: (o: ResolvedJwtIssuerOptions, service: ServiceTokenService) => {
-      const s = o.service;
-      if (!s) {
-        return notConfigured<ServiceTokenVerifier>(
-          'ServiceTokenVerifier',
-          'service',
-          ENV_HINT,
-        );
-      }
-      return new ServiceTokenVerifier({
+  capabilityProvider(
+    ServiceTokenService,
+    'service',
+    ENV_HINT,
+    (s) => new ServiceTokenService(s),
+  ),
+  capabilityProvider(
+    ServiceTokenVerifier,
+    'service',
+    ENV_HINT,
+    (s, service: ServiceTokenService) =>
+      new ServiceTokenVerifier({
         trustedIssuers: s.trustedIssuers,
         localKeys: s.acceptOwnTokens ? [service.keyRing] : [],
         expectedAudience: s.expectedAudience,
@@ -46,9 +33,9 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
         jwksTimeout: s.jwksTimeout,
         jwksCooldown: s.jwksCooldown,
         jwksCacheMaxAge: s.jwksCacheMaxAge,
-      });
-    },
-  },
+      }),
+    [ServiceTokenService],
+  ),
   {
     provide: ServiceTokenJwksPublisher,
     inject: [
