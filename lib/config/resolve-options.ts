@@ -19,7 +19,22 @@ export interface ResolvedJwtIssuerOptions {
   vonage?: ResolvedVonageJwtOptions;
 }
 
-const SECTIONS = ['nats', 'service', 'seald', 'vonage'] as const;
+type Section = keyof ResolvedJwtIssuerOptions;
+
+/** Each section's normalizer (validation, key import), in the order sections are reported. */
+const NORMALIZERS: {
+  [S in Section]-?: (
+    raw: unknown,
+    problems: ConfigProblems,
+    context: NormalizeContext,
+  ) => ResolvedJwtIssuerOptions[S] | Promise<ResolvedJwtIssuerOptions[S]>;
+} = {
+  nats: normalizeNatsUserJwtOptions,
+  service: normalizeServiceTokenOptions,
+  seald: normalizeSealdJwtOptions,
+  vonage: normalizeVonageJwtOptions,
+};
+const SECTIONS = Object.keys(NORMALIZERS) as Section[];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -45,7 +60,7 @@ export async function resolveJwtIssuerOptions(
   const env: Record<string, unknown> =
     given.ignoreEnvVars === true || !isPlainObject(fromEnv) ? {} : fromEnv;
 
-  const merged: Record<string, unknown> = {};
+  const resolved: Record<string, unknown> = {};
   for (const section of SECTIONS) {
     const a = env[section];
     const b = given[section];
@@ -54,30 +69,15 @@ export async function resolveJwtIssuerOptions(
       problems.add(section, 'must be an object');
       continue;
     }
-    merged[section] = { ...(a as object | undefined), ...b };
+    resolved[section] = await NORMALIZERS[section](
+      { ...(a as object | undefined), ...b },
+      problems,
+      context,
+    );
   }
-
-  const resolved: ResolvedJwtIssuerOptions = {
-    nats:
-      merged.nats === undefined
-        ? undefined
-        : await normalizeNatsUserJwtOptions(merged.nats, problems, context),
-    service:
-      merged.service === undefined
-        ? undefined
-        : await normalizeServiceTokenOptions(merged.service, problems, context),
-    seald:
-      merged.seald === undefined
-        ? undefined
-        : await normalizeSealdJwtOptions(merged.seald, problems, context),
-    vonage:
-      merged.vonage === undefined
-        ? undefined
-        : await normalizeVonageJwtOptions(merged.vonage, problems, context),
-  };
   problems.throwIfAny();
   context.logger.log(
     `Capabilities: ${SECTIONS.map((s) => `${s} ${resolved[s] ? 'on' : 'off'}`).join(', ')}`,
   );
-  return resolved;
+  return resolved as ResolvedJwtIssuerOptions;
 }
