@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const suites = (await readdir(here))
     .filter((f) => f.endsWith('.bench.js'))
     .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-    .sort();
+    .toSorted();
   console.log(
     `# nest-jwt-issuer benchmarks (node ${process.version}, ${process.arch})`,
   );

@@ -263,7 +263,6 @@ class BenchController {
   ],
   controllers: [BenchController],
 })
-// oxlint-disable-next-line typescript/no-extraneous-class -- a Nest module is an empty decorated class
 class BenchModule {}
 
 /** Median of a list of numbers. */

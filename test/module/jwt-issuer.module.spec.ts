@@ -33,7 +33,7 @@ describe('JwtIssuerModule', () => {
       name: 'JwtIssuerConfigError',
     });
     const problems = (err as { problems: { path: string }[] }).problems;
-    expect(problems.map((p) => p.path).sort()).toEqual(['nast', 'seald']);
+    expect(problems.map((p) => p.path).toSorted()).toEqual(['nast', 'seald']);
   });
 
   it('reads env vars into sections, keeping unparsable numbers as text for validation to report', () => {

@@ -29,7 +29,6 @@ const ENV = [
   controllers: [SealdController],
 })
 // A Nest module class is empty by design.
-// oxlint-disable-next-line typescript/no-extraneous-class
 class SealdSampleModule {}
 
 async function start() {

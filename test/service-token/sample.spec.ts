@@ -24,7 +24,6 @@ describe('sample: service-token routes', () => {
       ],
       controllers: [ServiceTokenController],
     })
-    // oxlint-disable-next-line typescript/no-extraneous-class -- a Nest module is an empty decorated class
     class SampleModule {}
     const moduleRef = await Test.createTestingModule({
       imports: [SampleModule],

@@ -129,7 +129,6 @@ export async function startServiceApp(
         : []),
     ],
   })
-  // oxlint-disable-next-line typescript/no-extraneous-class -- a Nest module is an empty decorated class
   class AppModule {}
 
   const moduleRef = await Test.createTestingModule({

@@ -28,7 +28,6 @@ const ENV = [
   controllers: [VonageController],
 })
 // A Nest module class is empty by design.
-// oxlint-disable-next-line typescript/no-extraneous-class
 class VonageSampleModule {}
 
 async function start() {
