@@ -80,6 +80,10 @@ for (let i = 0; i < 64; i++) {
 const HEADER_CACHE_SIZE = 256;
 // Characters of the signature noted on a token's first verification (132 bits: unique, useless to anyone).
 const TAIL = 22;
+// Cache probes per window when watching for thrashing, and the share of hits below which probes are sampled.
+const PROBE_WINDOW = 1024;
+const THRASHING_HITS = PROBE_WINDOW / 16;
+const SAMPLED_PROBE_EVERY = 8;
 
 function fail(code: JwtIssuerErrorCode, message: string): never {
   throw new JwtIssuerError(code, message);
@@ -193,7 +197,8 @@ const paramsCache = new WeakMap<
  * (`crit`, `jku`, `x5u`, `jwk`, `x5c`), the trusted issuer (`iss` selects the key source), the key (`kid`), that
  * `alg` equals the key's own algorithm, the signature, then `exp` (required), `nbf`, `iat`, `aud` and the required
  * claims. Tokens verified a second time are kept in a bounded LRU cache keyed by their SHA-256, never served past
- * `exp` (one-off tokens are not cached: they pay no hash and evict nothing).
+ * `exp` (one-off tokens are not cached: they pay no hash and evict nothing; when repeated tokens outgrow the cache,
+ * only a sample of them is probed, so thrashing costs no hash per call).
  *
  * @example
  * const verifier = new JwtVerifier({ sources: [jwks], requiredClaims: { source: 'microservice' } });
@@ -209,6 +214,10 @@ export class JwtVerifier {
   private readonly cache = new Map<string, CachedToken>();
   private readonly seen = new Set<string>();
   private readonly headers = new Map<string, ParsedHeader>();
+  private probes = 0;
+  private hits = 0;
+  private probeEvery = 1;
+  private skippedProbes = 0;
 
   constructor(options: JwtVerifierOptions) {
     for (const s of options.sources) this.sources.set(s.issuer, s);
@@ -255,7 +264,7 @@ export class JwtVerifier {
     // Admission: a token is cached from its second verification on. The first time, only the tail of its signature
     // is noted (a fragment no one can use), so one-off tokens pay neither the SHA-256 nor an eviction.
     const tail = this.cacheSize > 0 ? token.slice(-TAIL) : undefined;
-    if (tail !== undefined && this.seen.delete(tail)) {
+    if (tail !== undefined && this.seen.delete(tail) && this.shouldProbe()) {
       this.seen.add(tail); // most recently seen last
       cacheKey = hash('sha256', token, 'base64');
       const hit = this.cache.get(cacheKey);
@@ -263,6 +272,7 @@ export class JwtVerifier {
         this.cache.delete(cacheKey);
         if (now < hit.expMs && hit.key.active) {
           this.cache.set(cacheKey, hit);
+          this.hits++;
           return hit.claims;
         }
       }
@@ -400,6 +410,25 @@ export class JwtVerifier {
     return claims;
   }
 
+  /**
+   * Whether to hash and look up a token seen before. When the working set of repeated tokens outgrows the cache
+   * (fewer than 1 hit in 16 probes over a window), only one such token in 8 is probed and admitted, so thrashing
+   * stops costing a hash and an eviction per call; the sampled probes bring the cache back when hits return.
+   * A token not probed is simply verified in full.
+   */
+  private shouldProbe(): boolean {
+    if (this.probeEvery > 1 && ++this.skippedProbes < this.probeEvery) {
+      return false;
+    }
+    this.skippedProbes = 0;
+    if (++this.probes >= PROBE_WINDOW) {
+      this.probeEvery = this.hits < THRASHING_HITS ? SAMPLED_PROBE_EVERY : 1;
+      this.probes = 0;
+      this.hits = 0;
+    }
+    return true;
+  }
+
   /** Number of tokens in the verified-token cache (for metrics and tests). */
   get cachedTokens(): number {
     return this.cache.size;
@@ -409,6 +438,8 @@ export class JwtVerifier {
   clearCache(): void {
     this.cache.clear();
     this.seen.clear();
+    this.probes = this.hits = this.skippedProbes = 0;
+    this.probeEvery = 1;
   }
 }
 

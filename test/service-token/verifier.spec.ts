@@ -324,6 +324,34 @@ describe('JwtVerifier', () => {
     );
   });
 
+  it('when repeated tokens outgrow the cache it samples probes, stays correct, and recovers', () => {
+    const { verifier, sign } = setup({ cacheSize: 4 });
+    const probing = () =>
+      (verifier as unknown as { probeEvery: number }).probeEvery;
+    const tokens = Array.from({ length: 8 }, (_, i) =>
+      sign('EdDSA', claims({ n: i })),
+    );
+    // 8 tokens in turn through a cache of 4 (all remembered as seen): every probe misses, LRU thrashing.
+    for (let i = 0; i < 2600; i++) {
+      const n = i % tokens.length;
+      expect(verifier.verifySync(tokens[n]).n).toBe(n);
+    }
+    expect(probing()).toBeGreaterThan(1);
+    // Sampling never skips a check: a forged token is still refused.
+    const [h, , sig] = tokens[0].split('.');
+    const evil = `${h}.${b64(claims({ n: 0, sub: 'admin' }))}.${sig}`;
+    expect(code(() => verifier.verifySync(evil))).toBe(
+      'ERR_JWT_ISSUER_TOKEN_SIGNATURE_INVALID',
+    );
+    // The working set shrinks to one token: it is cached again (the same frozen object comes back).
+    const hot = tokens[3];
+    for (let i = 0; i < 9000 && probing() > 1; i++) {
+      expect(verifier.verifySync(hot).n).toBe(3);
+    }
+    expect(probing()).toBe(1);
+    expect(verifier.verifySync(hot)).toBe(verifier.verifySync(hot));
+  });
+
   it('a tampered token never hits the cache entry of the genuine one', () => {
     const { verifier, sign } = setup();
     const t = sign('RS256');
