@@ -1,16 +1,9 @@
+import { Body, Controller, Post } from '@nestjs/common';
 import {
-  BadRequestException,
-  Body,
-  Controller,
-  Post,
-  ServiceUnavailableException,
-} from '@nestjs/common';
-import {
-  JwtIssuerError,
-  JwtIssuerErrorCode,
   type NatsUserCredentials,
   NatsUserJwtService,
 } from '../../lib/index.js';
+import { withHttpErrors } from '../http-errors.js';
 
 /** Body of `POST /nats/users`. */
 export interface CreateNatsUserBody {
@@ -43,7 +36,7 @@ export class NatsController {
         : {};
     // Only these fields are taken from the request: never permissions, limits or expiry.
     const { name, tags, publicUserKey } = b;
-    try {
+    return withHttpErrors(() => {
       if (publicUserKey !== undefined) {
         return {
           publicKey: publicUserKey,
@@ -51,15 +44,6 @@ export class NatsController {
         };
       }
       return this.nats.createUser({ name, tags });
-    } catch (e) {
-      if (e instanceof JwtIssuerError) {
-        if (e.code === JwtIssuerErrorCode.NOT_CONFIGURED) {
-          throw new ServiceUnavailableException({ code: e.code });
-        }
-        // Library messages name the argument and never contain secrets.
-        throw new BadRequestException({ code: e.code, message: e.message });
-      }
-      throw e;
-    }
+    });
   }
 }

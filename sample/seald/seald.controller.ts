@@ -1,30 +1,6 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  HttpCode,
-  Post,
-} from '@nestjs/common';
-import {
-  JwtIssuerError,
-  JwtIssuerErrorCode,
-  SealdJwtService,
-} from '../../lib/index.js';
-
-/** Turns a refused argument into a 400 (the message names the argument and never holds a secret). */
-function badRequestOnInvalid<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (
-      e instanceof JwtIssuerError &&
-      e.code === JwtIssuerErrorCode.INVALID_ARGUMENT
-    ) {
-      throw new BadRequestException(e.message);
-    }
-    throw e;
-  }
-}
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { SealdJwtService } from '../../lib/index.js';
+import { withHttpErrors } from '../http-errors.js';
 
 /**
  * Sample routes of the 'seald' capability. A real application would put its own authentication guard here and take
@@ -38,7 +14,7 @@ export class SealdController {
   @Post('tokens/signup')
   @HttpCode(200)
   signup(@Body() body: { userId?: string } | undefined): { token: string } {
-    return badRequestOnInvalid(() => ({
+    return withHttpErrors(() => ({
       token: this.seald.createSignupToken(
         body?.userId === undefined ? {} : { userId: body.userId },
       ),
@@ -51,7 +27,7 @@ export class SealdController {
   anonymous(
     @Body() body: { recipients?: string[]; owner?: string } | undefined,
   ): { token: string } {
-    return badRequestOnInvalid(() => ({
+    return withHttpErrors(() => ({
       token: this.seald.createAnonymousEncryptionToken({
         recipients: body?.recipients as string[],
         ...(body?.owner === undefined ? {} : { owner: body.owner }),

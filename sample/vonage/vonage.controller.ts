@@ -6,27 +6,11 @@ import {
   Post,
 } from '@nestjs/common';
 import {
-  JwtIssuerError,
-  JwtIssuerErrorCode,
   vonageAcl,
   type VonageAclSelection,
   VonageJwtService,
 } from '../../lib/index.js';
-
-/** Turns a refused argument into a 400 (the message names the argument and never holds a secret). */
-function badRequestOnInvalid<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (
-      e instanceof JwtIssuerError &&
-      e.code === JwtIssuerErrorCode.INVALID_ARGUMENT
-    ) {
-      throw new BadRequestException(e.message);
-    }
-    throw e;
-  }
-}
+import { withHttpErrors } from '../http-errors.js';
 
 /**
  * Sample routes of the 'vonage' capability. A real application would put its own authentication guard here and take
@@ -47,7 +31,7 @@ export class VonageController {
     body:
       { user?: string; paths?: VonageAclSelection; ttl?: number } | undefined,
   ): { token: string } {
-    return badRequestOnInvalid(() => {
+    return withHttpErrors(() => {
       if (typeof body?.user !== 'string' || body.user === '') {
         throw new BadRequestException('user must be a non-empty string');
       }
