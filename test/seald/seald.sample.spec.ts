@@ -1,17 +1,14 @@
 import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type INestApplication, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { decodeJwt, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { JwtIssuerModule } from '../../lib/index.js';
 import { SealdController } from '../../sample/seald/seald.controller.js';
 import {
   DEV_SEALD_APP_ID,
   DEV_SEALD_SECRET_ID,
   sealdSampleOptions,
 } from '../../sample/seald/seald.sample-options.js';
-import { captureOutput } from '../support/capture-output.js';
+import { postJson, startSampleSection } from '../support/sample-http.js';
 
 const ENV = [
   'JWT_ISSUER_SEALD_SECRET_ID',
@@ -20,36 +17,11 @@ const ENV = [
   'JWT_ISSUER_SEALD_APP_ID',
 ];
 
-@Module({
-  imports: [
-    JwtIssuerModule.forRootAsync({
-      useFactory: async () => ({ seald: await sealdSampleOptions() }),
-    }),
-  ],
-  controllers: [SealdController],
-})
-// A Nest module class is empty by design.
-class SealdSampleModule {}
-
-async function start() {
-  return captureOutput(async (logger) => {
-    const app = await NestFactory.create(SealdSampleModule, {
-      logger,
-      abortOnError: false,
-    });
-    await app.listen(0, '127.0.0.1');
-    return app;
-  });
-}
-
-async function post(app: INestApplication, path: string, body: unknown) {
-  const res = await fetch(`${await app.getUrl()}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, text: await res.text() };
-}
+const start = () =>
+  startSampleSection(SealdController, async () => ({
+    seald: await sealdSampleOptions(),
+  }));
+const post = postJson;
 
 describe('sample: Seald routes over HTTP', () => {
   afterEach(() => {

@@ -1,17 +1,15 @@
 import 'reflect-metadata';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { type INestApplication, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
 import { verifySignature } from '@vonage/jwt';
 import { decodeJwt, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { JwtIssuerModule } from '../../lib/index.js';
 import { VonageController } from '../../sample/vonage/vonage.controller.js';
 import {
   DEV_VONAGE_APPLICATION_ID,
   vonageSampleOptions,
 } from '../../sample/vonage/vonage.sample-options.js';
-import { captureOutput } from '../support/capture-output.js';
+import { postJson, startSampleSection } from '../support/sample-http.js';
 
 const ENV = [
   'JWT_ISSUER_VONAGE_APPLICATION_ID',
@@ -19,36 +17,12 @@ const ENV = [
   'JWT_ISSUER_VONAGE_DEFAULT_TTL',
 ];
 
-@Module({
-  imports: [
-    JwtIssuerModule.forRootAsync({
-      useFactory: async () => ({ vonage: await vonageSampleOptions() }),
-    }),
-  ],
-  controllers: [VonageController],
-})
-// A Nest module class is empty by design.
-class VonageSampleModule {}
-
-async function start() {
-  return captureOutput(async (logger) => {
-    const app = await NestFactory.create(VonageSampleModule, {
-      logger,
-      abortOnError: false,
-    });
-    await app.listen(0, '127.0.0.1');
-    return app;
-  });
-}
-
-async function post(app: INestApplication, body: unknown) {
-  const res = await fetch(`${await app.getUrl()}/vonage/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, text: await res.text() };
-}
+const start = () =>
+  startSampleSection(VonageController, async () => ({
+    vonage: await vonageSampleOptions(),
+  }));
+const post = (app: INestApplication, body: unknown) =>
+  postJson(app, '/vonage/tokens', body);
 
 describe('sample: Vonage route over HTTP', () => {
   afterEach(() => {
