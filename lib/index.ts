@@ -7,6 +7,10 @@ export {
   JwtIssuerErrorCode,
   type ConfigProblem,
 } from './errors.js';
+export {
+  JwtIssuerExceptionFilter,
+  type JwtIssuerErrorBody,
+} from './common/jwt-issuer-exception.filter.js';
 export { JWT_ISSUER_ENV_VARS } from './config/env.js';
 export type { EnvVarSpec, EnvVarKind } from './config/env-var.interface.js';
 export type { JwsAlgorithm } from './common/jws-signer.js';
