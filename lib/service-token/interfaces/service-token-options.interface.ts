@@ -10,6 +10,12 @@ export interface TrustedIssuerOptions {
   issuer: string;
   /** Absolute `http(s)` URL of its JWKS, e.g. `https://orders.internal/.well-known/jwks.json`. */
   jwksUri: string;
+  /**
+   * Accept a plain-`http` `jwksUri` to a host other than loopback (whoever is on the network path could swap the
+   * keys): only where the path is protected otherwise, e.g. by a service mesh's mTLS. Without it such a URL is a
+   * warning, and a start-up error in production. @default false
+   */
+  allowHttp?: boolean;
 }
 
 /**
