@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type {
   JwtIssuerCapability,
+  RequirementCheck,
   ResolvedSections,
 } from './capability.interface.js';
 import { ConfigProblems } from './config-problems.js';
@@ -19,17 +20,25 @@ export function defaultNormalizeContext(): NormalizeContext {
   };
 }
 
+/** What {@link resolveCapabilityOptions} checks beyond the sections themselves. */
+export interface ResolveChecks {
+  /** Further top-level option names that are not sections. @default ['ignoreEnvVars'] */
+  extraKeys?: readonly string[];
+  /** Capabilities the application declared it needs (section names or a capability's `requirements` keys). */
+  required?: readonly string[];
+}
+
 /**
  * Merges explicit options over environment options (key by key inside each section), validates every capability's
- * section, and throws one {@link JwtIssuerConfigError} listing every problem. Never mutates its inputs.
- * `extraKeys` are further top-level option names that are not sections (such as `ignoreEnvVars`).
+ * section, checks the `required` capabilities, and throws one {@link JwtIssuerConfigError} listing every problem.
+ * Never mutates its inputs.
  */
 export async function resolveCapabilityOptions(
   capabilities: readonly JwtIssuerCapability[],
   explicit: object | undefined,
   fromEnv: object | undefined,
   context: NormalizeContext = defaultNormalizeContext(),
-  extraKeys: readonly string[] = ['ignoreEnvVars'],
+  { extraKeys = ['ignoreEnvVars'], required = [] }: ResolveChecks = {},
 ): Promise<ResolvedSections> {
   const problems = new ConfigProblems(
     envVarLookup(capabilities.flatMap((c) => c.envVars)),
@@ -43,10 +52,14 @@ export async function resolveCapabilityOptions(
     given.ignoreEnvVars === true || !isPlainObject(fromEnv) ? {} : fromEnv;
 
   const resolved: Record<string, unknown> = {};
+  const absent = new Set<string>();
   for (const { section, normalize } of capabilities) {
     const a = env[section];
     const b = given[section];
-    if (a === undefined && b === undefined) continue;
+    if (a === undefined && b === undefined) {
+      absent.add(section);
+      continue;
+    }
     if (b !== undefined && !isPlainObject(b)) {
       problems.add(section, 'must be an object');
       continue;
@@ -57,9 +70,71 @@ export async function resolveCapabilityOptions(
       context,
     );
   }
+  await checkRequired(
+    capabilities,
+    required,
+    resolved,
+    absent,
+    problems,
+    context,
+  );
   problems.throwIfAny();
   context.logger.log(
     `Capabilities: ${sections.map((s) => `${s} ${resolved[s] ? 'on' : 'off'}`).join(', ')}`,
   );
   return resolved;
+}
+
+/**
+ * Reports each required capability that the configuration does not give: for an absent section, a first line naming
+ * the requirement, then every option (and variable) to set. A section that failed its own validation is not
+ * reported again.
+ */
+async function checkRequired(
+  capabilities: readonly JwtIssuerCapability[],
+  required: readonly string[],
+  resolved: Record<string, unknown>,
+  absent: ReadonlySet<string>,
+  problems: ConfigProblems,
+  context: NormalizeContext,
+): Promise<void> {
+  if (!Array.isArray(required)) {
+    problems.add('require', 'must be a list of capability names');
+    return;
+  }
+  const known = capabilities.flatMap((c) => [
+    ...new Set([c.section, ...Object.keys(c.requirements ?? {})]),
+  ]);
+  const owner = (name: string) =>
+    capabilities.findIndex(
+      (x) => x.section === name || Object.hasOwn(x.requirements ?? {}, name),
+    );
+  // Reported in the order of the capabilities, like their own problems.
+  const names = [...new Set(required.map(String))].toSorted(
+    (a, b) => owner(a) - owner(b),
+  );
+  for (const name of names) {
+    const c = capabilities[owner(name)];
+    if (!c) {
+      problems.add(
+        'require',
+        `'${name}' is not a capability (known: ${known.join(', ')})`,
+      );
+      continue;
+    }
+    const section = resolved[c.section];
+    if (section === undefined && !absent.has(c.section)) continue;
+    const check = (
+      c.requirements as Record<string, RequirementCheck<unknown>> | undefined
+    )?.[name];
+    if (check) {
+      check(section, problems, context);
+    } else if (section === undefined) {
+      problems.add(
+        c.section,
+        `is required (require: ['${name}']) but not configured; set:`,
+      );
+      await c.normalize({}, problems, context);
+    }
+  }
 }
