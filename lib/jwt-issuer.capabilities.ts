@@ -45,6 +45,9 @@ export type JwtIssuerRequirement =
         : never
       : never);
 
+/** The prefix of every environment variable the module reads; no other variable may use it. */
+export const JWT_ISSUER_ENV_PREFIX = 'JWT_ISSUER_';
+
 /** Every environment variable the module reads (also the source of the README's table). */
 export const JWT_ISSUER_ENV_VARS: readonly EnvVarSpec[] =
   JWT_ISSUER_CAPABILITIES.flatMap((c) => c.envVars);
@@ -65,13 +68,23 @@ export async function resolveJwtIssuerOptions(
   explicit: JwtIssuerModuleOptions | undefined,
   fromEnv: JwtIssuerModuleOptions | undefined,
   context?: NormalizeContext,
-  required: readonly JwtIssuerRequirement[] = [],
+  checks: {
+    required?: readonly JwtIssuerRequirement[];
+    /** The raw environment, checked for unknown `JWT_ISSUER_*` variables. @default none (no check) */
+    environment?: Readonly<Record<string, string | undefined>>;
+  } = {},
 ): Promise<ResolvedJwtIssuerOptions> {
   return resolveCapabilityOptions(
     JWT_ISSUER_CAPABILITIES,
     explicit,
     fromEnv,
     context,
-    { required },
+    {
+      required: checks.required,
+      environment: checks.environment && {
+        prefix: JWT_ISSUER_ENV_PREFIX,
+        variables: checks.environment,
+      },
+    },
   );
 }

@@ -23,7 +23,12 @@ const resolvedOptionsProvider: Provider = {
     explicit: JwtIssuerModuleOptions | undefined,
     fromEnv: JwtIssuerModuleOptions,
     required: readonly JwtIssuerRequirement[],
-  ) => resolveJwtIssuerOptions(explicit, fromEnv, undefined, required),
+  ) =>
+    resolveJwtIssuerOptions(explicit, fromEnv, undefined, {
+      required,
+      // The variables `jwtIssuerConfig` read (`ConfigModule.forRoot` puts a `.env` file's variables there too).
+      environment: process.env,
+    }),
 };
 
 const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [

@@ -5,7 +5,7 @@ import type {
   ResolvedSections,
 } from './capability.interface.js';
 import { ConfigProblems } from './config-problems.js';
-import { envVarLookup } from './env.js';
+import { envVarLookup, unknownEnvVars } from './env.js';
 import type { NormalizeContext } from './normalize-context.interface.js';
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -26,6 +26,14 @@ export interface ResolveChecks {
   extraKeys?: readonly string[];
   /** Capabilities the application declared it needs (section names or a capability's `requirements` keys). */
   required?: readonly string[];
+  /**
+   * The raw environment and the prefix of the module's variables: a set variable with that prefix that no
+   * capability reads (a typo) is a problem naming the closest known variable. Skipped when `ignoreEnvVars`.
+   */
+  environment?: {
+    prefix: string;
+    variables: Readonly<Record<string, string | undefined>>;
+  };
 }
 
 /**
@@ -38,11 +46,14 @@ export async function resolveCapabilityOptions(
   explicit: object | undefined,
   fromEnv: object | undefined,
   context: NormalizeContext = defaultNormalizeContext(),
-  { extraKeys = ['ignoreEnvVars'], required = [] }: ResolveChecks = {},
+  {
+    extraKeys = ['ignoreEnvVars'],
+    required = [],
+    environment,
+  }: ResolveChecks = {},
 ): Promise<ResolvedSections> {
-  const problems = new ConfigProblems(
-    envVarLookup(capabilities.flatMap((c) => c.envVars)),
-  );
+  const specs = capabilities.flatMap((c) => c.envVars);
+  const problems = new ConfigProblems(envVarLookup(specs));
   const sections = capabilities.map((c) => c.section);
   const given =
     explicit === undefined
@@ -50,6 +61,20 @@ export async function resolveCapabilityOptions(
       : (problems.section('', explicit, [...sections, ...extraKeys]) ?? {});
   const env: Record<string, unknown> =
     given.ignoreEnvVars === true || !isPlainObject(fromEnv) ? {} : fromEnv;
+  if (environment && given.ignoreEnvVars !== true) {
+    // An error, not a warning: a misspelled variable silently turns its setting off, and some of those fail open
+    // (a misspelled expected audience disables the audience check).
+    for (const { name, closest } of unknownEnvVars(
+      specs,
+      environment.variables,
+      environment.prefix,
+    )) {
+      problems.add(
+        name,
+        `is not a variable nest-jwt-issuer reads${closest ? `: did you mean ${closest}?` : ''} (the ${environment.prefix} prefix is reserved for its variables)`,
+      );
+    }
+  }
 
   const resolved: Record<string, unknown> = {};
   const absent = new Set<string>();

@@ -181,10 +181,11 @@ export async function normalizeServiceTokenOptions(
   };
 
   const name = text('name', signs);
-  const issuer = text('issuer', signs);
+  let issuer = text('issuer', signs);
   if (issuer !== undefined) {
     const u = httpUrl(issuer);
     if (!u || u.search !== '') {
+      issuer = undefined;
       problems.add(
         p('issuer'),
         "must be an absolute http(s) URL (this service's base URL, e.g. https://orders.internal), without query, fragment or credentials",

@@ -155,7 +155,7 @@ describe('service options', () => {
       'is not a valid private key',
     ],
     ['a malformed JWK', '{"kty":"RSA","n":"x"', 'not valid JSON'],
-    ['a missing file', '/nonexistent/key.pem', 'neither a PEM'],
+    ['a missing file', '/nonexistent/key.pem', 'the key file was not found'],
     [
       'an EC key for RS256',
       generateKeyPairSync('ec', { namedCurve: 'P-256' })
