@@ -20,6 +20,8 @@ import { VonageController } from './vonage/vonage.controller.js';
     JwtIssuerModule.forRootAsync({
       useFactory: sampleJwtIssuerOptions,
       isGlobal: true,
+      // The sample serves every capability: a start without one of them fails, listing what to set.
+      require: ['nats', 'service', 'seald', 'vonage'],
     }),
   ],
   controllers: [

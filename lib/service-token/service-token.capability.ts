@@ -24,7 +24,9 @@ export const SERVICE_TOKEN_CAPABILITY: JwtIssuerCapability<
       if (s?.signing) return;
       problems.add(
         'service',
-        `is required to issue service tokens (require: ['service'])${s ? ', but it only verifies' : ''}; set (or require 'service.verify' for a service that only verifies):`,
+        s
+          ? "is required to issue tokens (require: ['service']) but only verifies; set (or require 'service.verify' instead):"
+          : "is required (require: ['service']) but not configured; set (or require 'service.verify' for a service that only verifies):",
       );
       problems.add('service.name', 'is required');
       problems.add('service.issuer', 'is required');

@@ -110,7 +110,7 @@ describe('JwtIssuerModule.forRoot({ require })', () => {
       'service.name (JWT_ISSUER_SERVICE_NAME)',
       'service.issuer (JWT_ISSUER_SERVICE_ISSUER)',
     ]);
-    expect(error.message).toContain('but it only verifies');
+    expect(error.message).toContain('but only verifies');
   });
 
   it('a configured capability meets its requirement; one that fails its own checks is reported once', async () => {
