@@ -40,7 +40,6 @@ class RoutesController {
     private readonly nats: NatsUserJwtService,
     private readonly seald: SealdJwtService,
     private readonly vonage: VonageJwtService,
-    private readonly verifier: ServiceTokenVerifier,
   ) {}
 
   @Post('nats')
@@ -65,38 +64,36 @@ class RoutesController {
       }),
     };
   }
+}
 
-  // The `service` section is not configured: the verifier is the NOT_CONFIGURED stand-in.
+/** Verifies `?token=`; without a `service` section the verifier is the NOT_CONFIGURED stand-in. */
+@Controller()
+class VerifyController {
+  constructor(private readonly verifier: ServiceTokenVerifier) {}
+
   @Get('verify')
   async verify(@Query('token') token: string): Promise<unknown> {
     return this.verifier.verify(token);
   }
 }
 
+const capabilities = JwtIssuerModule.forRoot({
+  ignoreEnvVars: true,
+  nats: { accountId: account.getPublicKey(), signingKey: signingSeed },
+  seald: { secretId: 'seald-id', secret: sealdSecret, permissions: [3] },
+  vonage: { applicationId: 'app-1', privateKey: vonagePem },
+});
+
 @Module({
-  imports: [
-    JwtIssuerModule.forRoot({
-      ignoreEnvVars: true,
-      nats: { accountId: account.getPublicKey(), signingKey: signingSeed },
-      seald: { secretId: 'seald-id', secret: sealdSecret, permissions: [3] },
-      vonage: { applicationId: 'app-1', privateKey: vonagePem },
-    }),
-  ],
-  controllers: [RoutesController],
+  imports: [capabilities],
+  controllers: [RoutesController, VerifyController],
   providers: [{ provide: APP_FILTER, useClass: JwtIssuerExceptionFilter }],
 })
 class FilteredModule {}
 
 @Module({
-  imports: [
-    JwtIssuerModule.forRoot({
-      ignoreEnvVars: true,
-      nats: { accountId: account.getPublicKey(), signingKey: signingSeed },
-      seald: { secretId: 'seald-id', secret: sealdSecret, permissions: [3] },
-      vonage: { applicationId: 'app-1', privateKey: vonagePem },
-    }),
-  ],
-  controllers: [RoutesController],
+  imports: [capabilities],
+  controllers: [RoutesController, VerifyController],
 })
 class UnfilteredModule {}
 
@@ -221,16 +218,6 @@ describe.each([
     });
   },
 );
-
-@Controller()
-class VerifyController {
-  constructor(private readonly verifier: ServiceTokenVerifier) {}
-
-  @Get('verify')
-  async verify(@Query('token') token: string): Promise<unknown> {
-    return this.verifier.verify(token);
-  }
-}
 
 @Module({
   imports: [
