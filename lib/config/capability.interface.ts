@@ -38,6 +38,11 @@ export interface JwtIssuerCapability<
    * configured: when it is absent, its normalizer is run on `{}` so that every missing option is reported.
    */
   readonly requirements?: Readonly<Partial<Record<Q, RequirementCheck<R>>>>;
+  /** How the start-up line `Capabilities: …` shows the section when it is on. @default 'on' */
+  readonly describe?: {
+    // Method syntax, as in RequirementCheck.
+    describe(resolved: R): string;
+  }['describe'];
 }
 
 /**

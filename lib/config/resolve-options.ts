@@ -105,7 +105,12 @@ export async function resolveCapabilityOptions(
   );
   problems.throwIfAny();
   context.logger.log(
-    `Capabilities: ${sections.map((s) => `${s} ${resolved[s] ? 'on' : 'off'}`).join(', ')}`,
+    `Capabilities: ${capabilities
+      .map(({ section, describe }) => {
+        const r = resolved[section];
+        return `${section} ${r === undefined ? 'off' : (describe?.(r) ?? 'on')}`;
+      })
+      .join(', ')}`,
   );
   return resolved;
 }

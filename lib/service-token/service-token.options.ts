@@ -283,7 +283,7 @@ export async function normalizeServiceTokenOptions(
           return;
         }
         seen.add(t.issuer);
-        trustedIssuers.push({ issuer: t.issuer, jwksUri: uri.href });
+        trustedIssuers.push({ issuer: t.issuer, jwksUri: t.jwksUri as string });
       });
     }
   }
