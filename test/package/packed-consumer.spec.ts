@@ -306,6 +306,30 @@ describe('a Nest 11 CommonJS project', () => {
   );
 
   it(
+    'warns once when both builds load in one process (the dual-package hazard), and not otherwise',
+    async () => {
+      const stderrOf = async (code: string) =>
+        (
+          await execFileAsync('node', ['--input-type=module', '-e', code], {
+            cwd: nest11,
+            encoding: 'utf8',
+            timeout: CHILD_TIMEOUT_MS,
+          })
+        ).stderr;
+      const both = await stderrOf(`import { createRequire } from 'node:module';
+createRequire(import.meta.url)('nest-jwt-issuer');
+await import('nest-jwt-issuer');
+createRequire(import.meta.url)('nest-jwt-issuer');`);
+      expect(both.match(/NEST_JWT_ISSUER_DUAL_PACKAGE/g)).toHaveLength(1);
+      expect(both).toContain('loaded twice, as an ES module and as CommonJS');
+      const one = await stderrOf(`await import('nest-jwt-issuer');
+await import('nest-jwt-issuer');`);
+      expect(one).not.toContain('NEST_JWT_ISSUER_DUAL_PACKAGE');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'passes its Jest (ts-jest) e2e test that boots the module and calls a guarded route',
     async () => {
       const out = await run(
