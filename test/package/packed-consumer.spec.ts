@@ -53,6 +53,15 @@ async function run(cmd: string, args: string[], cwd: string): Promise<string> {
     );
   }
 }
+/** Runs an ES module script (`node -e`) in the Nest 11 project and returns what it wrote to stderr. */
+const stderrOf = async (code: string): Promise<string> =>
+  (
+    await execFileAsync('node', ['--input-type=module', '-e', code], {
+      cwd: nest11,
+      encoding: 'utf8',
+      timeout: CHILD_TIMEOUT_MS,
+    })
+  ).stderr;
 const lastJsonLine = (out: string): Record<string, unknown> =>
   JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
 
@@ -308,14 +317,6 @@ describe('a Nest 11 CommonJS project', () => {
   it(
     'warns once when both builds load in one process (the dual-package hazard), and not otherwise',
     async () => {
-      const stderrOf = async (code: string) =>
-        (
-          await execFileAsync('node', ['--input-type=module', '-e', code], {
-            cwd: nest11,
-            encoding: 'utf8',
-            timeout: CHILD_TIMEOUT_MS,
-          })
-        ).stderr;
       const both = await stderrOf(`import { createRequire } from 'node:module';
 createRequire(import.meta.url)('nest-jwt-issuer');
 await import('nest-jwt-issuer');
