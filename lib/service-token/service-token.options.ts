@@ -34,6 +34,7 @@ const KNOWN = [
   'jwksTimeout',
   'jwksCooldown',
   'jwksCacheMaxAge',
+  'jwksKeyGracePeriod',
 ];
 
 const generate = promisify(generateKeyPair);
@@ -187,6 +188,7 @@ export async function normalizeServiceTokenOptions(
   const jwksTimeout = seconds('jwksTimeout', 5, 0.001, false)!;
   const jwksCooldown = seconds('jwksCooldown', 30, 0, false)!;
   const jwksCacheMaxAge = seconds('jwksCacheMaxAge', 600, 0, false)!;
+  const jwksKeyGracePeriod = seconds('jwksKeyGracePeriod', 300, 0, false)!;
 
   const trustedIssuers: TrustedIssuerOptions[] = [];
   if (raw.trustedIssuers !== undefined) {
@@ -219,8 +221,31 @@ export async function normalizeServiceTokenOptions(
           );
           return;
         }
+        const algorithms = t.algorithms;
+        if (
+          algorithms !== undefined &&
+          (!Array.isArray(algorithms) ||
+            algorithms.length === 0 ||
+            algorithms.some(
+              (a) => !ALGORITHMS.includes(a as ServiceTokenAlgorithm),
+            ))
+        ) {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].algorithms must be a non-empty list of ${ALGORITHMS.join(', ')}`,
+          );
+          return;
+        }
         seen.add(t.issuer);
-        trustedIssuers.push({ issuer: t.issuer, jwksUri: t.jwksUri });
+        trustedIssuers.push({
+          issuer: t.issuer,
+          jwksUri: t.jwksUri,
+          ...(algorithms
+            ? {
+                algorithms: [...new Set(algorithms as ServiceTokenAlgorithm[])],
+              }
+            : {}),
+        });
       });
     }
   }
@@ -272,5 +297,6 @@ export async function normalizeServiceTokenOptions(
     jwksTimeout,
     jwksCooldown,
     jwksCacheMaxAge,
+    jwksKeyGracePeriod,
   };
 }

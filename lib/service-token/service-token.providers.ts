@@ -33,6 +33,7 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
         jwksTimeout: s.jwksTimeout,
         jwksCooldown: s.jwksCooldown,
         jwksCacheMaxAge: s.jwksCacheMaxAge,
+        jwksKeyGracePeriod: s.jwksKeyGracePeriod,
       }),
     [ServiceTokenService],
   ),
