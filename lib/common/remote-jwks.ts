@@ -46,6 +46,8 @@ interface Entry {
 class FetchProblem extends Error {}
 
 const noop = (): void => undefined;
+// Refused entries named in the one warning a response gets (the rest are counted).
+const LISTED = 10;
 
 /**
  * The keys of one trusted issuer, fetched from its JWKS with Node's `fetch`: each JWK is imported once into a
@@ -279,7 +281,8 @@ export class RemoteJwksKeySource implements KeySource {
       if (typeof kid === 'string' && next.has(kid)) continue; // first one wins
       if (next.size >= this.maxKeys) {
         ignoredCount++;
-        if (ignored.length < 3) ignored.push(`more than ${this.maxKeys} keys`);
+        if (ignored.length < LISTED)
+          ignored.push(`more than ${this.maxKeys} keys`);
         continue;
       }
       const json = JSON.stringify(jwk);
@@ -294,7 +297,7 @@ export class RemoteJwksKeySource implements KeySource {
         next.set(key.kid, { key, json, until: Infinity });
       } catch (e) {
         ignoredCount++;
-        if (ignored.length < 3) ignored.push((e as Error).message);
+        if (ignored.length < LISTED) ignored.push((e as Error).message);
       }
     }
     for (const [kid, entry] of this.keys) {
