@@ -214,6 +214,15 @@ export async function normalizeServiceTokenOptions(
           );
           return;
         }
+        const url = new URL(t.jwksUri);
+        if (url.username !== '' || url.password !== '') {
+          // Never echoed: the URL holds a credential.
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].jwksUri must not hold a user or password (fetch refuses such URLs)`,
+          );
+          return;
+        }
         if (seen.has(t.issuer) || (acceptOwnTokens && t.issuer === issuer)) {
           problems.add(
             p('trustedIssuers'),

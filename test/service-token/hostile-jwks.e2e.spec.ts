@@ -18,6 +18,8 @@ import {
 
 const now = (): number => Math.floor(Date.now() / 1000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) =>
+  xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ISSUERS = ['slow', 'huge', 'bomb', 'weak', 'junk', 'flaky', 'noalg'];
 const iss = (name: string) => `https://${name}.test`;
 const claims = (name: string) => ({
@@ -102,12 +104,12 @@ describe.each<Platform>(['express', 'fastify'])(
     async function whileOpenRequests<T>(
       work: Promise<T>,
     ): Promise<{ result: T; latencies: number[] }> {
-      let finished = false;
+      const state = { finished: false };
       const latencies: number[] = [];
       const result = work.finally(() => {
-        finished = true;
+        state.finished = true;
       });
-      while (!finished) {
+      while (!state.finished) {
         const started = performance.now();
         const res = await fetch(`${app.url}/internal/open`);
         expect(await res.text()).toBe('open');
@@ -115,9 +117,6 @@ describe.each<Platform>(['express', 'fastify'])(
       }
       return { result: await result, latencies };
     }
-
-    const median = (xs: number[]) =>
-      [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
     it('a JWKS body trickling one byte every 250 ms: 401 within jwksTimeout, other requests served meanwhile, later tokens do not wait', async () => {
       const { result, latencies } = await whileOpenRequests(
