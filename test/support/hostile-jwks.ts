@@ -2,6 +2,7 @@ import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createGzip } from 'node:zlib';
+import { b64 } from './forge.js';
 
 /** What one path of the {@link HostileJwks} server does when asked for its JWKS. */
 export type JwksBehaviour =
@@ -174,11 +175,6 @@ export async function startHostileJwks(): Promise<HostileJwks> {
     },
   };
 }
-
-const b64 = (v: unknown): string =>
-  Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString(
-    'base64url',
-  );
 
 /** The Ed25519 identity point as a public key: `R = identity, S = 0` "verifies" every message with it. */
 export const ED25519_IDENTITY_X = Buffer.concat([
