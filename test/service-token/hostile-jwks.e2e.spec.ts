@@ -81,10 +81,16 @@ describe.each<Platform>(['express', 'fastify'])(
             issuer: iss(name),
             jwksUri: jwks.url(`/${name}`),
           })),
-          jwksTimeout: 1,
+          jwksTimeout: 2,
         },
         { platform, logger: logs },
       );
+      // Warm up the HTTP stack and the guard (own token, local keys) before anything is timed.
+      for (let i = 0; i < 5; i++) await fetch(`${app.url}/internal/open`);
+      const own = await fetch(`${app.url}/internal/whoami`, {
+        headers: { authorization: `Bearer ${await app.service.getToken()}` },
+      });
+      expect(own.status).toBe(200);
     });
     afterAll(async () => {
       await app?.app.close();
@@ -123,20 +129,21 @@ describe.each<Platform>(['express', 'fastify'])(
         call(token('slow')),
       );
       expect(result.status).toBe(401);
-      expect(result.ms).toBeGreaterThan(900);
-      expect(result.ms).toBeLessThan(2500);
+      // jwksTimeout is 2 s; generous slack for a loaded machine, far below "never".
+      expect(result.ms).toBeGreaterThan(1900);
+      expect(result.ms).toBeLessThan(6000);
       expect(latencies.length).toBeGreaterThan(5);
-      expect(median(latencies)).toBeLessThan(100);
-      expect(Math.max(...latencies)).toBeLessThan(500);
-      // The next token of that issuer is refused at once (retry delay), not after another timeout.
+      expect(median(latencies)).toBeLessThan(150);
+      expect(Math.max(...latencies)).toBeLessThan(1000);
+      // The next token of that issuer is refused at once (retry delay), not after another 2 s timeout.
       const again = await call(token('slow'));
       expect(again.status).toBe(401);
-      expect(again.ms).toBeLessThan(300);
+      expect(again.ms).toBeLessThan(1500);
       expect(
         logs.lines.some(
           (l) =>
             l.includes(`the JWKS of '${iss('slow')}'`) &&
-            l.includes('no complete answer within 1000 ms'),
+            l.includes('no complete answer within 2000 ms'),
         ),
       ).toBe(true);
     });
@@ -147,8 +154,8 @@ describe.each<Platform>(['express', 'fastify'])(
           call(token(name)),
         );
         expect(result.status).toBe(401);
-        expect(result.ms).toBeLessThan(3000);
-        expect(Math.max(...latencies, 0)).toBeLessThan(500);
+        expect(result.ms).toBeLessThan(5000);
+        expect(Math.max(...latencies, 0)).toBeLessThan(1000);
         expect(
           logs.lines.some(
             (l) =>
@@ -209,7 +216,8 @@ describe.each<Platform>(['express', 'fastify'])(
         if (status !== 200) await sleep(50);
       }
       expect(status).toBe(200);
-      expect(performance.now() - up).toBeLessThan(2800);
+      // The first retry comes 1 s after the failure (the cool-down is 30 s).
+      expect(performance.now() - up).toBeLessThan(4000);
     });
   },
 );

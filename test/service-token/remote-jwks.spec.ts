@@ -288,7 +288,7 @@ describe('RemoteJwksKeySource: refresh timing', () => {
       return source.get('k1') !== undefined;
     }, 5000);
     const waited = Date.now() - up;
-    expect(waited).toBeLessThan(2800);
+    expect(waited).toBeLessThan(4000); // 30 s before
     expect(logs.lines.some((l) => l.includes('reachable again'))).toBe(true);
     // Back to the cool-down: an unknown kid does not refetch now.
     await source.refresh();
@@ -317,7 +317,7 @@ describe('RemoteJwksKeySource: hostile endpoints', () => {
     expect(e?.code).toBe('ERR_JWT_ISSUER_JWKS_UNAVAILABLE');
     expect(e?.message).toMatch(/within 1000 ms/);
     expect(took).toBeGreaterThanOrEqual(950);
-    expect(took).toBeLessThan(1800);
+    expect(took).toBeLessThan(3000);
     expect(jwks.bytesSent(p)).toBeGreaterThanOrEqual(2); // the body did trickle
     // Known keys stay; a token with an unknown kid is answered at once, without a new request.
     expect(source.get('k1')).toBeDefined();
@@ -332,7 +332,7 @@ describe('RemoteJwksKeySource: hostile endpoints', () => {
     expect(await code(verifier.verify(t))).toBe(
       'ERR_JWT_ISSUER_JWKS_UNAVAILABLE',
     );
-    expect(Date.now() - again).toBeLessThan(100);
+    expect(Date.now() - again).toBeLessThan(500); // a new fetch would take the 1 s timeout
     expect(jwks.hits(p)).toBe(2);
   });
 
@@ -360,7 +360,7 @@ describe('RemoteJwksKeySource: hostile endpoints', () => {
     const started = Date.now();
     const e = await failure(source.refresh());
     expect(e?.message).toMatch(/larger than 1048576 bytes/);
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(Date.now() - started).toBeLessThan(5000);
     // What the server managed to write: the limit plus socket buffers, not the 1 GiB it had.
     await sleep(100);
     expect(jwks.bytesSent(p)).toBeLessThan(16 * 1024 * 1024);
@@ -384,7 +384,7 @@ describe('RemoteJwksKeySource: hostile endpoints', () => {
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage.rss());
     expect(e?.message).toMatch(/larger than 1048576 bytes/);
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(Date.now() - started).toBeLessThan(5000);
     // 256 MiB once inflated; held: about the limit.
     expect(peak - before).toBeLessThan(64 * 1024 * 1024);
   });
