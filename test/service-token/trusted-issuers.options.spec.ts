@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { describe, expect, it } from 'vitest';
-import { readJwtIssuerEnv } from '../../lib/config/env.js';
-import { resolveJwtIssuerOptions } from '../../lib/config/resolve-options.js';
+import {
+  readJwtIssuerEnv,
+  resolveJwtIssuerOptions,
+} from '../../lib/jwt-issuer.capabilities.js';
 import type {
   JwtIssuerConfigError,
   JwtIssuerModuleOptions,
