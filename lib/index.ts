@@ -33,6 +33,7 @@ export type {
   NatsIssueUserJwtOptions,
   NatsPermission,
   NatsResponsePermission,
+  NatsTemplateValue,
   NatsTimeRange,
   NatsUserClaimsOptions,
   NatsUserCredentials,

@@ -1,0 +1,47 @@
+import { createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { fromSeed } from '@nats-io/nkeys';
+
+const PKCS8_ED25519_PREFIX = Buffer.from(
+  '302e020100300506032b657004220420',
+  'hex',
+);
+
+const b64 = (v: unknown): string =>
+  Buffer.from(JSON.stringify(v)).toString('base64url');
+
+/** The claims of a hand-made user JWT; `nats` is written exactly as given (plus `type` and `version`). */
+export interface HandClaims {
+  name: string;
+  /** Public user key. */
+  sub: string;
+  nats: Record<string, unknown>;
+  exp?: number;
+}
+
+/**
+ * Signs a NATS user JWT by hand with node:crypto, without this project's code and without any validation: used to
+ * show what nats-server does with claims the library refuses to sign.
+ */
+export function handSignUserJwt(
+  signingSeed: string,
+  claims: HandClaims,
+): string {
+  const kp = fromSeed(new TextEncoder().encode(signingSeed));
+  const raw = (kp as unknown as { getRawSeed(): Uint8Array }).getRawSeed();
+  const key = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, raw]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  const body = {
+    ...(claims.exp === undefined ? {} : { exp: claims.exp }),
+    iat: Math.floor(Date.now() / 1000),
+    jti: randomBytes(16).toString('hex').toUpperCase(),
+    iss: kp.getPublicKey(),
+    name: claims.name,
+    nats: { ...claims.nats, type: 'user', version: 2 },
+    sub: claims.sub,
+  };
+  const input = `${b64({ typ: 'JWT', alg: 'ed25519-nkey' })}.${b64(body)}`;
+  return `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`;
+}
