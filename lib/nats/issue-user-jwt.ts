@@ -74,12 +74,23 @@ export function signUserJwt(
   });
 }
 
-// Size of issueUserJwt's two in-process caches (decoded signing keys, checked account JWTs).
+// issueUserJwt's in-process memos: decoded signing keys (decoding costs more than signing), validated account ids,
+// and what checked account JWTs say (checking one costs a signature verification). Each is bounded, and only values
+// that passed their checks enter.
 const CACHE_SIZE = 32;
+const signers = new Map<string, NkeyJwtSigner>();
+const accountJsons = new Map<string, string>();
+const accounts = new Map<string, AccountJwtFacts>();
 
-// What account JWTs passed to issueUserJwt say of their signing key, by signing key, account and JWT: checking one
-// costs a signature verification. Bounded; only JWTs that passed the checks enter, and expiry is checked per call.
-const accountCache = new Map<string, AccountJwtFacts>();
+/** The value memoized under `key`, or `make()`'s (stored unless it throws; the oldest entry leaves when full). */
+function remember<V>(cache: Map<string, V>, key: unknown, make: () => V): V {
+  const hit = typeof key === 'string' ? cache.get(key) : undefined;
+  if (hit !== undefined) return hit;
+  const value = make();
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(key as string, value);
+  return value;
+}
 
 function scopeFrom(
   accountJwt: unknown,
@@ -89,43 +100,21 @@ function scopeFrom(
   if (accountJwt === undefined) return 'unknown';
   const key = `${signingPublicKey} ${accountId} ${String(accountJwt)}`;
   const now = nowSeconds();
-  const hit = accountCache.get(key);
-  if (hit && (hit.expiresAt === undefined || hit.expiresAt > now)) {
-    return hit.scope;
+  const known = accounts.get(key);
+  if (known?.expiresAt !== undefined && known.expiresAt <= now) {
+    accounts.delete(key); // checked again below: it throws, naming the expiry
   }
-  let facts: AccountJwtFacts;
-  try {
-    facts = inspectAccountJwt(accountJwt, accountId, signingPublicKey, now);
-  } catch (e) {
-    throw new JwtIssuerError(
-      JwtIssuerErrorCode.ACCOUNT_JWT_INVALID,
-      `accountJwt: ${(e as Error).message}`,
-      { cause: e },
-    );
-  }
-  if (accountCache.size >= CACHE_SIZE) {
-    accountCache.delete(accountCache.keys().next().value!);
-  }
-  accountCache.set(key, facts);
-  return facts.scope;
-}
-
-// Signing keys decoded by issueUserJwt, by seed: decoding costs more than signing. Bounded; only valid seeds enter.
-const signerCache = new Map<string, NkeyJwtSigner>();
-
-function signerFor(signingKey: unknown): NkeyJwtSigner {
-  if (typeof signingKey === 'string') {
-    const hit = signerCache.get(signingKey);
-    if (hit) return hit;
-  }
-  const signer = new NkeyJwtSigner(
-    decodeSeed(signingKey, 'signingKey', ['account']),
-  );
-  if (signerCache.size >= CACHE_SIZE) {
-    signerCache.delete(signerCache.keys().next().value!);
-  }
-  signerCache.set(signingKey as string, signer);
-  return signer;
+  return remember(accounts, key, () => {
+    try {
+      return inspectAccountJwt(accountJwt, accountId, signingPublicKey, now);
+    } catch (e) {
+      throw new JwtIssuerError(
+        JwtIssuerErrorCode.ACCOUNT_JWT_INVALID,
+        `accountJwt: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  }).scope;
 }
 
 /**
@@ -160,10 +149,19 @@ function signerFor(signingKey: unknown): NkeyJwtSigner {
  */
 export function issueUserJwt(options: IssueUserJwtOptions): string {
   if (!isObject(options)) invalid('options', 'must be an object');
-  const signer = signerFor(options.signingKey);
-  const accountId = checkPublicNkey(options.accountId, 'accountId', [
-    'account',
-  ]);
+  const signer = remember(
+    signers,
+    options.signingKey,
+    () =>
+      new NkeyJwtSigner(
+        decodeSeed(options.signingKey, 'signingKey', ['account']),
+      ),
+  );
+  const accountJson = remember(accountJsons, options.accountId, () =>
+    JSON.stringify(
+      checkPublicNkey(options.accountId, 'accountId', ['account']),
+    ),
+  );
   const publicUserKey = checkPublicNkey(
     options.publicUserKey,
     'publicUserKey',
@@ -171,10 +169,10 @@ export function issueUserJwt(options: IssueUserJwtOptions): string {
   );
   return signUserJwt(
     signer,
-    JSON.stringify(accountId),
+    accountJson,
     publicUserKey,
     options,
-    scopeFrom(options.accountJwt, accountId, signer.publicKey),
+    scopeFrom(options.accountJwt, options.accountId, signer.publicKey),
   );
 }
 

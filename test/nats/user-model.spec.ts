@@ -113,6 +113,10 @@ const ACCEPTED: Case[] = [
     limits: { times: [ALL_DAY], timesLocation: 'US/Eastern' },
   },
   {
+    title: 'timesLocation: Etc/GMT+5',
+    limits: { times: [ALL_DAY], timesLocation: 'Etc/GMT+5' },
+  },
+  {
     title: 'timesLocation: UTC and Local, as Go accepts them',
     limits: { times: [ALL_DAY], timesLocation: 'Local' },
   },
@@ -223,6 +227,12 @@ const REFUSED: RefusedCase[] = [
     limits: { times: [ALL_DAY], timesLocation: 'europe/paris' },
     log: /unknown time zone europe\/paris/,
     field: 'limits.timesLocation',
+  },
+  {
+    title: 'timesLocation: an alias in the wrong case',
+    limits: { times: [ALL_DAY], timesLocation: 'us/eastern' },
+    field: 'limits.timesLocation',
+    log: /unknown time zone us\/eastern/,
   },
   {
     title: 'timesLocation: an offset',
