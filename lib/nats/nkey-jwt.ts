@@ -69,8 +69,9 @@ export class NkeyJwtSigner {
       head.length + JTI_LENGTH + 3 * tail.length,
       (b) => (bodyScratch = b),
     );
-    const h = body.write(head, 0, 'latin1');
-    const t = body.write(tail, h, 'utf8');
+    // One write of the body without its jti; the head is ASCII, so the jti goes at byte head.length.
+    const h = head.length;
+    const t = body.write(head + tail, 0, 'utf8') - h;
     const digest = hash('sha256', body.subarray(0, h + t), 'buffer');
     body.copyWithin(h + JTI_LENGTH, h, h + t);
     base32Into(digest, body, h);
