@@ -98,16 +98,18 @@ export function base32Encode(bytes: Uint8Array): string {
   return out.toString('latin1', 0, base32Into(bytes, out));
 }
 
-/** Decodes unpadded base32; `undefined` when a character is outside the alphabet. */
-export function base32Decode(text: string): Buffer | undefined {
-  const out = Buffer.alloc(Math.floor((text.length * 5) / 8));
+/**
+ * Decodes unpadded base32 into `out` (which must hold `floor(5 * length / 8)` bytes); `false` when a character is
+ * outside the alphabet.
+ */
+function base32DecodeInto(text: string, out: Uint8Array): boolean {
   let buffer = 0;
   let bits = 0;
   let at = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     const v = code < 128 ? BASE32_INDEX[code] : -1;
-    if (v < 0) return undefined;
+    if (v < 0) return false;
     buffer = ((buffer << 5) | v) & 0xffff;
     bits += 5;
     if (bits >= 8) {
@@ -115,7 +117,13 @@ export function base32Decode(text: string): Buffer | undefined {
       out[at++] = (buffer >>> bits) & 0xff;
     }
   }
-  return out;
+  return true;
+}
+
+/** Decodes unpadded base32; `undefined` when a character is outside the alphabet. */
+export function base32Decode(text: string): Buffer | undefined {
+  const out = Buffer.alloc(Math.floor((text.length * 5) / 8));
+  return base32DecodeInto(text, out) ? out : undefined;
 }
 
 const CRC16_TABLE = new Uint16Array(256);
@@ -147,20 +155,7 @@ const PUBLIC_SCRATCH = new Uint8Array(35);
 export function publicNkeyKind(text: string): NkeyKind | undefined {
   if (text.length !== 56) return undefined;
   const raw = PUBLIC_SCRATCH;
-  let buffer = 0;
-  let bits = 0;
-  let at = 0;
-  for (let i = 0; i < 56; i++) {
-    const code = text.charCodeAt(i);
-    const v = code < 128 ? BASE32_INDEX[code] : -1;
-    if (v < 0) return undefined;
-    buffer = ((buffer << 5) | v) & 0xffff;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      raw[at++] = (buffer >>> bits) & 0xff;
-    }
-  }
+  if (!base32DecodeInto(text, raw)) return undefined;
   if (crc16(raw, 33) !== (raw[33] | (raw[34] << 8))) return undefined;
   const kind = KIND_OF_LETTER[text[0]];
   return kind && raw[0] === PREFIX_BYTE[kind] ? kind : undefined;

@@ -9,7 +9,6 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   issueUserJwt,
-  JwtIssuerError,
   JwtIssuerErrorCode,
   JwtIssuerModule,
   type NatsIssueUserJwtOptions,
@@ -23,23 +22,13 @@ import {
   independentNatsSetup,
   type IndependentNatsSetup,
 } from '../support/nats-setup.js';
-import { handSignUserJwt } from './hand-sign.js';
+import { errorOf, handSignUserJwt } from './nats-test-kit.js';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 function newUser(): { publicKey: string; seed: string } {
   const kp = createUser();
   return { publicKey: kp.getPublicKey(), seed: text(kp.getSeed()) };
-}
-
-function errorOf(fn: () => unknown): JwtIssuerError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(JwtIssuerError);
-    return e as JwtIssuerError;
-  }
-  throw new Error('expected a JwtIssuerError');
 }
 
 async function service(nats: {

@@ -1,10 +1,8 @@
-import { createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { randomBytes, sign } from 'node:crypto';
 import { fromSeed } from '@nats-io/nkeys';
-
-const PKCS8_ED25519_PREFIX = Buffer.from(
-  '302e020100300506032b657004220420',
-  'hex',
-);
+import { expect } from 'vitest';
+import { JwtIssuerError } from '../../lib/index.js';
+import { seedPrivateKey } from '../support/nats-raw-connect.js';
 
 const b64 = (v: unknown): string =>
   Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -18,6 +16,17 @@ export interface HandClaims {
   exp?: number;
 }
 
+/** Runs `fn` and returns the `JwtIssuerError` it throws (fails the test if it throws nothing or something else). */
+export function errorOf(fn: () => unknown): JwtIssuerError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(JwtIssuerError);
+    return e as JwtIssuerError;
+  }
+  throw new Error('expected a JwtIssuerError');
+}
+
 /**
  * Signs a NATS user JWT by hand with node:crypto, without this project's code and without any validation: used to
  * show what nats-server does with claims the library refuses to sign.
@@ -27,12 +36,7 @@ export function handSignUserJwt(
   claims: HandClaims,
 ): string {
   const kp = fromSeed(new TextEncoder().encode(signingSeed));
-  const raw = (kp as unknown as { getRawSeed(): Uint8Array }).getRawSeed();
-  const key = createPrivateKey({
-    key: Buffer.concat([PKCS8_ED25519_PREFIX, raw]),
-    format: 'der',
-    type: 'pkcs8',
-  });
+  const key = seedPrivateKey(signingSeed);
   const body = {
     ...(claims.exp === undefined ? {} : { exp: claims.exp }),
     iat: Math.floor(Date.now() / 1000),
