@@ -46,6 +46,7 @@ export type {
   NatsIssueUserJwtOptions,
   NatsPermission,
   NatsResponsePermission,
+  NatsTemplateValue,
   NatsTimeRange,
   NatsUserClaimsOptions,
   NatsUserCredentials,
