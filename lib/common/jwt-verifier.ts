@@ -89,23 +89,20 @@ function fail(code: JwtIssuerErrorCode, message: string): never {
   throw new JwtIssuerError(code, message);
 }
 
+// A compact JWS, spelled one way only: three non-empty segments of the base64url alphabet joined by two dots (no
+// padding, no whitespace, nothing outside ASCII). Node's base64url decoder and a latin1 signing input both keep only
+// the low byte of each UTF-16 unit, so without this check `\u0141` or a fullwidth letter would stand in for `A`: one
+// token could be respelled in countless ways, each a distinct string. `\w` without the `u` flag is `[A-Za-z0-9_]`.
+const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+
 /**
- * Decodes one base64url segment strictly: alphabet only, no padding, canonical trailing bits. Node's decoder skips
- * characters outside its alphabet (which also has `+`, `/`, `=`): with those three excluded, any skipped character
- * shortens the output, so comparing the length is as strict as a regular expression, and cheaper.
+ * Decodes one base64url segment (its alphabet already checked by {@link COMPACT_JWS}) and refuses a non-canonical
+ * spelling: a last character whose unused low bits are not zero decodes to the same bytes as its canonical twin.
  */
 function decodeSegment(segment: string, what: string): Buffer {
   const length = segment.length;
   const rest = length & 3;
-  const bytes = Buffer.from(segment, 'base64url');
-  if (
-    length === 0 ||
-    rest === 1 ||
-    bytes.length !== (length * 3) >>> 2 ||
-    segment.includes('+') ||
-    segment.includes('/') ||
-    segment.includes('=')
-  ) {
+  if (rest === 1) {
     fail(JwtIssuerErrorCode.TOKEN_MALFORMED, `the ${what} is not base64url`);
   }
   if (rest !== 0) {
@@ -117,7 +114,7 @@ function decodeSegment(segment: string, what: string): Buffer {
       );
     }
   }
-  return bytes;
+  return Buffer.from(segment, 'base64url');
 }
 
 function parseObject(segment: string, what: string): Record<string, unknown> {
@@ -193,7 +190,8 @@ const paramsCache = new WeakMap<
 
 /**
  * Verifies compact JWS tokens against keys imported once, with raw `node:crypto`. Checks, in order: size (before
- * any parsing), three strict base64url segments, JSON object header and payload, refused header parameters
+ * any parsing), one spelling per token (only `[A-Za-z0-9_-]` and exactly two dots, before any decoding; canonical
+ * base64url, no padding), JSON object header and payload, refused header parameters
  * (`crit`, `jku`, `x5u`, `jwk`, `x5c`), the trusted issuer (`iss` selects the key source), the key (`kid`), that
  * `alg` equals the key's own algorithm, the signature, then `exp` (required), `nbf`, `iat`, `aud` and the required
  * claims. Tokens verified a second time are kept in a bounded LRU cache keyed by their SHA-256, never served past
@@ -278,14 +276,16 @@ export class JwtVerifier {
       }
     }
 
-    const dot1 = token.indexOf('.');
-    const dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1);
-    if (dot1 <= 0 || dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0) {
+    // Before any decoding. A cache hit above needs no such check: its key is the SHA-256 of the UTF-8 of the exact
+    // string of a token that passed it (any character outside ASCII changes those bytes).
+    if (!COMPACT_JWS.test(token)) {
       fail(
         JwtIssuerErrorCode.TOKEN_MALFORMED,
-        'the token does not have three segments',
+        'the token is not three base64url segments joined by dots',
       );
     }
+    const dot1 = token.indexOf('.');
+    const dot2 = token.indexOf('.', dot1 + 1);
     const headerSegment = token.slice(0, dot1);
     let header = this.headers.get(headerSegment);
     if (header === undefined) {

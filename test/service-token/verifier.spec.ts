@@ -4,11 +4,17 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto';
+import { Controller, Get, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   importVerificationJwk,
   JwtVerifier,
   type KeySource,
+  ServiceTokenGuard,
+  type ServiceTokenRequest,
+  ServiceTokenVerifier,
   type VerificationKey,
 } from '../../lib/index.js';
 import { b64, forge } from '../support/forge.js';
@@ -362,6 +368,147 @@ describe('JwtVerifier', () => {
     const evil = `${h}.${b64(claims({ sub: 'admin' }))}.${s}`;
     expect(code(() => verifier.verifySync(evil))).toBe(
       'ERR_JWT_ISSUER_TOKEN_SIGNATURE_INVALID',
+    );
+  });
+});
+
+/**
+ * Respellings of one character that Node's base64url decoder and a latin1 signing input read as that character
+ * (both keep the low byte of each UTF-16 unit): U+0100+c (`A` → `Ł`), fullwidth U+FF00+c (`A` → `ｅ`, `.` → `．`).
+ */
+const twins = (c: string): string[] => [
+  String.fromCharCode(0x100 | c.charCodeAt(0)),
+  String.fromCharCode(0xff00 | c.charCodeAt(0)),
+];
+
+describe('token spelling: one string per token', () => {
+  it('a respelled token decodes and signs as the original one (what the check is for)', () => {
+    const { sign } = setup();
+    const [h, p, s] = sign('RS256').split('.');
+    const spelled = `${h}.${p.slice(0, 5)}${twins(p[5])[0]}${p.slice(6)}.${s}`;
+    expect(spelled).not.toBe(`${h}.${p}.${s}`);
+    expect(Buffer.from(spelled.split('.')[1], 'base64url')).toEqual(
+      Buffer.from(p, 'base64url'),
+    );
+    expect(
+      Buffer.from(spelled.slice(0, spelled.lastIndexOf('.')), 'latin1'),
+    ).toEqual(Buffer.from(`${h}.${p}`, 'latin1'));
+  });
+
+  it.each<Alg>(['RS256', 'ES256', 'EdDSA'])(
+    'refuses %s tokens with any character respelled outside ASCII, in every segment, cached or not',
+    (alg) => {
+      const { verifier, sign } = setup();
+      const good = sign(alg);
+      verifier.verifySync(good);
+      verifier.verifySync(good); // cached now
+      const [h, p] = good.split('.');
+      const positions = [
+        0,
+        7,
+        h.length,
+        h.length + 9,
+        h.length + p.length + 1,
+        good.length - 1,
+      ];
+      for (const at of positions) {
+        for (const twin of twins(good[at])) {
+          const respelled = good.slice(0, at) + twin + good.slice(at + 1);
+          expect(
+            code(() => verifier.verifySync(respelled)),
+            `${at}: U+${twin.charCodeAt(0).toString(16)}`,
+          ).toBe('ERR_JWT_ISSUER_TOKEN_MALFORMED');
+        }
+      }
+      expect(verifier.verifySync(good).sub).toBe('m1');
+    },
+  );
+
+  it('refuses padding, whitespace, other alphabets and dots in any number but two', () => {
+    const { verifier, sign } = setup();
+    const good = sign('ES256');
+    const [h, p, s] = good.split('.');
+    for (const t of [
+      `${h}.${p}.${s}==`,
+      `${h}.${p}=.${s}`,
+      ` ${good}`,
+      `${good}\n`,
+      `${good}\u0000`,
+      `\ufeff${good}`,
+      `${h}.${p}.${s.slice(0, 10)}\t${s.slice(10)}`,
+      `${h}.${p.replaceAll('-', '+').replaceAll('_', '/')}x.${s}`,
+      `${h}..${p}.${s}`,
+      `${h}.${p}.${s}.`,
+      `${h}${twins('.')[1]}${p}.${s}`,
+      `${h}.${p}.${s}${twins('A')[0]}`,
+    ]) {
+      expect(
+        code(() => verifier.verifySync(t)),
+        JSON.stringify(t.slice(-12)),
+      ).toBe('ERR_JWT_ISSUER_TOKEN_MALFORMED');
+    }
+  });
+
+  it('every path refuses a respelled token: verify, verifySync, verifyFast, the guard and a subclass extractToken', async () => {
+    const { entries, sign } = setup();
+    const good = sign('EdDSA');
+    const respelled = good.slice(0, 4) + twins(good[4])[0] + good.slice(5);
+    const verifier = new ServiceTokenVerifier({
+      localKeys: [{ issuer: ISS, get: (kid) => entries.get(kid) }],
+    });
+    expect((await verifier.verify(good)).sub).toBe('m1');
+    await expect(verifier.verify(respelled)).rejects.toMatchObject({
+      code: 'ERR_JWT_ISSUER_TOKEN_MALFORMED',
+    });
+    expect(code(() => verifier.verifySync(respelled))).toBe(
+      'ERR_JWT_ISSUER_TOKEN_MALFORMED',
+    );
+    expect(code(() => verifier.verifyFast(respelled))).toBe(
+      'ERR_JWT_ISSUER_TOKEN_MALFORMED',
+    );
+
+    @Controller()
+    class Routes {
+      @Get()
+      route(): void {}
+    }
+    // A subclass that reads its token from elsewhere: the verifier still checks the spelling.
+    class HeaderGuard extends ServiceTokenGuard {
+      protected override extractToken(request: ServiceTokenRequest) {
+        const v = request.headers['x-service-token'];
+        return typeof v === 'string' ? v : undefined;
+      }
+    }
+    const call = (
+      guard: ServiceTokenGuard,
+      headers: Record<string, string>,
+    ): unknown => {
+      const context = new ExecutionContextHost(
+        [{ headers, method: 'GET', url: '/' }, { setHeader: () => undefined }],
+        Routes,
+        Routes.prototype.route,
+      );
+      context.setType('http');
+      try {
+        return guard.canActivate(context);
+      } catch (e) {
+        return e;
+      }
+    };
+    const guard = new ServiceTokenGuard(new Reflector(), verifier);
+    const sub = new HeaderGuard(new Reflector(), verifier);
+    vi.spyOn(guard['logger'], 'warn').mockImplementation(() => undefined);
+    vi.spyOn(sub['logger'], 'warn').mockImplementation(() => undefined);
+    expect(call(guard, { authorization: `Bearer ${good}` })).toBe(true);
+    expect(
+      call(guard, { authorization: `Bearer ${respelled}` }),
+    ).toBeInstanceOf(UnauthorizedException);
+    expect(call(sub, { 'x-service-token': good })).toBe(true);
+    expect(call(sub, { 'x-service-token': respelled })).toBeInstanceOf(
+      UnauthorizedException,
+    );
+    expect(guard['logger'].warn).toHaveBeenCalledWith(
+      expect.stringContaining('ERR_JWT_ISSUER_TOKEN_MALFORMED'),
     );
   });
 });
