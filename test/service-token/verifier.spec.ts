@@ -3,6 +3,7 @@ import {
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
+  sign as cryptoSign,
 } from 'node:crypto';
 import { Controller, Get, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
@@ -212,6 +213,41 @@ describe('JwtVerifier', () => {
     );
   });
 
+  it('refuses a signed payload that is not UTF-8 (distinct bytes would read as the same claims)', () => {
+    const { verifier, keys } = setup();
+    const header = b64({ alg: 'EdDSA', kid: 'k-EdDSA' });
+    const bytes = Buffer.from(JSON.stringify(claims({ sub: 'm1x' })));
+    bytes[bytes.indexOf('m1x') + 2] = 0xff; // reads as U+FFFD
+    const input = `${header}.${bytes.toString('base64url')}`;
+    const t = `${input}.${cryptoSign(null, Buffer.from(input), keys.EdDSA.privateKey).toString('base64url')}`;
+    expect(code(() => verifier.verifySync(t))).toBe(
+      'ERR_JWT_ISSUER_TOKEN_MALFORMED',
+    );
+  });
+
+  it('a signed payload nested deeper than the call stack is verified, frozen and cached', () => {
+    const { keys } = setup();
+    const verifier = new JwtVerifier({
+      sources: [
+        {
+          issuer: ISS,
+          get: (kid) =>
+            kid === 'k-EdDSA'
+              ? { kid, alg: 'EdDSA', key: keys.EdDSA.publicKey, active: true }
+              : undefined,
+        },
+      ],
+      maxTokenBytes: 1 << 20,
+    });
+    const depth = 200_000;
+    const json = `${JSON.stringify(claims()).slice(0, -1)},"deep":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const input = `${b64({ alg: 'EdDSA', kid: 'k-EdDSA' })}.${b64(json)}`;
+    const t = `${input}.${cryptoSign(null, Buffer.from(input), keys.EdDSA.privateKey).toString('base64url')}`;
+    const out = verifier.verifySync(t);
+    expect(Object.isFrozen(out.deep)).toBe(true);
+    expect(verifier.verifySync(t)).toBe(out);
+  });
+
   it('refuses non-canonical base64url (same bytes, another string)', () => {
     const { verifier, sign } = setup();
     const good = sign('ES256'); // 64-byte signature: 86 chars, the last one carries 4 unused bits
@@ -290,18 +326,18 @@ describe('JwtVerifier', () => {
     );
   });
 
-  it('serves repeated tokens from the cache (from their second verification on), but never past exp', () => {
+  it('serves verified tokens from the cache, but never past exp', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const { verifier, sign } = setup();
     const t = sign('RS256', claims({ exp: now() + 10 }));
-    verifier.verifySync(t);
-    expect(verifier.cachedTokens).toBe(0); // a one-off token is not cached
     const first = verifier.verifySync(t);
     expect(verifier.cachedTokens).toBe(1);
+    expect(Object.isFrozen(first)).toBe(true);
     expect(verifier.verifySync(t)).toBe(first); // same object: from the cache
     vi.setSystemTime(Date.now() + 10_500); // past exp, within tolerance: verified again, not served
     const again = verifier.verifySync(t);
     expect(again).not.toBe(first);
+    expect(verifier.cachedTokens).toBe(0); // the expired entry went, the token was not kept again
     vi.setSystemTime(Date.now() + 10_000); // beyond tolerance
     expect(code(() => verifier.verifySync(t))).toBe(
       'ERR_JWT_ISSUER_TOKEN_EXPIRED',
@@ -330,41 +366,63 @@ describe('JwtVerifier', () => {
     );
   });
 
-  it('when repeated tokens outgrow the cache it samples probes, stays correct, and recovers', () => {
+  it('a working set larger than the cache stays correct and bounded, and a smaller one is served from it again', () => {
     const { verifier, sign } = setup({ cacheSize: 4 });
-    const probing = () =>
-      (verifier as unknown as { probeEvery: number }).probeEvery;
     const tokens = Array.from({ length: 8 }, (_, i) =>
       sign('EdDSA', claims({ n: i })),
     );
-    // 8 tokens in turn through a cache of 4 (all remembered as seen): every probe misses, LRU thrashing.
-    for (let i = 0; i < 2600; i++) {
+    // 8 tokens in turn through a cache of 4: every lookup misses (LRU thrashing), every answer is right.
+    for (let i = 0; i < 200; i++) {
       const n = i % tokens.length;
       expect(verifier.verifySync(tokens[n]).n).toBe(n);
+      expect(verifier.cachedTokens).toBeLessThanOrEqual(4);
     }
-    expect(probing()).toBeGreaterThan(1);
-    // Sampling never skips a check: a forged token is still refused.
     const [h, , sig] = tokens[0].split('.');
     const evil = `${h}.${b64(claims({ n: 0, sub: 'admin' }))}.${sig}`;
     expect(code(() => verifier.verifySync(evil))).toBe(
       'ERR_JWT_ISSUER_TOKEN_SIGNATURE_INVALID',
     );
-    // The working set shrinks to one token: it is cached again (the same frozen object comes back).
+    // The working set shrinks to one token: served from the cache (the same frozen object comes back).
     const hot = tokens[3];
-    for (let i = 0; i < 9000 && probing() > 1; i++) {
-      expect(verifier.verifySync(hot).n).toBe(3);
+    const first = verifier.verifySync(hot);
+    expect(verifier.verifySync(hot)).toBe(first);
+  });
+
+  it('an expired entry is dropped when met and never served; the cache stays within its size', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { verifier, sign } = setup({ cacheSize: 100 });
+    const short = Array.from({ length: 50 }, (_, i) =>
+      sign('EdDSA', claims({ n: i, exp: now() + 30 })),
+    );
+    for (const t of short) verifier.verifySync(t);
+    expect(verifier.cachedTokens).toBe(50);
+    vi.setSystemTime(Date.now() + 40_000);
+    expect(code(() => verifier.verifySync(short[7]))).toBe(
+      'ERR_JWT_ISSUER_TOKEN_EXPIRED',
+    );
+    expect(verifier.cachedTokens).toBe(49);
+    const live = Array.from({ length: 120 }, (_, i) =>
+      sign('EdDSA', claims({ n: 100 + i, exp: now() + 600 })),
+    );
+    const first = live.map((t) => verifier.verifySync(t));
+    expect(verifier.cachedTokens).toBe(100);
+    // The 100 most recent live tokens are served from the cache (the same frozen objects).
+    for (let i = 20; i < live.length; i++) {
+      expect(verifier.verifySync(live[i])).toBe(first[i]);
     }
-    expect(probing()).toBe(1);
-    expect(verifier.verifySync(hot)).toBe(verifier.verifySync(hot));
+    for (const t of short) {
+      expect(code(() => verifier.verifySync(t))).toBe(
+        'ERR_JWT_ISSUER_TOKEN_EXPIRED',
+      );
+    }
   });
 
   it('a tampered token never hits the cache entry of the genuine one', () => {
     const { verifier, sign } = setup();
     const t = sign('RS256');
-    verifier.verifySync(t);
     verifier.verifySync(t); // now cached
     expect(verifier.cachedTokens).toBe(1);
-    const [h, , s] = t.split('.'); // same signature, so the same noted tail
+    const [h, , s] = t.split('.'); // same signature
     const evil = `${h}.${b64(claims({ sub: 'admin' }))}.${s}`;
     expect(code(() => verifier.verifySync(evil))).toBe(
       'ERR_JWT_ISSUER_TOKEN_SIGNATURE_INVALID',
