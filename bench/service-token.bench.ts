@@ -359,17 +359,51 @@ async function longRunningBench(): Promise<void> {
   for (const alg of algs) {
     const rawAlg = rawVerifier(alg, keys[alg].publicKey);
     const pool = fresh[alg].slice(working.length);
+    // First sight: each token is met once, so it cannot be cycled through a timed loop. The pool is cut into
+    // chunks; each chunk is timed with raw verify, then (first sight) with the verifier; the best chunk counts.
+    const chunks = 8;
+    const size = Math.floor(pool.length / chunks);
+    let rawBest = 0;
+    let firstBest = 0;
+    const ratios: number[] = [];
+    for (let c = 0; c < chunks; c++) {
+      const chunk = pool.slice(c * size, (c + 1) * size);
+      let start = performance.now();
+      for (const t of chunk) rawAlg(t);
+      const rawRate = chunk.length / ((performance.now() - start) / 1000);
+      start = performance.now();
+      for (const t of chunk) verifier.verifySync(t);
+      const firstRate = chunk.length / ((performance.now() - start) / 1000);
+      rawBest = Math.max(rawBest, rawRate);
+      firstBest = Math.max(firstBest, firstRate);
+      ratios.push(firstRate / rawRate);
+    }
+    printTable(
+      `Service token verify, long-running process (after ${label} distinct tokens), first sight, ${alg} (tokens/s; best of ${chunks} paired chunks of ${size.toLocaleString('en-US')} tokens, ratio: median of the paired ratios)`,
+      [
+        {
+          name: 'raw node:crypto verify (baseline)',
+          opsPerSec: rawBest,
+          ratio: 1,
+        },
+        {
+          name: `nest-jwt-issuer, after ${label} distinct tokens: first sight of each token`,
+          opsPerSec: firstBest,
+          ratio: median(ratios),
+        },
+      ],
+    );
     let i = 0;
     let j = 0;
     await compare(
-      `Service token verify, long-running process (after ${label} distinct tokens), first sight, ${alg} (tokens/s)`,
+      `Service token verify, long-running process (after ${label} distinct tokens), thrashing, ${alg} (tokens/s)`,
       [
         {
           name: 'raw node:crypto verify (baseline)',
           fn: () => rawAlg(pool[j++ % pool.length]),
         },
         {
-          name: `nest-jwt-issuer, after ${label} distinct tokens: first sight / thrashing (${pool.length.toLocaleString('en-US')} tokens in turn, cache of ${cacheSize.toLocaleString('en-US')})`,
+          name: `nest-jwt-issuer, after ${label} distinct tokens: thrashing (${pool.length.toLocaleString('en-US')} tokens seen before, in turn, cache of ${cacheSize.toLocaleString('en-US')})`,
           fn: () => verifier.verifySync(pool[i++ % pool.length]),
         },
       ],

@@ -81,8 +81,8 @@ function fail(code: JwtIssuerErrorCode, message: string): never {
   throw new JwtIssuerError(code, message);
 }
 
-// A compact JWS, spelled one way only: three non-empty segments of the base64url alphabet joined by two dots (no
-// padding, no whitespace, nothing outside ASCII). Node's base64url decoder and a latin1 signing input both keep only
+// A compact JWS, spelled one way only: three segments of the base64url alphabet joined by two dots (no padding, no
+// whitespace, nothing outside ASCII). Node's base64url decoder and a latin1 signing input both keep only
 // the low byte of each UTF-16 unit, so without this check `\u0141` or a fullwidth letter would stand in for `A`: one
 // token could be respelled in countless ways, each a distinct string. `\w` without the `u` flag is `[A-Za-z0-9_]`.
 // An empty signature passes here so that `alg: none` is reported as such (the header is read first); it is refused
