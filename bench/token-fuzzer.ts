@@ -419,7 +419,8 @@ export function runTokenFuzz(options: TokenFuzzOptions): TokenFuzzReport {
       for (let r = 0; r < rounds; r++) {
         const name = pick(stringNames);
         names.push(name);
-        token = stringMutations[name](token);
+        // A mutation that emptied the token hands the next one a lone dot.
+        token = stringMutations[name](token === '' ? '.' : token);
       }
       kind = names.join(' + ');
     }
