@@ -19,7 +19,8 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 // BENCH_CLOCK=cpu counts this process's CPU time instead of wall time: on a machine shared with other work, time
 // spent descheduled no longer counts against whichever contender happened to be running.
 const cpuClock = process.env.BENCH_CLOCK === 'cpu';
-function clock(): number {
+/** Milliseconds on the bench's clock: wall time, or this process's CPU time with `BENCH_CLOCK=cpu`. */
+export function clock(): number {
   if (!cpuClock) return performance.now();
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;

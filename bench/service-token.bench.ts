@@ -29,7 +29,7 @@ import {
   type VerificationKey,
 } from '../lib/index.js';
 import { JwsSigner } from '../lib/common/jws-signer.js';
-import { compare, printTable } from './harness.js';
+import { clock, compare, printTable } from './harness.js';
 
 type Alg = 'RS256' | 'ES256' | 'EdDSA';
 
@@ -368,12 +368,12 @@ async function longRunningBench(): Promise<void> {
     const ratios: number[] = [];
     for (let c = 0; c < chunks; c++) {
       const chunk = pool.slice(c * size, (c + 1) * size);
-      let start = performance.now();
+      let start = clock();
       for (const t of chunk) rawAlg(t);
-      const rawRate = chunk.length / ((performance.now() - start) / 1000);
-      start = performance.now();
+      const rawRate = chunk.length / ((clock() - start) / 1000);
+      start = clock();
       for (const t of chunk) verifier.verifySync(t);
-      const firstRate = chunk.length / ((performance.now() - start) / 1000);
+      const firstRate = chunk.length / ((clock() - start) / 1000);
       rawBest = Math.max(rawBest, rawRate);
       firstBest = Math.max(firstBest, firstRate);
       ratios.push(firstRate / rawRate);
