@@ -1,5 +1,7 @@
-import { hash, type KeyObject, verify as cryptoVerify } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import { type KeyObject, verify as cryptoVerify } from 'node:crypto';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** Asymmetric JWS algorithms the verifier accepts (HMAC is never accepted: a public key is no secret). */
 export type VerifyAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
@@ -38,7 +40,10 @@ export interface JwtVerifierOptions {
   clockTolerance?: number;
   /** Longer tokens are refused before any parsing. @default 8192 */
   maxTokenBytes?: number;
-  /** Entries of the LRU cache of verified tokens; 0 disables it. @default 10000 */
+  /**
+   * Entries of the LRU cache of verified tokens (each kept no longer than its token's `exp`); 0 disables it.
+   * @default 10000
+   */
   cacheSize?: number;
 }
 
@@ -47,12 +52,6 @@ export type VerifiedClaims = Readonly<Record<string, unknown>> & {
   readonly iss: string;
   readonly exp: number;
 };
-
-interface CachedToken {
-  claims: VerifiedClaims;
-  expMs: number;
-  key: VerificationKey;
-}
 
 interface ParsedHeader {
   alg: string;
@@ -71,34 +70,27 @@ for (let i = 0; i < 64; i++) {
   ] = i;
 }
 const HEADER_CACHE_SIZE = 256;
-// Characters of the signature noted on a token's first verification (132 bits: unique, useless to anyone).
-const TAIL = 22;
-// Cache probes per window when watching for thrashing, and the share of hits below which probes are sampled.
-const PROBE_WINDOW = 1024;
-const THRASHING_HITS = PROBE_WINDOW / 16;
-const SAMPLED_PROBE_EVERY = 8;
 
 function fail(code: JwtIssuerErrorCode, message: string): never {
   throw new JwtIssuerError(code, message);
 }
 
+// A compact JWS, spelled one way only: three segments of the base64url alphabet joined by two dots (no padding, no
+// whitespace, nothing outside ASCII). Node's base64url decoder and a latin1 signing input both keep only
+// the low byte of each UTF-16 unit, so without this check `\u0141` or a fullwidth letter would stand in for `A`: one
+// token could be respelled in countless ways, each a distinct string. `\w` without the `u` flag is `[A-Za-z0-9_]`.
+// An empty signature passes here so that `alg: none` is reported as such (the header is read first); it is refused
+// when the signature is decoded.
+const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+
 /**
- * Decodes one base64url segment strictly: alphabet only, no padding, canonical trailing bits. Node's decoder skips
- * characters outside its alphabet (which also has `+`, `/`, `=`): with those three excluded, any skipped character
- * shortens the output, so comparing the length is as strict as a regular expression, and cheaper.
+ * Decodes one base64url segment (its alphabet already checked by {@link COMPACT_JWS}) and refuses a non-canonical
+ * spelling: a last character whose unused low bits are not zero decodes to the same bytes as its canonical twin.
  */
 function decodeSegment(segment: string, what: string): Buffer {
   const length = segment.length;
   const rest = length & 3;
-  const bytes = Buffer.from(segment, 'base64url');
-  if (
-    length === 0 ||
-    rest === 1 ||
-    bytes.length !== (length * 3) >>> 2 ||
-    segment.includes('+') ||
-    segment.includes('/') ||
-    segment.includes('=')
-  ) {
+  if (length === 0 || rest === 1) {
     fail(JwtIssuerErrorCode.TOKEN_MALFORMED, `the ${what} is not base64url`);
   }
   if (rest !== 0) {
@@ -110,13 +102,18 @@ function decodeSegment(segment: string, what: string): Buffer {
       );
     }
   }
-  return bytes;
+  return Buffer.from(segment, 'base64url');
 }
 
 function parseObject(segment: string, what: string): Record<string, unknown> {
+  const bytes = decodeSegment(segment, what);
+  // Replacement characters would let distinct bytes read as the same claims (RFC 7519: UTF-8).
+  if (!isUtf8(bytes)) {
+    fail(JwtIssuerErrorCode.TOKEN_MALFORMED, `the ${what} is not UTF-8`);
+  }
   let value: unknown;
   try {
-    value = JSON.parse(decodeSegment(segment, what).toString('utf8'));
+    value = JSON.parse(bytes.toString('utf8'));
   } catch (e) {
     if (e instanceof JwtIssuerError) throw e;
     fail(JwtIssuerErrorCode.TOKEN_MALFORMED, `the ${what} is not JSON`);
@@ -156,12 +153,17 @@ function parseHeader(segment: string): ParsedHeader {
 }
 
 function deepFreeze<T extends object>(value: T): T {
-  // JSON.parse output: own enumerable properties only, no prototype tricks.
-  for (const name in value) {
-    const v = value[name];
-    if (typeof v === 'object' && v !== null) deepFreeze(v);
+  // JSON.parse output: own enumerable properties only, no prototype tricks. Iterative: a signed payload may nest
+  // deeper than the call stack.
+  const stack: object[] = [value];
+  for (let o = stack.pop(); o !== undefined; o = stack.pop()) {
+    for (const name in o) {
+      const v = (o as Record<string, unknown>)[name];
+      if (typeof v === 'object' && v !== null) stack.push(v);
+    }
+    Object.freeze(o);
   }
-  return Object.freeze(value);
+  return value;
 }
 
 /** Turns a public key into what `crypto.verify` wants for its algorithm (built once per key). */
@@ -186,12 +188,13 @@ const paramsCache = new WeakMap<
 
 /**
  * Verifies compact JWS tokens against keys imported once, with raw `node:crypto`. Checks, in order: size (before
- * any parsing), three strict base64url segments, JSON object header and payload, refused header parameters
+ * any parsing), one spelling per token (only `[A-Za-z0-9_-]` and exactly two dots, before any decoding; canonical
+ * base64url, no padding), JSON object header and payload, refused header parameters
  * (`crit`, `jku`, `x5u`, `jwk`, `x5c`), the trusted issuer (`iss` selects the key source), the key (`kid`), that
  * `alg` equals the key's own algorithm, the signature, then `exp` (required), `nbf`, `iat`, `aud` and the required
- * claims. Tokens verified a second time are kept in a bounded LRU cache keyed by their SHA-256, never served past
- * `exp` (one-off tokens are not cached: they pay no hash and evict nothing; when repeated tokens outgrow the cache,
- * only a sample of them is probed, so thrashing costs no hash per call).
+ * claims. Verified tokens are kept in a bounded LRU cache (`lru-cache`) keyed by their SHA-256, never served past
+ * `exp` nor once their key is withdrawn; a hit costs the same after millions of distinct tokens as in a fresh
+ * process.
  *
  * @example
  * const verifier = new JwtVerifier({ sources: [jwks], requiredClaims: { source: 'microservice' } });
@@ -203,14 +206,9 @@ export class JwtVerifier {
   private readonly required: [string, string | number | boolean][];
   private readonly toleranceMs: number;
   private readonly maxTokenBytes: number;
-  private readonly cacheSize: number;
-  private readonly cache = new Map<string, CachedToken>();
-  private readonly seen = new Set<string>();
+  private readonly cache:
+    VerifiedTokenCache<VerifiedClaims, VerificationKey> | undefined;
   private readonly headers = new Map<string, ParsedHeader>();
-  private probes = 0;
-  private hits = 0;
-  private probeEvery = 1;
-  private skippedProbes = 0;
 
   constructor(options: JwtVerifierOptions) {
     for (const s of options.sources) this.sources.set(s.issuer, s);
@@ -218,7 +216,8 @@ export class JwtVerifier {
     this.required = Object.entries(options.requiredClaims ?? {});
     this.toleranceMs = (options.clockTolerance ?? 5) * 1000;
     this.maxTokenBytes = options.maxTokenBytes ?? 8192;
-    this.cacheSize = options.cacheSize ?? 10_000;
+    const cacheSize = options.cacheSize ?? 10_000;
+    this.cache = cacheSize > 0 ? new VerifiedTokenCache(cacheSize) : undefined;
   }
 
   /**
@@ -254,31 +253,22 @@ export class JwtVerifier {
     }
     const now = Date.now();
     let cacheKey: string | undefined;
-    // Admission: a token is cached from its second verification on. The first time, only the tail of its signature
-    // is noted (a fragment no one can use), so one-off tokens pay neither the SHA-256 nor an eviction.
-    const tail = this.cacheSize > 0 ? token.slice(-TAIL) : undefined;
-    if (tail !== undefined && this.seen.delete(tail) && this.shouldProbe()) {
-      this.seen.add(tail); // most recently seen last
-      cacheKey = hash('sha256', token, 'base64');
-      const hit = this.cache.get(cacheKey);
-      if (hit !== undefined) {
-        this.cache.delete(cacheKey);
-        if (now < hit.expMs && hit.key.active) {
-          this.cache.set(cacheKey, hit);
-          this.hits++;
-          return hit.claims;
-        }
-      }
+    if (this.cache !== undefined) {
+      cacheKey = VerifiedTokenCache.idOf(token);
+      const hit = this.cache.get(cacheKey, now);
+      if (hit !== undefined) return hit.claims;
     }
 
-    const dot1 = token.indexOf('.');
-    const dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1);
-    if (dot1 <= 0 || dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0) {
+    // Before any decoding. A cache hit above needs no such check: its key is the SHA-256 of the UTF-8 of the exact
+    // string of a token that passed it (any character outside ASCII changes those bytes).
+    if (!COMPACT_JWS.test(token)) {
       fail(
         JwtIssuerErrorCode.TOKEN_MALFORMED,
-        'the token does not have three segments',
+        'the token is not three base64url segments joined by dots',
       );
     }
+    const dot1 = token.indexOf('.');
+    const dot2 = token.indexOf('.', dot1 + 1);
     const headerSegment = token.slice(0, dot1);
     let header = this.headers.get(headerSegment);
     if (header === undefined) {
@@ -388,51 +378,19 @@ export class JwtVerifier {
       cacheKey === undefined ? payload : deepFreeze(payload)
     ) as VerifiedClaims;
     if (cacheKey !== undefined) {
-      if (this.cache.size >= this.cacheSize) {
-        // Least recently used first: Map keeps insertion order and hits are re-inserted.
-        this.cache.delete(this.cache.keys().next().value!);
-      }
-      this.cache.set(cacheKey, { claims, expMs, key });
-    } else if (tail !== undefined) {
-      // Twice the cache size, least recently seen out first: a cached token in use is always found.
-      if (this.seen.size >= 2 * this.cacheSize) {
-        this.seen.delete(this.seen.keys().next().value!);
-      }
-      this.seen.add(tail);
+      this.cache!.set(cacheKey, { claims, expMs, key }, now);
     }
     return claims;
   }
 
-  /**
-   * Whether to hash and look up a token seen before. When the working set of repeated tokens outgrows the cache
-   * (fewer than 1 hit in 16 probes over a window), only one such token in 8 is probed and admitted, so thrashing
-   * stops costing a hash and an eviction per call; the sampled probes bring the cache back when hits return.
-   * A token not probed is simply verified in full.
-   */
-  private shouldProbe(): boolean {
-    if (this.probeEvery > 1 && ++this.skippedProbes < this.probeEvery) {
-      return false;
-    }
-    this.skippedProbes = 0;
-    if (++this.probes >= PROBE_WINDOW) {
-      this.probeEvery = this.hits < THRASHING_HITS ? SAMPLED_PROBE_EVERY : 1;
-      this.probes = 0;
-      this.hits = 0;
-    }
-    return true;
-  }
-
   /** Number of tokens in the verified-token cache (for metrics and tests). */
   get cachedTokens(): number {
-    return this.cache.size;
+    return this.cache?.size ?? 0;
   }
 
   /** Empties the verified-token cache. */
   clearCache(): void {
-    this.cache.clear();
-    this.seen.clear();
-    this.probes = this.hits = this.skippedProbes = 0;
-    this.probeEvery = 1;
+    this.cache?.clear();
   }
 }
 

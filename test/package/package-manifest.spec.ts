@@ -85,8 +85,12 @@ describe('package manifest', () => {
     }
     for (const name of used)
       expect(declared, `${name} is imported by lib/`).toContain(name);
-    // One runtime dependency: nkeys. Signing and verification are node:crypto; jose is only a test oracle.
-    expect(Object.keys(pkg.dependencies)).toEqual(['@nats-io/nkeys']);
+    // Runtime dependencies: nkeys, and lru-cache for the verified-token cache. Signing and verification are
+    // node:crypto; jose is only a test oracle.
+    expect(Object.keys(pkg.dependencies)).toEqual([
+      '@nats-io/nkeys',
+      'lru-cache',
+    ]);
   });
 
   it('relative imports in lib/ end in .js (ESM resolution)', () => {

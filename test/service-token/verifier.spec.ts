@@ -3,12 +3,19 @@ import {
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
+  sign as cryptoSign,
 } from 'node:crypto';
+import { Controller, Get, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   importVerificationJwk,
   JwtVerifier,
   type KeySource,
+  ServiceTokenGuard,
+  type ServiceTokenRequest,
+  ServiceTokenVerifier,
   type VerificationKey,
 } from '../../lib/index.js';
 import { b64, forge } from '../support/forge.js';
@@ -206,6 +213,41 @@ describe('JwtVerifier', () => {
     );
   });
 
+  it('refuses a signed payload that is not UTF-8 (distinct bytes would read as the same claims)', () => {
+    const { verifier, keys } = setup();
+    const header = b64({ alg: 'EdDSA', kid: 'k-EdDSA' });
+    const bytes = Buffer.from(JSON.stringify(claims({ sub: 'm1x' })));
+    bytes[bytes.indexOf('m1x') + 2] = 0xff; // reads as U+FFFD
+    const input = `${header}.${bytes.toString('base64url')}`;
+    const t = `${input}.${cryptoSign(null, Buffer.from(input), keys.EdDSA.privateKey).toString('base64url')}`;
+    expect(code(() => verifier.verifySync(t))).toBe(
+      'ERR_JWT_ISSUER_TOKEN_MALFORMED',
+    );
+  });
+
+  it('a signed payload nested deeper than the call stack is verified, frozen and cached', () => {
+    const { keys } = setup();
+    const verifier = new JwtVerifier({
+      sources: [
+        {
+          issuer: ISS,
+          get: (kid) =>
+            kid === 'k-EdDSA'
+              ? { kid, alg: 'EdDSA', key: keys.EdDSA.publicKey, active: true }
+              : undefined,
+        },
+      ],
+      maxTokenBytes: 1 << 20,
+    });
+    const depth = 200_000;
+    const json = `${JSON.stringify(claims()).slice(0, -1)},"deep":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const input = `${b64({ alg: 'EdDSA', kid: 'k-EdDSA' })}.${b64(json)}`;
+    const t = `${input}.${cryptoSign(null, Buffer.from(input), keys.EdDSA.privateKey).toString('base64url')}`;
+    const out = verifier.verifySync(t);
+    expect(Object.isFrozen(out.deep)).toBe(true);
+    expect(verifier.verifySync(t)).toBe(out);
+  });
+
   it('refuses non-canonical base64url (same bytes, another string)', () => {
     const { verifier, sign } = setup();
     const good = sign('ES256'); // 64-byte signature: 86 chars, the last one carries 4 unused bits
@@ -284,18 +326,18 @@ describe('JwtVerifier', () => {
     );
   });
 
-  it('serves repeated tokens from the cache (from their second verification on), but never past exp', () => {
+  it('serves verified tokens from the cache, but never past exp', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const { verifier, sign } = setup();
     const t = sign('RS256', claims({ exp: now() + 10 }));
-    verifier.verifySync(t);
-    expect(verifier.cachedTokens).toBe(0); // a one-off token is not cached
     const first = verifier.verifySync(t);
     expect(verifier.cachedTokens).toBe(1);
+    expect(Object.isFrozen(first)).toBe(true);
     expect(verifier.verifySync(t)).toBe(first); // same object: from the cache
     vi.setSystemTime(Date.now() + 10_500); // past exp, within tolerance: verified again, not served
     const again = verifier.verifySync(t);
     expect(again).not.toBe(first);
+    expect(verifier.cachedTokens).toBe(0); // the expired entry went, the token was not kept again
     vi.setSystemTime(Date.now() + 10_000); // beyond tolerance
     expect(code(() => verifier.verifySync(t))).toBe(
       'ERR_JWT_ISSUER_TOKEN_EXPIRED',
@@ -324,44 +366,207 @@ describe('JwtVerifier', () => {
     );
   });
 
-  it('when repeated tokens outgrow the cache it samples probes, stays correct, and recovers', () => {
+  it('a working set larger than the cache stays correct and bounded, and a smaller one is served from it again', () => {
     const { verifier, sign } = setup({ cacheSize: 4 });
-    const probing = () =>
-      (verifier as unknown as { probeEvery: number }).probeEvery;
     const tokens = Array.from({ length: 8 }, (_, i) =>
       sign('EdDSA', claims({ n: i })),
     );
-    // 8 tokens in turn through a cache of 4 (all remembered as seen): every probe misses, LRU thrashing.
-    for (let i = 0; i < 2600; i++) {
+    // 8 tokens in turn through a cache of 4: every lookup misses (LRU thrashing), every answer is right.
+    for (let i = 0; i < 200; i++) {
       const n = i % tokens.length;
       expect(verifier.verifySync(tokens[n]).n).toBe(n);
+      expect(verifier.cachedTokens).toBeLessThanOrEqual(4);
     }
-    expect(probing()).toBeGreaterThan(1);
-    // Sampling never skips a check: a forged token is still refused.
     const [h, , sig] = tokens[0].split('.');
     const evil = `${h}.${b64(claims({ n: 0, sub: 'admin' }))}.${sig}`;
     expect(code(() => verifier.verifySync(evil))).toBe(
       'ERR_JWT_ISSUER_TOKEN_SIGNATURE_INVALID',
     );
-    // The working set shrinks to one token: it is cached again (the same frozen object comes back).
+    // The working set shrinks to one token: served from the cache (the same frozen object comes back).
     const hot = tokens[3];
-    for (let i = 0; i < 9000 && probing() > 1; i++) {
-      expect(verifier.verifySync(hot).n).toBe(3);
+    const first = verifier.verifySync(hot);
+    expect(verifier.verifySync(hot)).toBe(first);
+  });
+
+  it('an expired entry is dropped when met and never served; the cache stays within its size', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { verifier, sign } = setup({ cacheSize: 100 });
+    const short = Array.from({ length: 50 }, (_, i) =>
+      sign('EdDSA', claims({ n: i, exp: now() + 30 })),
+    );
+    for (const t of short) verifier.verifySync(t);
+    expect(verifier.cachedTokens).toBe(50);
+    vi.setSystemTime(Date.now() + 40_000);
+    expect(code(() => verifier.verifySync(short[7]))).toBe(
+      'ERR_JWT_ISSUER_TOKEN_EXPIRED',
+    );
+    expect(verifier.cachedTokens).toBe(49);
+    const live = Array.from({ length: 120 }, (_, i) =>
+      sign('EdDSA', claims({ n: 100 + i, exp: now() + 600 })),
+    );
+    const first = live.map((t) => verifier.verifySync(t));
+    expect(verifier.cachedTokens).toBe(100);
+    // The 100 most recent live tokens are served from the cache (the same frozen objects).
+    for (let i = 20; i < live.length; i++) {
+      expect(verifier.verifySync(live[i])).toBe(first[i]);
     }
-    expect(probing()).toBe(1);
-    expect(verifier.verifySync(hot)).toBe(verifier.verifySync(hot));
+    for (const t of short) {
+      expect(code(() => verifier.verifySync(t))).toBe(
+        'ERR_JWT_ISSUER_TOKEN_EXPIRED',
+      );
+    }
   });
 
   it('a tampered token never hits the cache entry of the genuine one', () => {
     const { verifier, sign } = setup();
     const t = sign('RS256');
-    verifier.verifySync(t);
     verifier.verifySync(t); // now cached
     expect(verifier.cachedTokens).toBe(1);
-    const [h, , s] = t.split('.'); // same signature, so the same noted tail
+    const [h, , s] = t.split('.'); // same signature
     const evil = `${h}.${b64(claims({ sub: 'admin' }))}.${s}`;
     expect(code(() => verifier.verifySync(evil))).toBe(
       'ERR_JWT_ISSUER_TOKEN_SIGNATURE_INVALID',
+    );
+  });
+});
+
+/**
+ * Respellings of one character that Node's base64url decoder and a latin1 signing input read as that character
+ * (both keep the low byte of each UTF-16 unit): U+0100+c (`A` → `Ł`), fullwidth U+FF00+c (`A` → `ｅ`, `.` → `．`).
+ */
+const twins = (c: string): string[] => [
+  String.fromCharCode(0x100 | c.charCodeAt(0)),
+  String.fromCharCode(0xff00 | c.charCodeAt(0)),
+];
+
+describe('token spelling: one string per token', () => {
+  it('a respelled token decodes and signs as the original one (what the check is for)', () => {
+    const { sign } = setup();
+    const [h, p, s] = sign('RS256').split('.');
+    const spelled = `${h}.${p.slice(0, 5)}${twins(p[5])[0]}${p.slice(6)}.${s}`;
+    expect(spelled).not.toBe(`${h}.${p}.${s}`);
+    expect(Buffer.from(spelled.split('.')[1], 'base64url')).toEqual(
+      Buffer.from(p, 'base64url'),
+    );
+    expect(
+      Buffer.from(spelled.slice(0, spelled.lastIndexOf('.')), 'latin1'),
+    ).toEqual(Buffer.from(`${h}.${p}`, 'latin1'));
+  });
+
+  it.each<Alg>(['RS256', 'ES256', 'EdDSA'])(
+    'refuses %s tokens with any character respelled outside ASCII, in every segment, cached or not',
+    (alg) => {
+      const { verifier, sign } = setup();
+      const good = sign(alg);
+      verifier.verifySync(good);
+      verifier.verifySync(good); // cached now
+      const [h, p] = good.split('.');
+      const positions = [
+        0,
+        7,
+        h.length,
+        h.length + 9,
+        h.length + p.length + 1,
+        good.length - 1,
+      ];
+      for (const at of positions) {
+        for (const twin of twins(good[at])) {
+          const respelled = good.slice(0, at) + twin + good.slice(at + 1);
+          expect(
+            code(() => verifier.verifySync(respelled)),
+            `${at}: U+${twin.charCodeAt(0).toString(16)}`,
+          ).toBe('ERR_JWT_ISSUER_TOKEN_MALFORMED');
+        }
+      }
+      expect(verifier.verifySync(good).sub).toBe('m1');
+    },
+  );
+
+  it('refuses padding, whitespace, other alphabets and dots in any number but two', () => {
+    const { verifier, sign } = setup();
+    const good = sign('ES256');
+    const [h, p, s] = good.split('.');
+    for (const t of [
+      `${h}.${p}.${s}==`,
+      `${h}.${p}=.${s}`,
+      ` ${good}`,
+      `${good}\n`,
+      `${good}\u0000`,
+      `\ufeff${good}`,
+      `${h}.${p}.${s.slice(0, 10)}\t${s.slice(10)}`,
+      `${h}.${p.replaceAll('-', '+').replaceAll('_', '/')}x.${s}`,
+      `${h}..${p}.${s}`,
+      `${h}.${p}.${s}.`,
+      `${h}${twins('.')[1]}${p}.${s}`,
+      `${h}.${p}.${s}${twins('A')[0]}`,
+    ]) {
+      expect(
+        code(() => verifier.verifySync(t)),
+        JSON.stringify(t.slice(-12)),
+      ).toBe('ERR_JWT_ISSUER_TOKEN_MALFORMED');
+    }
+  });
+
+  it('every path refuses a respelled token: verify, verifySync, verifyFast, the guard and a subclass extractToken', async () => {
+    const { entries, sign } = setup();
+    const good = sign('EdDSA');
+    const respelled = good.slice(0, 4) + twins(good[4])[0] + good.slice(5);
+    const verifier = new ServiceTokenVerifier({
+      localKeys: [{ issuer: ISS, get: (kid) => entries.get(kid) }],
+    });
+    expect((await verifier.verify(good)).sub).toBe('m1');
+    await expect(verifier.verify(respelled)).rejects.toMatchObject({
+      code: 'ERR_JWT_ISSUER_TOKEN_MALFORMED',
+    });
+    expect(code(() => verifier.verifySync(respelled))).toBe(
+      'ERR_JWT_ISSUER_TOKEN_MALFORMED',
+    );
+    expect(code(() => verifier.verifyFast(respelled))).toBe(
+      'ERR_JWT_ISSUER_TOKEN_MALFORMED',
+    );
+
+    @Controller()
+    class Routes {
+      @Get()
+      route(): void {}
+    }
+    // A subclass that reads its token from elsewhere: the verifier still checks the spelling.
+    class HeaderGuard extends ServiceTokenGuard {
+      protected override extractToken(request: ServiceTokenRequest) {
+        const v = request.headers['x-service-token'];
+        return typeof v === 'string' ? v : undefined;
+      }
+    }
+    const call = (
+      guard: ServiceTokenGuard,
+      headers: Record<string, string>,
+    ): unknown => {
+      const context = new ExecutionContextHost(
+        [{ headers, method: 'GET', url: '/' }, { setHeader: () => undefined }],
+        Routes,
+        Routes.prototype.route,
+      );
+      context.setType('http');
+      try {
+        return guard.canActivate(context);
+      } catch (e) {
+        return e;
+      }
+    };
+    const guard = new ServiceTokenGuard(new Reflector(), verifier);
+    const sub = new HeaderGuard(new Reflector(), verifier);
+    vi.spyOn(guard['logger'], 'warn').mockImplementation(() => undefined);
+    vi.spyOn(sub['logger'], 'warn').mockImplementation(() => undefined);
+    expect(call(guard, { authorization: `Bearer ${good}` })).toBe(true);
+    expect(
+      call(guard, { authorization: `Bearer ${respelled}` }),
+    ).toBeInstanceOf(UnauthorizedException);
+    expect(call(sub, { 'x-service-token': good })).toBe(true);
+    expect(call(sub, { 'x-service-token': respelled })).toBeInstanceOf(
+      UnauthorizedException,
+    );
+    expect(guard['logger'].warn).toHaveBeenCalledWith(
+      expect.stringContaining('ERR_JWT_ISSUER_TOKEN_MALFORMED'),
     );
   });
 });
