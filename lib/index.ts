@@ -51,6 +51,8 @@ export type {
 export type { PublishedJwk } from './service-token/service-token-key-ring.js';
 export {
   ServiceTokenGuard,
+  type ServiceTokenGuardOptions,
+  type ServiceTokenContextType,
   type ServiceTokenRequest,
 } from './service-token/service-token.guard.js';
 export {
@@ -59,8 +61,10 @@ export {
 } from './service-token/service-token.verifier.js';
 export {
   SkipServiceAuth,
+  AllowServices,
   ServiceClaims,
   SERVICE_CLAIMS_PROPERTY,
+  type ServiceCaller,
 } from './service-token/service-token.decorators.js';
 export type {
   ServiceTokenOptions,
