@@ -73,6 +73,16 @@ export type {
   TrustedIssuerOptions,
 } from './service-token/interfaces/service-token-options.interface.js';
 export {
+  withServiceToken,
+  createServiceTokenFetch,
+  useServiceTokenInterceptor,
+  type HeaderCarrier,
+  type ServiceTokenClientOptions,
+  type AxiosLike,
+  type AxiosRequestConfigLike,
+} from './service-token/clients/service-token-clients.js';
+export { InternalDestinations } from './service-token/clients/internal-destinations.js';
+export {
   JwtVerifier,
   importVerificationJwk,
   type JwtVerifierOptions,

@@ -115,26 +115,22 @@ function transportHeaders(carrier: object): Headers {
     }
     return out;
   }
-  // NATS: NatsContext.getHeaders() is the message's MsgHdrs (or undefined).
+  // NATS: NatsContext.getHeaders() is the message's MsgHdrs (or undefined); values(key) has every value.
   if (typeof c.getHeaders === 'function') {
-    const h = c.getHeaders() as
-      | {
-          keys(): string[];
-          values?: unknown;
-          getAll?: unknown;
-          get(k: string): string;
-        }
-      | undefined;
+    const h = c.getHeaders() as {
+      keys?: () => string[];
+      values?: (k: string) => string[];
+    } | null;
     const out: Headers = {};
-    if (h === undefined || h === null || typeof h.keys !== 'function')
+    if (
+      typeof h !== 'object' ||
+      h === null ||
+      typeof h.keys !== 'function' ||
+      typeof h.values !== 'function'
+    ) {
       return out;
-    for (const key of h.keys()) {
-      const all =
-        typeof h.getAll === 'function'
-          ? (h.getAll as (k: string) => string[]).call(h, key)
-          : [h.get(key)];
-      addHeader(out, key, all.length === 1 ? all[0] : all);
     }
+    for (const key of h.keys()) addHeader(out, key, h.values(key));
     return out;
   }
   // RabbitMQ (RmqContext: message.properties.headers) and Kafka (KafkaContext: message.headers).
