@@ -153,7 +153,9 @@ describe.each<Platform>(['express', 'fastify'])(
   },
 );
 
-class Target {}
+class Target {
+  readonly name = 'target';
+}
 const declare = (issuers: string | string[]) => () =>
   AllowServices(issuers)(Target);
 

@@ -45,6 +45,16 @@ export interface HandledCall {
 /** Every handler run of the receiving apps, in order (tests look for their own `data.id`). */
 export const handled: HandledCall[] = [];
 
+/** The handler runs whose payload has this `id` (NATS, TCP) or `note` (gRPC). */
+export function handledFor(key: number | string): HandledCall[] {
+  return handled.filter((h) => {
+    const d = h.data as { id?: unknown; note?: unknown } | undefined;
+    return d?.id === key || d?.note === key;
+  });
+}
+
+const now = (): number => Math.floor(Date.now() / 1000);
+
 export const OTHER_ISSUER = 'http://other.test';
 
 /** NATS handlers, guarded per handler. */
@@ -229,7 +239,6 @@ export function refusalCases(
   privateKey: KeyObject,
   kid: () => string,
 ): [string, string, () => Promise<string | undefined>][] {
-  const now = (): number => Math.floor(Date.now() / 1000);
   return [
     ['no token', 'TOKEN_MISSING', async () => undefined],
     [

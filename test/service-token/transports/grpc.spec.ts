@@ -19,7 +19,7 @@ import {
   BILLING_PROTO,
   freePort,
   GrpcReceiverController,
-  handled,
+  handledFor,
   refusalCases,
   startMicroservice,
 } from '../../support/service-token-transports.js';
@@ -77,9 +77,6 @@ describe('M1 → M2 over gRPC (@grpc/grpc-js on 127.0.0.1), the guard on M2’s 
     await m1?.app.close();
   });
 
-  const ranWith = (note: string) =>
-    handled.filter((h) => (h.data as { note?: string })?.note === note);
-
   it('a call with M1’s token in the metadata (withServiceToken) is handled; @ServiceClaims gives the caller', async () => {
     const note = `grpc-${++nextId}`;
     const reply = await firstValueFrom(
@@ -89,7 +86,7 @@ describe('M1 → M2 over gRPC (@grpc/grpc-js on 127.0.0.1), the guard on M2’s 
       ),
     );
     expect(reply).toEqual({ issuer: M1_ISSUER, subject: 'm1', note });
-    expect(ranWith(note)).toHaveLength(1);
+    expect(handledFor(note)).toHaveLength(1);
   });
 
   it.each(
@@ -111,7 +108,7 @@ describe('M1 → M2 over gRPC (@grpc/grpc-js on 127.0.0.1), the guard on M2’s 
       await expect(
         firstValueFrom(billing.whoAmI({ note }, metadata)),
       ).rejects.toMatchObject({ code: 16, details: 'Unauthorized' });
-      expect(ranWith(note)).toHaveLength(0);
+      expect(handledFor(note)).toHaveLength(0);
       const logged = logs.lines
         .slice(before)
         .filter((l) => l.includes('Refused service token'));
@@ -132,6 +129,6 @@ describe('M1 → M2 over gRPC (@grpc/grpc-js on 127.0.0.1), the guard on M2’s 
         ),
       ),
     ).rejects.toMatchObject({ code: 7, details: 'Forbidden' });
-    expect(ranWith(note)).toHaveLength(0);
+    expect(handledFor(note)).toHaveLength(0);
   });
 });

@@ -22,7 +22,7 @@ import {
 import { LogCollector } from '../../support/service-token-apps.js';
 import {
   freePort,
-  handled,
+  handledFor,
   NatsReceiverController,
   startHybridApp,
   startMicroservice,
@@ -48,9 +48,6 @@ describe('a hybrid app (HTTP + NATS transport) with ServiceTokenGuard as APP_GUA
     await client?.close();
     await nats?.stop();
   });
-
-  const ranWith = (id: number) =>
-    handled.filter((h) => (h.data as { id?: number })?.id === id);
 
   /** Starts the app, runs the checks, closes it (each setting has its own app on the same subjects). */
   async function withApp(
@@ -102,7 +99,7 @@ describe('a hybrid app (HTTP + NATS transport) with ServiceTokenGuard as APP_GUA
         statusCode: 401,
         message: 'Unauthorized',
       });
-      expect(ranWith(refused)).toHaveLength(0);
+      expect(handledFor(refused)).toHaveLength(0);
       const accepted = ++nextId;
       expect(await request('hybrid.whoami', accepted, tokens)).toEqual({
         caller: { issuer: SELF.issuer, subject: 'hybrid' },
@@ -131,8 +128,8 @@ describe('a hybrid app (HTTP + NATS transport) with ServiceTokenGuard as APP_GUA
         ),
         { defaultValue: undefined },
       );
-      await waitFor(() => ranWith(kept).length === 1, 'the signed event');
-      expect(ranWith(dropped)).toHaveLength(0);
+      await waitFor(() => handledFor(kept).length === 1, 'the signed event');
+      expect(handledFor(dropped)).toHaveLength(0);
     });
   });
 
@@ -142,7 +139,7 @@ describe('a hybrid app (HTTP + NATS transport) with ServiceTokenGuard as APP_GUA
       const id = ++nextId;
       // No token, and the handler runs: only inheritAppConfig: true (or @UseGuards on the handler) guards it.
       expect(await request('hybrid.whoami', id)).toEqual({ data: { id } });
-      expect(ranWith(id)).toHaveLength(1);
+      expect(handledFor(id)).toHaveLength(1);
     });
   });
 
@@ -215,9 +212,7 @@ describe('a transport without headers (TCP)', () => {
     await expect(
       firstValueFrom(client.send('billing.whoami', { id })),
     ).rejects.toEqual({ statusCode: 401, message: 'Unauthorized' });
-    expect(
-      handled.filter((h) => (h.data as { id?: number })?.id === id),
-    ).toHaveLength(0);
+    expect(handledFor(id)).toHaveLength(0);
     expect(logs.lines.join('\n')).toContain(
       'rpc NatsReceiverController.whoami: ERR_JWT_ISSUER_TOKEN_MISSING',
     );

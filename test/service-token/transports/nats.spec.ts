@@ -21,7 +21,7 @@ import {
   startServiceApp,
 } from '../../support/service-token-apps.js';
 import {
-  handled,
+  handledFor,
   NatsReceiverController,
   refusalCases,
   startMicroservice,
@@ -29,6 +29,13 @@ import {
 } from '../../support/service-token-transports.js';
 
 const M1_ISSUER = 'http://m1.test';
+
+/** A record whose headers carry `authorization` (none when undefined). */
+const record = (data: unknown, authorization?: string) => {
+  const h = headers();
+  if (authorization !== undefined) h.set('authorization', authorization);
+  return new NatsRecordBuilder(data).setHeaders(h).build();
+};
 
 describe('M1 â†’ M2 over the NATS transport (real nats-server), the guard on M2â€™s handlers', () => {
   const keys = rsaKeys();
@@ -71,15 +78,6 @@ describe('M1 â†’ M2 over the NATS transport (real nats-server), the guard on M2â
     await nats?.stop();
   });
 
-  /** A record whose headers carry `authorization` (none when undefined). */
-  const record = (data: unknown, authorization?: string) => {
-    const h = headers();
-    if (authorization !== undefined) h.set('authorization', authorization);
-    return new NatsRecordBuilder(data).setHeaders(h).build();
-  };
-  const ranWith = (id: number) =>
-    handled.filter((h) => (h.data as { id?: number })?.id === id);
-
   it('a request with M1â€™s token (withServiceToken + NatsRecordBuilder) is handled; @ServiceClaims gives the caller', async () => {
     const id = ++nextId;
     const h = await withServiceToken(m1.service, headers());
@@ -94,7 +92,7 @@ describe('M1 â†’ M2 over the NATS transport (real nats-server), the guard on M2â
       data: { id },
       sub: 'm1',
     });
-    expect(ranWith(id)).toHaveLength(1);
+    expect(handledFor(id)).toHaveLength(1);
   });
 
   let staticKid = '';
@@ -119,7 +117,7 @@ describe('M1 â†’ M2 over the NATS transport (real nats-server), the guard on M2â
           client.send('billing.whoami', record({ id }, await make())),
         ),
       ).rejects.toEqual({ statusCode: 401, message: 'Unauthorized' });
-      expect(ranWith(id)).toHaveLength(0);
+      expect(handledFor(id)).toHaveLength(0);
       const logged = logs.lines
         .slice(before)
         .filter((l) => l.includes('Refused service token'));
@@ -140,7 +138,7 @@ describe('M1 â†’ M2 over the NATS transport (real nats-server), the guard on M2â
         ),
       ),
     ).rejects.toEqual({ statusCode: 403, message: 'Forbidden' });
-    expect(ranWith(id)).toHaveLength(0);
+    expect(handledFor(id)).toHaveLength(0);
   });
 
   it('an event with M1â€™s token is handled; events without a valid token are dropped and logged', async () => {
@@ -163,7 +161,7 @@ describe('M1 â†’ M2 over the NATS transport (real nats-server), the guard on M2â
       ),
       { defaultValue: undefined },
     );
-    await waitFor(() => ranWith(good).length === 1, 'the valid event');
+    await waitFor(() => handledFor(good).length === 1, 'the valid event');
     const refusedLines = () =>
       logs.lines
         .slice(before)
@@ -176,11 +174,11 @@ describe('M1 â†’ M2 over the NATS transport (real nats-server), the guard on M2â
       () => refusedLines().length === refused.length,
       'one refusal line per bad event',
     );
-    expect(ranWith(good)[0].caller).toEqual({
+    expect(handledFor(good)[0].caller).toEqual({
       issuer: M1_ISSUER,
       subject: 'm1',
     });
-    for (const id of ids) expect(ranWith(id)).toHaveLength(0);
+    for (const id of ids) expect(handledFor(id)).toHaveLength(0);
     const text = refusedLines().join('\n');
     for (const [, code] of refused)
       expect(text).toContain(`ERR_JWT_ISSUER_${code}`);
