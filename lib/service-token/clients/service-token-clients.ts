@@ -74,29 +74,29 @@ export function createServiceTokenFetch(
   };
 }
 
-/** The parts of an axios instance (or `@nestjs/axios`' `HttpService`) the interceptor uses. */
+/**
+ * The parts of an axios instance (or of `@nestjs/axios`' `HttpService.axiosRef`) the interceptor uses. The config
+ * is typed loosely (axios' own interceptor types are overloaded): axios itself is never imported here.
+ */
 export interface AxiosLike {
   interceptors: {
     request: {
-      use(onFulfilled: (config: AxiosRequestConfigLike) => unknown): number;
+      // oxlint-disable-next-line typescript/no-explicit-any
+      use(onFulfilled: (config: any) => any): number;
       eject(id: number): void;
     };
   };
-  getUri(config?: AxiosRequestConfigLike): string;
-  defaults?: { baseURL?: string };
+  // oxlint-disable-next-line typescript/no-explicit-any
+  getUri(config?: any): string;
 }
 
 /** The parts of an axios request config the interceptor reads and writes. */
 export interface AxiosRequestConfigLike {
-  url?: string;
-  baseURL?: string;
   maxRedirects?: number;
   headers?: {
     has?(name: string): boolean;
     set?(name: string, value: string): unknown;
-    [name: string]: unknown;
   };
-  [key: string]: unknown;
 }
 
 /**
@@ -122,29 +122,33 @@ export function useServiceTokenInterceptor(
 ): () => void {
   const internal = destinations(options);
   const axios = 'axiosRef' in http ? http.axiosRef : http;
-  const id = axios.interceptors.request.use(async (config) => {
-    let url: string;
-    try {
-      url = axios.getUri(config);
-    } catch {
+  const id = axios.interceptors.request.use(
+    async (config: AxiosRequestConfigLike) => {
+      let url: string;
+      try {
+        url = axios.getUri(config);
+      } catch {
+        return config;
+      }
+      if (!internal.includes(url)) return config;
+      const headers = config.headers;
+      if (headers === undefined) return config;
+      const present =
+        typeof headers.has === 'function'
+          ? headers.has('authorization')
+          : Object.keys(headers).some(
+              (k) => k.toLowerCase() === 'authorization',
+            );
+      if (!present) {
+        const value = await tokens.authorizationHeader();
+        if (typeof headers.set === 'function')
+          headers.set('authorization', value);
+        else (headers as Record<string, unknown>).authorization = value;
+      }
+      if (config.maxRedirects === undefined) config.maxRedirects = 0;
       return config;
-    }
-    if (!internal.includes(url)) return config;
-    const headers = config.headers;
-    if (headers === undefined) return config;
-    const present =
-      typeof headers.has === 'function'
-        ? headers.has('authorization')
-        : Object.keys(headers).some((k) => k.toLowerCase() === 'authorization');
-    if (!present) {
-      const value = await tokens.authorizationHeader();
-      if (typeof headers.set === 'function')
-        headers.set('authorization', value);
-      else headers.authorization = value;
-    }
-    if (config.maxRedirects === undefined) config.maxRedirects = 0;
-    return config;
-  });
+    },
+  );
   return () => axios.interceptors.request.eject(id);
 }
 
