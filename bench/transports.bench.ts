@@ -1,0 +1,121 @@
+import 'reflect-metadata';
+import { headers } from '@nats-io/transport-node';
+import { Controller, Module, UseGuards } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  ClientProxyFactory,
+  MessagePattern,
+  type MicroserviceOptions,
+  NatsRecordBuilder,
+  Payload,
+  Transport,
+} from '@nestjs/microservices';
+import { firstValueFrom } from 'rxjs';
+import {
+  JwtIssuerModule,
+  ServiceTokenGuard,
+  ServiceTokenService,
+  withServiceToken,
+} from '../lib/index.js';
+import { startNatsServer } from '../test/support/nats-server.js';
+import { compare } from './harness.js';
+
+@Controller()
+class BenchController {
+  @UseGuards(ServiceTokenGuard)
+  @MessagePattern('bench.guarded')
+  guarded(@Payload() data: { n: number }) {
+    return { n: data.n + 1 };
+  }
+
+  @MessagePattern('bench.open')
+  open(@Payload() data: { n: number }) {
+    return { n: data.n + 1 };
+  }
+}
+
+@Module({
+  imports: [
+    JwtIssuerModule.forRoot({
+      ignoreEnvVars: true,
+      service: {
+        name: 'bench',
+        issuer: 'http://bench.test',
+        algorithm: 'RS256',
+      },
+    }),
+  ],
+  controllers: [BenchController],
+})
+class BenchModule {}
+
+const IN_FLIGHT = 32;
+
+/**
+ * The NATS transport (Nest's ClientProxy and server, a real nats-server on 127.0.0.1): the same message handler
+ * with and without ServiceTokenGuard. Both requests carry the same token header, so only the guard's work differs.
+ * One request at a time (latency), and 32 in flight (throughput). Needs nats-server on PATH or in /usr/sbin.
+ */
+export default async function (): Promise<void> {
+  const nats = await startNatsServer('host: 127.0.0.1\nport: -1\n');
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
+    BenchModule,
+    {
+      transport: Transport.NATS,
+      options: { servers: [nats.url] },
+      logger: false,
+    },
+  );
+  await app.listen();
+  const client = ClientProxyFactory.create({
+    transport: Transport.NATS,
+    options: { servers: [nats.url] },
+  });
+  await client.connect();
+  try {
+    const tokens = app.get(ServiceTokenService);
+    const record = new NatsRecordBuilder({ n: 1 })
+      .setHeaders(await withServiceToken(tokens, headers()))
+      .build();
+    const one = (pattern: string) => () =>
+      firstValueFrom(client.send(pattern, record));
+    const batch = (pattern: string) => () =>
+      Promise.all(
+        Array.from({ length: IN_FLIGHT }, () =>
+          firstValueFrom(client.send(pattern, record)),
+        ),
+      );
+    // A refused call would throw here rather than bench an error path.
+    await one('bench.guarded')();
+    await compare(
+      'NATS transport, request/reply round-trip, one at a time (round-trips/s)',
+      [
+        {
+          name: 'unguarded @MessagePattern handler (baseline)',
+          fn: one('bench.open'),
+        },
+        {
+          name: 'same handler with ServiceTokenGuard (RS256)',
+          fn: one('bench.guarded'),
+        },
+      ],
+    );
+    await compare(
+      `NATS transport, request/reply, ${IN_FLIGHT} in flight (batches of ${IN_FLIGHT}/s)`,
+      [
+        {
+          name: 'unguarded @MessagePattern handler (baseline)',
+          fn: batch('bench.open'),
+        },
+        {
+          name: 'same handler with ServiceTokenGuard (RS256)',
+          fn: batch('bench.guarded'),
+        },
+      ],
+    );
+  } finally {
+    await client.close();
+    await app.close();
+    await nats.stop();
+  }
+}
