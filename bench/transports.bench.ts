@@ -1,11 +1,19 @@
 import 'reflect-metadata';
 import { headers } from '@nats-io/transport-node';
-import { Controller, Module, UseGuards } from '@nestjs/common';
+import {
+  type CanActivate,
+  Controller,
+  Injectable,
+  Module,
+  UseGuards,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import {
   ClientProxyFactory,
   MessagePattern,
   type MicroserviceOptions,
+  NatsContext,
   NatsRecordBuilder,
   Payload,
   Transport,
@@ -15,13 +23,28 @@ import {
   JwtIssuerModule,
   ServiceTokenGuard,
   ServiceTokenService,
+  ServiceTokenVerifier,
   withServiceToken,
 } from '../lib/index.js';
 import { startNatsServer } from '../test/support/nats-server.js';
 import { compare } from './harness.js';
 
+/** Nest's own cost of running a guard at all (context, guard consumer), for comparison. */
+@Injectable()
+class AllowAllGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
 @Controller()
 class BenchController {
+  @UseGuards(AllowAllGuard)
+  @MessagePattern('bench.trivial')
+  trivial(@Payload() data: { n: number }) {
+    return { n: data.n + 1 };
+  }
+
   @UseGuards(ServiceTokenGuard)
   @MessagePattern('bench.guarded')
   guarded(@Payload() data: { n: number }) {
@@ -95,6 +118,10 @@ export default async function (): Promise<void> {
           fn: one('bench.open'),
         },
         {
+          name: 'same handler with a guard returning true (Nest’s own guard cost)',
+          fn: one('bench.trivial'),
+        },
+        {
           name: 'same handler with ServiceTokenGuard (RS256)',
           fn: one('bench.guarded'),
         },
@@ -108,11 +135,43 @@ export default async function (): Promise<void> {
           fn: batch('bench.open'),
         },
         {
+          name: 'same handler with a guard returning true (Nest’s own guard cost)',
+          fn: batch('bench.trivial'),
+        },
+        {
           name: 'same handler with ServiceTokenGuard (RS256)',
           fn: batch('bench.guarded'),
         },
       ],
     );
+    // The guard alone, per message: a fresh NatsContext each time, as the server builds one per message.
+    const guard = await app.resolve(ServiceTokenGuard);
+    const verifier = app.get(ServiceTokenVerifier);
+    const msgHeaders = await withServiceToken(tokens, headers());
+    const handler = BenchController.prototype.guarded;
+    await compare('ServiceTokenGuard per NATS message, in process (checks/s)', [
+      {
+        name: 'read the header + verifier.verifyFast (cache hit) (baseline)',
+        fn: () => {
+          const ctx = new NatsContext(['bench.guarded', msgHeaders]);
+          const value = ctx.getHeaders()!.get('authorization');
+          return verifier.verifyFast(value.slice(7));
+        },
+      },
+      {
+        name: 'ServiceTokenGuard.canActivate on the NATS context',
+        fn: () => {
+          const ctx = new NatsContext(['bench.guarded', msgHeaders]);
+          const host = new ExecutionContextHost(
+            [{ n: 1 }, ctx],
+            BenchController,
+            handler,
+          );
+          host.setType('rpc');
+          return guard.canActivate(host);
+        },
+      },
+    ]);
   } finally {
     await client.close();
     await app.close();

@@ -26,9 +26,11 @@ export interface ServiceTokenRequest {
   [SERVICE_CLAIMS_PROPERTY]?: ServiceTokenClaims;
 }
 
-// Microservice calls have no request object: the guard builds one per message, found again by the param
-// decorator through the message's context object (NatsContext, gRPC Metadata, …), the same object for both.
-const rpcRequests = new WeakMap<object, ServiceTokenRequest>();
+// Microservice calls have no request object: the guard builds one per message and keeps it on the message's context
+// object (NatsContext, gRPC Metadata, …) under a symbol, where the param decorator finds it again (the same object
+// for both). A symbol property costs less per message than a WeakMap entry, and no serializer sees it.
+const RPC_REQUEST = Symbol('nest-jwt-issuer.serviceTokenRequest');
+type Carrier = { [RPC_REQUEST]?: ServiceTokenRequest };
 
 /**
  * The request of a call for the guard, or `undefined` when the context is one the guard cannot read (WebSockets,
@@ -44,12 +46,9 @@ export function serviceTokenRequestOf(
   if (type !== 'rpc') return undefined;
   const carrier: unknown = context.switchToRpc().getContext();
   if (typeof carrier !== 'object' || carrier === null) return undefined;
-  let request = rpcRequests.get(carrier);
-  if (request === undefined) {
-    request = { headers: transportHeaders(carrier) };
-    rpcRequests.set(carrier, request);
-  }
-  return request;
+  return ((carrier as Carrier)[RPC_REQUEST] ??= {
+    headers: transportHeaders(carrier),
+  });
 }
 
 /** The claims the guard verified for this call (any context), or `undefined`. @internal */
@@ -60,7 +59,7 @@ export function serviceClaimsOf(
   if (type === 'rpc') {
     const carrier: unknown = context.switchToRpc().getContext();
     if (typeof carrier !== 'object' || carrier === null) return undefined;
-    return rpcRequests.get(carrier)?.[SERVICE_CLAIMS_PROPERTY];
+    return (carrier as Carrier)[RPC_REQUEST]?.[SERVICE_CLAIMS_PROPERTY];
   }
   return serviceTokenRequestOf(context)?.[SERVICE_CLAIMS_PROPERTY];
 }
@@ -175,16 +174,13 @@ function addHeader(out: Headers, key: string, value: unknown): void {
 function headerText(value: unknown): string | string[] | undefined {
   if (typeof value === 'string') return value;
   if (Buffer.isBuffer(value)) return value.toString('latin1');
-  if (Array.isArray(value)) {
-    const texts = value.flatMap((v) => {
-      const t = headerText(v);
-      return t === undefined ? [] : Array.isArray(t) ? t : [t];
-    });
-    return texts.length === 0
-      ? undefined
-      : texts.length === 1
-        ? texts[0]
-        : texts;
+  if (!Array.isArray(value)) return undefined;
+  if (value.length === 1) return headerText(value[0]);
+  const texts: string[] = [];
+  for (const v of value) {
+    const t = headerText(v);
+    if (typeof t === 'string') texts.push(t);
+    else if (t !== undefined) texts.push(...t);
   }
-  return undefined;
+  return texts.length === 0 ? undefined : texts.length === 1 ? texts[0] : texts;
 }
