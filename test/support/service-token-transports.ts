@@ -14,6 +14,8 @@ import {
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import {
+  type ClientProxy,
+  ClientProxyFactory,
   EventPattern,
   GrpcMethod,
   MessagePattern,
@@ -214,6 +216,16 @@ export async function startHybridApp(
       ? (address as { port: number }).port
       : 0;
   return { app, url: `http://127.0.0.1:${port}` };
+}
+
+/** A connected Nest `ClientProxy` on the NATS transport. */
+export async function connectNatsClient(url: string): Promise<ClientProxy> {
+  const client = ClientProxyFactory.create({
+    transport: Transport.NATS,
+    options: { servers: [url] },
+  });
+  await client.connect();
+  return client;
 }
 
 /** Polls `check` until it is true or the deadline passes (for events, which have no reply). */

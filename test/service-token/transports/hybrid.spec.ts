@@ -21,6 +21,7 @@ import {
 } from '../../support/nats-server.js';
 import { LogCollector } from '../../support/service-token-apps.js';
 import {
+  connectNatsClient,
   freePort,
   handledFor,
   NatsReceiverController,
@@ -38,11 +39,7 @@ describe('a hybrid app (HTTP + NATS transport) with ServiceTokenGuard as APP_GUA
 
   beforeAll(async () => {
     nats = await startNatsServer('host: 127.0.0.1\nport: -1\n');
-    client = ClientProxyFactory.create({
-      transport: Transport.NATS,
-      options: { servers: [nats.url] },
-    });
-    await client.connect();
+    client = await connectNatsClient(nats.url);
   }, 60_000);
   afterAll(async () => {
     await client?.close();

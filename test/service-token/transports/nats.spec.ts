@@ -3,7 +3,6 @@ import { headers } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
 import {
   type ClientProxy,
-  ClientProxyFactory,
   NatsRecordBuilder,
   Transport,
 } from '@nestjs/microservices';
@@ -21,6 +20,7 @@ import {
   startServiceApp,
 } from '../../support/service-token-apps.js';
 import {
+  connectNatsClient,
   handledFor,
   NatsReceiverController,
   refusalCases,
@@ -65,11 +65,7 @@ describe('M1 â†’ M2 over the NATS transport (real nats-server), the guard on M2â
       [NatsReceiverController],
       logs,
     );
-    client = ClientProxyFactory.create({
-      transport: Transport.NATS,
-      options: { servers: [nats.url] },
-    });
-    await client.connect();
+    client = await connectNatsClient(nats.url);
   }, 60_000);
   afterAll(async () => {
     await client?.close();
