@@ -1,3 +1,5 @@
+// Side effect: warns if the ESM and CommonJS builds of this package both load (see the README, Package).
+import './common/dual-package-guard.js';
 export { JwtIssuerModule } from './jwt-issuer.module.js';
 export { jwtIssuerConfig } from './jwt-issuer.config.js';
 export type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';

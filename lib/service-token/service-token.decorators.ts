@@ -1,4 +1,9 @@
-import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import {
+  createParamDecorator,
+  type ExecutionContext,
+  type PipeTransform,
+  type Type,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import {
@@ -76,7 +81,10 @@ export const AllowServices = Reflector.createDecorator<
  *   if (caller.issuer === 'https://orders.internal' && caller.subject === 'orders') { … }
  * }
  */
-export const ServiceClaims = createParamDecorator(
+// Typed by hand: the inferred type names Nest 12's `ParameterDecoratorOptions`, which Nest 11 declarations lack.
+export const ServiceClaims: (
+  ...dataOrPipes: (string | undefined | PipeTransform | Type<PipeTransform>)[]
+) => ParameterDecorator = createParamDecorator(
   (claim: 'caller' | string | undefined, ctx: ExecutionContext): unknown => {
     const claims = serviceClaimsOf(ctx);
     if (claim === 'caller') {
