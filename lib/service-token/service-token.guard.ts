@@ -129,11 +129,12 @@ export class ServiceTokenGuard implements CanActivate {
 
   /**
    * The bearer token of the call, or `undefined`. `request.headers` are the HTTP headers, or the transport
-   * headers of a microservice message (names in lower case).
+   * headers of a microservice message (names in lower case). `context` is optional so that overrides written for
+   * the HTTP-only guard (`super.extractToken(request)`) keep compiling.
    */
   protected extractToken(
     request: ServiceTokenRequest,
-    context: ExecutionContext,
+    context?: ExecutionContext,
   ): string | undefined {
     void context;
     const header = request.headers.authorization;
