@@ -9,10 +9,21 @@ export {
   JwtIssuerErrorCode,
   type ConfigProblem,
 } from './errors.js';
-export { JWT_ISSUER_ENV_VARS } from './jwt-issuer.capabilities.js';
+export {
+  JwtIssuerExceptionFilter,
+  type JwtIssuerErrorBody,
+} from './common/jwt-issuer-exception.filter.js';
+export {
+  JWT_ISSUER_ENV_VARS,
+  type JwtIssuerRequirement,
+} from './jwt-issuer.capabilities.js';
+export type { JwtIssuerModuleExtras } from './jwt-issuer.module-definition.js';
 export type { EnvVarSpec, EnvVarKind } from './config/env-var.interface.js';
 export type { JwsAlgorithm } from './common/jws-signer.js';
-export type { PrivateKeyInput } from './common/keys.js';
+export type {
+  ImportVerificationJwkOptions,
+  PrivateKeyInput,
+} from './common/keys.js';
 
 // --- nats ---
 export { issueUserJwt, formatUserCreds } from './nats/issue-user-jwt.js';
@@ -35,6 +46,7 @@ export type {
   NatsIssueUserJwtOptions,
   NatsPermission,
   NatsResponsePermission,
+  NatsTemplateValue,
   NatsTimeRange,
   NatsUserClaimsOptions,
   NatsUserCredentials,

@@ -4,7 +4,7 @@ import { assertKeyFitsAlgorithm, loadPrivateKey } from '../common/keys.js';
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
 import type {
-  ResolvedServiceTokenOptions,
+  ResolvedServiceTokenSection,
   ServiceTokenAlgorithm,
   TrustedIssuerOptions,
 } from './interfaces/service-token-options.interface.js';
@@ -34,7 +34,21 @@ const KNOWN = [
   'jwksTimeout',
   'jwksCooldown',
   'jwksCacheMaxAge',
+  'jwksKeyGracePeriod',
 ];
+// Options of the issuing side: a section with none of them only verifies other services' tokens.
+const SIGNING = [
+  'name',
+  'issuer',
+  'audience',
+  'algorithm',
+  'privateKey',
+  'tokenValidity',
+  'rotationInterval',
+  'jwksPath',
+  'openidConfigurationPath',
+];
+const TRUSTED_ISSUER_KEYS = ['issuer', 'jwksUri', 'algorithms', 'allowHttp'];
 
 const generate = promisify(generateKeyPair);
 
@@ -58,27 +72,39 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function isHttpUrl(v: unknown): v is string {
-  if (typeof v !== 'string') return false;
-  try {
-    const u = new URL(v);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
+/** The URL when `v` is an absolute http(s) URL without a fragment, else `undefined` (callers check credentials). */
+function httpUrl(v: unknown): URL | undefined {
+  if (typeof v !== 'string' || !URL.canParse(v)) return undefined;
+  const u = new URL(v);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  return u.hash === '' ? u : undefined;
+}
+
+/** True for `localhost`, `127.0.0.0/8` and `::1`: plain http there never leaves the machine. */
+function isLoopback(u: URL): boolean {
+  const h = u.hostname;
+  return (
+    h === 'localhost' ||
+    h.endsWith('.localhost') ||
+    h === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+  );
 }
 
 /**
- * Validates the `service` section and imports its key; every problem goes to `problems`. Without a key, a
- * development key is generated (with a loud warning) unless `context.production`.
+ * Validates the `service` section and imports its key; every problem goes to `problems`. A section with any signing
+ * option (`name`, `issuer`, `privateKey`…) issues tokens: `name` and `issuer` are required and, without a key, a
+ * development key is generated (with a loud warning) unless `context.production`. A section without any only
+ * verifies other services' tokens: it needs `trustedIssuers`, and has no key, no JWKS routes and no warning.
  */
 export async function normalizeServiceTokenOptions(
   input: unknown,
   problems: ConfigProblems,
   context: NormalizeContext,
-): Promise<ResolvedServiceTokenOptions | undefined> {
+): Promise<ResolvedServiceTokenSection | undefined> {
   const raw = problems.section('service', input, KNOWN);
   if (!raw) return undefined;
+  const signs = SIGNING.some((key) => raw[key] !== undefined);
 
   const text = (key: string, required: boolean): string | undefined => {
     const v = raw[key];
@@ -154,8 +180,18 @@ export async function normalizeServiceTokenOptions(
     return v;
   };
 
-  const name = text('name', true);
-  const issuer = text('issuer', true);
+  const name = text('name', signs);
+  let issuer = text('issuer', signs);
+  if (issuer !== undefined) {
+    const u = httpUrl(issuer);
+    if (!u || u.search !== '' || u.username !== '' || u.password !== '') {
+      issuer = undefined;
+      problems.add(
+        p('issuer'),
+        "must be an absolute http(s) URL (this service's base URL, e.g. https://orders.internal), without query, fragment or credentials",
+      );
+    }
+  }
   const audience = list('audience');
   const expectedAudience = list('expectedAudience');
   let algorithm: ServiceTokenAlgorithm = 'RS256';
@@ -174,7 +210,7 @@ export async function normalizeServiceTokenOptions(
     'openidConfigurationPath',
     '/.well-known/openid-configuration',
   );
-  if (publishJwks && jwksPath === openidConfigurationPath) {
+  if (signs && publishJwks && jwksPath === openidConfigurationPath) {
     problems.add(
       p('jwksPath'),
       'must differ from service.openidConfigurationPath',
@@ -187,6 +223,7 @@ export async function normalizeServiceTokenOptions(
   const jwksTimeout = seconds('jwksTimeout', 5, 0.001, false)!;
   const jwksCooldown = seconds('jwksCooldown', 30, 0, false)!;
   const jwksCacheMaxAge = seconds('jwksCacheMaxAge', 600, 0, false)!;
+  const jwksKeyGracePeriod = seconds('jwksKeyGracePeriod', 300, 0, false)!;
 
   const trustedIssuers: TrustedIssuerOptions[] = [];
   if (raw.trustedIssuers !== undefined) {
@@ -205,12 +242,48 @@ export async function normalizeServiceTokenOptions(
           );
           return;
         }
-        if (!isHttpUrl(t.jwksUri)) {
+        const unknown = Object.keys(t).filter(
+          (k) => t[k] !== undefined && !TRUSTED_ISSUER_KEYS.includes(k),
+        );
+        if (unknown.length > 0) {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}] has unknown keys ${unknown.join(', ')} (known: ${TRUSTED_ISSUER_KEYS.join(', ')})`,
+          );
+          return;
+        }
+        const uri = httpUrl(t.jwksUri);
+        if (!uri) {
           problems.add(
             p('trustedIssuers'),
             `[${i}].jwksUri must be an absolute http(s) URL`,
           );
           return;
+        }
+        const url = uri;
+        if (url.username !== '' || url.password !== '') {
+          // Never echoed: the URL holds a credential.
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].jwksUri must not hold a user or password (fetch refuses such URLs)`,
+          );
+          return;
+        }
+        if (t.allowHttp !== undefined && typeof t.allowHttp !== 'boolean') {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].allowHttp must be a boolean (true/false)`,
+          );
+          return;
+        }
+        if (uri.protocol === 'http:' && !isLoopback(uri) && !t.allowHttp) {
+          // Whoever sits on the path can swap the keys, and then forge any token of this issuer.
+          const why = `[${i}].jwksUri of '${t.issuer}' is plain http to ${uri.hostname}: anyone on the network path can replace its keys and forge its tokens. Use https, or set "allowHttp": true on this entry when the path is protected otherwise (e.g. a service mesh with mTLS)`;
+          if (context.production) {
+            problems.add(p('trustedIssuers'), why);
+            return;
+          }
+          context.logger.warn(`service.trustedIssuers${why}`);
         }
         if (seen.has(t.issuer) || (acceptOwnTokens && t.issuer === issuer)) {
           problems.add(
@@ -219,10 +292,59 @@ export async function normalizeServiceTokenOptions(
           );
           return;
         }
+        const algorithms = t.algorithms;
+        if (
+          algorithms !== undefined &&
+          (!Array.isArray(algorithms) ||
+            algorithms.length === 0 ||
+            algorithms.some(
+              (a) => !ALGORITHMS.includes(a as ServiceTokenAlgorithm),
+            ))
+        ) {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].algorithms must be a non-empty list of ${ALGORITHMS.join(', ')}`,
+          );
+          return;
+        }
         seen.add(t.issuer);
-        trustedIssuers.push({ issuer: t.issuer, jwksUri: t.jwksUri });
+        trustedIssuers.push({
+          issuer: t.issuer,
+          jwksUri: t.jwksUri as string,
+          ...(algorithms
+            ? {
+                algorithms: [...new Set(algorithms as ServiceTokenAlgorithm[])],
+              }
+            : {}),
+        });
       });
     }
+  }
+
+  const verification = {
+    expectedAudience,
+    trustedIssuers,
+    acceptOwnTokens,
+    clockTolerance,
+    maxTokenBytes,
+    verifiedCacheSize,
+    jwksTimeout,
+    jwksCooldown,
+    jwksCacheMaxAge,
+    jwksKeyGracePeriod,
+  };
+  if (!signs) {
+    if (
+      raw.trustedIssuers === undefined ||
+      (Array.isArray(raw.trustedIssuers) && raw.trustedIssuers.length === 0)
+    ) {
+      problems.add(
+        p('trustedIssuers'),
+        "is required when the service does not issue tokens: set JWT_ISSUER_SERVICE_TRUSTED_ISSUERS to verify other services' tokens, or JWT_ISSUER_SERVICE_NAME and JWT_ISSUER_SERVICE_ISSUER to issue them",
+      );
+      return undefined;
+    }
+    return { ...verification, signing: undefined };
   }
 
   let privateKey: KeyObject | undefined;
@@ -241,36 +363,31 @@ export async function normalizeServiceTokenOptions(
       p('privateKey'),
       'is required when NODE_ENV is production (a PEM or JWK text, or the path of a key file)',
     );
-  } else {
+  } else if (name && issuer) {
     privateKey = await generateServiceKey(algorithm);
     developmentKey = true;
     context.logger.warn(
-      `!!! service.privateKey is not set: generated a DEVELOPMENT ${algorithm} key for the service '${name ?? '?'}'. ` +
+      `!!! service.privateKey is not set: generated a DEVELOPMENT ${algorithm} key for the service '${name}'. ` +
         'Its tokens will not verify after a restart. Never run like this in production (set JWT_ISSUER_SERVICE_PRIVATE_KEY). !!!',
     );
   }
 
   if (!name || !issuer || !privateKey) return undefined;
   return {
-    name,
-    issuer,
-    audience,
-    expectedAudience,
-    algorithm,
-    privateKey,
-    developmentKey,
-    tokenValidity,
-    rotationInterval,
-    publishJwks,
-    jwksPath,
-    openidConfigurationPath,
-    trustedIssuers,
-    acceptOwnTokens,
-    clockTolerance,
-    maxTokenBytes,
-    verifiedCacheSize,
-    jwksTimeout,
-    jwksCooldown,
-    jwksCacheMaxAge,
+    ...verification,
+    signing: {
+      ...verification,
+      name,
+      issuer,
+      audience,
+      algorithm,
+      privateKey,
+      developmentKey,
+      tokenValidity,
+      rotationInterval,
+      publishJwks,
+      jwksPath,
+      openidConfigurationPath,
+    },
   };
 }

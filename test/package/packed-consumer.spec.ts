@@ -371,6 +371,8 @@ function expectedScenario(build: 'esm' | 'cjs'): Record<string, unknown> {
     caller: 'm1',
     guardedWithout: 401,
     jwks: 200,
+    refusedArgument: 400,
+    refusedArgumentCode: 'ERR_JWT_ISSUER_INVALID_ARGUMENT',
     nats: 3,
     seald: 3,
     vonage: 3,
