@@ -43,6 +43,8 @@ export const JwtIssuerErrorCode = {
   TOKEN_NOT_YET_VALID: 'ERR_JWT_ISSUER_TOKEN_NOT_YET_VALID',
   /** A claim check failed: `iss`, `aud`, `source`… */
   TOKEN_CLAIM_INVALID: 'ERR_JWT_ISSUER_TOKEN_CLAIM_INVALID',
+  /** A valid service token whose issuer the route does not accept (`@AllowServices`): refused with 403, not 401. */
+  SERVICE_NOT_ALLOWED: 'ERR_JWT_ISSUER_SERVICE_NOT_ALLOWED',
   /** A remote JWKS could not be fetched or parsed. */
   JWKS_UNAVAILABLE: 'ERR_JWT_ISSUER_JWKS_UNAVAILABLE',
 } as const;

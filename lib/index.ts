@@ -65,6 +65,8 @@ export type {
 export type { PublishedJwk } from './service-token/service-token-key-ring.js';
 export {
   ServiceTokenGuard,
+  type ServiceTokenGuardOptions,
+  type ServiceTokenContextType,
   type ServiceTokenRequest,
 } from './service-token/service-token.guard.js';
 export {
@@ -73,8 +75,10 @@ export {
 } from './service-token/service-token.verifier.js';
 export {
   SkipServiceAuth,
+  AllowServices,
   ServiceClaims,
   SERVICE_CLAIMS_PROPERTY,
+  type ServiceCaller,
 } from './service-token/service-token.decorators.js';
 export type {
   ServiceTokenOptions,
@@ -82,6 +86,16 @@ export type {
   ServiceTokenClaims,
   TrustedIssuerOptions,
 } from './service-token/interfaces/service-token-options.interface.js';
+export {
+  withServiceToken,
+  createServiceTokenFetch,
+  useServiceTokenInterceptor,
+  type HeaderCarrier,
+  type ServiceTokenClientOptions,
+  type AxiosLike,
+  type AxiosRequestConfigLike,
+} from './service-token/clients/service-token-clients.js';
+export { InternalDestinations } from './service-token/clients/internal-destinations.js';
 export {
   JwtVerifier,
   importVerificationJwk,

@@ -113,6 +113,8 @@ export class JwtIssuerExceptionFilter implements ExceptionFilter<JwtIssuerError>
         return HttpStatus.SERVICE_UNAVAILABLE;
       case C.CONFIG_INVALID:
         return HttpStatus.INTERNAL_SERVER_ERROR;
+      case C.SERVICE_NOT_ALLOWED:
+        return HttpStatus.FORBIDDEN;
       default:
         return MESSAGES[code] === undefined
           ? HttpStatus.INTERNAL_SERVER_ERROR
@@ -123,6 +125,9 @@ export class JwtIssuerExceptionFilter implements ExceptionFilter<JwtIssuerError>
   /** The JSON body: the code and a fixed text for it; on 401 only `Unauthorized`, whatever the reason. */
   protected bodyOf(error: JwtIssuerError, status: number): JwtIssuerErrorBody {
     if (status === 401) return { statusCode: status, message: 'Unauthorized' };
+    // Like the guard's @AllowServices refusal: nothing about which issuers are allowed.
+    if (error.code === C.SERVICE_NOT_ALLOWED)
+      return { statusCode: status, message: 'Forbidden' };
     return {
       statusCode: status,
       code: error.code,

@@ -3,7 +3,6 @@ import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 // Properties Nest, promises and inspectors probe on any provider; they must not throw.
 const PROBED = new Set<PropertyKey>([
   'then',
-  'constructor',
   'toJSON',
   'onModuleInit',
   'onApplicationBootstrap',
@@ -23,6 +22,8 @@ export function notConfigured<T extends object>(
   return new Proxy(Object.create(null) as T, {
     get(_target, prop) {
       if (typeof prop === 'symbol' || PROBED.has(prop)) return undefined;
+      // Explorers (e.g. @nestjs/graphql's) read metadata from every provider's constructor: it must be a function.
+      if (prop === 'constructor') return Object;
       throw new JwtIssuerError(
         JwtIssuerErrorCode.NOT_CONFIGURED,
         `${service}.${prop}: ${reason}`,

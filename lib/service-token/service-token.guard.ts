@@ -1,77 +1,112 @@
 import {
   type CanActivate,
   type ExecutionContext,
+  ForbiddenException,
   Injectable,
   Logger,
+  type Type,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { ServiceTokenClaims } from './interfaces/service-token-options.interface.js';
+import { AllowServices, SkipServiceAuth } from './service-token.decorators.js';
+import { ServiceTokenVerifier } from './service-token.verifier.js';
+import { loadRpcException, rpcRefusal } from './transports/rpc-refusal.js';
 import {
   SERVICE_CLAIMS_PROPERTY,
-  SkipServiceAuth,
-} from './service-token.decorators.js';
-import { ServiceTokenVerifier } from './service-token.verifier.js';
+  SERVICE_TOKEN_CONTEXT_TYPES,
+  type ServiceTokenContextType,
+  type ServiceTokenRequest,
+  isGrpcMetadata,
+  serviceTokenRequestOf,
+} from './transports/service-call.js';
 
-/** The parts of an HTTP request (Express or Fastify) the guard reads. */
-export interface ServiceTokenRequest {
-  headers: Record<string, string | string[] | undefined>;
-  method?: string;
-  url?: string;
-  [SERVICE_CLAIMS_PROPERTY]?: ServiceTokenClaims;
+export type { ServiceTokenContextType, ServiceTokenRequest };
+
+/** Options of {@link ServiceTokenGuard.with}. */
+export interface ServiceTokenGuardOptions {
+  /**
+   * The kinds of call the guard checks; calls of other kinds pass through it untouched (for a global guard in a
+   * hybrid app whose other entry points are guarded otherwise). A kind it checks but cannot read (WebSockets, a
+   * GraphQL context without a request) is refused.
+   * @default every kind: `['http', 'rpc', 'graphql']`, and anything else is refused
+   */
+  contexts?: readonly ServiceTokenContextType[];
 }
 
 const BEARER = /^Bearer +([^ ]+) *$/i;
 
 /**
- * Lets a request through only with a valid service token in `Authorization: Bearer …` (see
- * {@link ServiceTokenVerifier}); the verified claims go to `request.serviceClaims` and {@link ServiceClaims}.
- * Otherwise answers 401 with `WWW-Authenticate: Bearer error="invalid_token"` and a body that says nothing more,
- * and logs the reason (never the token). Per route with `@UseGuards(ServiceTokenGuard)`, or global
- * (`{ provide: APP_GUARD, useClass: ServiceTokenGuard }`) with {@link SkipServiceAuth} on public routes.
- * HTTP only (Express and Fastify). Subclass to change `extractToken`, `verify` or `onUnauthorized`.
+ * Lets a call through only with a valid service token in `authorization: Bearer …` (see
+ * {@link ServiceTokenVerifier}), on HTTP routes (Express, Fastify), microservice handlers (`@MessagePattern`,
+ * `@EventPattern`: NATS headers, gRPC metadata, RabbitMQ, Kafka and MQTT 5 headers) and GraphQL resolvers (the
+ * request in the GraphQL context). The verified claims go to {@link ServiceClaims} (and `request.serviceClaims`).
+ *
+ * Refusals say nothing an attacker can use: over HTTP 401 with `WWW-Authenticate: Bearer error="invalid_token"`;
+ * a valid token whose issuer the route does not accept ({@link AllowServices}) 403; a message handler's caller gets
+ * an `RpcException` `{ statusCode: 401, message: 'Unauthorized' }` (gRPC: status `UNAUTHENTICATED`), an event is
+ * dropped. The reason is logged, never the token. Transports without headers (TCP, Redis) cannot carry a token:
+ * their calls are refused. Per handler with `@UseGuards(ServiceTokenGuard)`, or global with
+ * {@link SkipServiceAuth} on public handlers; `ServiceTokenGuard.with({ contexts })` limits a global guard to some
+ * kinds of call. Subclass to change `extractToken`, `verify` or `onUnauthorized`.
  *
  * @example
  * @UseGuards(ServiceTokenGuard)
  * @Get('internal/stock')
- * stock(@ServiceClaims('sub') caller: string) { … }
+ * stock(@ServiceClaims('caller') caller: ServiceCaller) { … }
  */
 @Injectable()
 export class ServiceTokenGuard implements CanActivate {
   protected readonly logger = new Logger('ServiceTokenGuard');
+  /** The kinds of call checked (see {@link ServiceTokenGuardOptions.contexts}); `undefined`: all. */
+  protected readonly contexts: readonly string[] | undefined = undefined;
 
   constructor(
     protected readonly reflector: Reflector,
     protected readonly verifier: ServiceTokenVerifier,
   ) {}
 
+  /**
+   * A guard class that checks only some kinds of call, for `APP_GUARD` in a hybrid app.
+   *
+   * @example
+   * providers: [{ provide: APP_GUARD, useClass: ServiceTokenGuard.with({ contexts: ['http', 'rpc'] }) }]
+   * @throws {JwtIssuerError} `INVALID_ARGUMENT` for an empty or unknown context list.
+   */
+  static with(options: ServiceTokenGuardOptions): Type<ServiceTokenGuard> {
+    return guardForContexts(this, options);
+  }
+
   /** Checks the token; resolves synchronously when the issuer's key is already known. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (
-      this.reflector.getAllAndOverride(SkipServiceAuth, [
-        context.getHandler(),
-        context.getClass(),
-      ])
-    ) {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride(SkipServiceAuth, targets)) return true;
+    const type = context.getType<string>();
+    if (this.contexts !== undefined && !this.contexts.includes(type)) {
       return true;
     }
-    if (context.getType() !== 'http') {
+    if (type === 'rpc') {
+      const loading = loadRpcException();
+      if (loading !== undefined)
+        return loading.then(() => this.canActivate(context));
+    }
+    const request = serviceTokenRequestOf(context);
+    if (request === undefined) {
       this.onUnauthorized(
         new JwtIssuerError(
           JwtIssuerErrorCode.TOKEN_MISSING,
-          `not an HTTP call (${context.getType()})`,
+          `the guard cannot read a ${type} call`,
         ),
         context,
       );
     }
-    const request = context.switchToHttp().getRequest<ServiceTokenRequest>();
-    const token = this.extractToken(request);
+    const token = this.extractToken(request, context);
     if (token === undefined) {
       this.onUnauthorized(
         new JwtIssuerError(
           JwtIssuerErrorCode.TOKEN_MISSING,
-          'no Authorization: Bearer token',
+          'no authorization: Bearer token',
         ),
         context,
       );
@@ -82,21 +117,26 @@ export class ServiceTokenGuard implements CanActivate {
     } catch (e) {
       this.onUnauthorized(e, context);
     }
+    const allowed = this.reflector.getAllAndOverride(AllowServices, targets);
     if (result instanceof Promise) {
       return result.then(
-        (claims) => {
-          request[SERVICE_CLAIMS_PROPERTY] = claims;
-          return true;
-        },
+        (claims) => this.admit(request, claims, allowed, context),
         (e: unknown) => this.onUnauthorized(e, context),
       );
     }
-    request[SERVICE_CLAIMS_PROPERTY] = result;
-    return true;
+    return this.admit(request, result, allowed, context);
   }
 
-  /** The bearer token of the request, or `undefined`. */
-  protected extractToken(request: ServiceTokenRequest): string | undefined {
+  /**
+   * The bearer token of the call, or `undefined`. `request.headers` are the HTTP headers, or the transport
+   * headers of a microservice message (names in lower case). `context` is optional so that overrides written for
+   * the HTTP-only guard (`super.extractToken(request)`) keep compiling.
+   */
+  protected extractToken(
+    request: ServiceTokenRequest,
+    context?: ExecutionContext,
+  ): string | undefined {
+    void context;
     const header = request.headers.authorization;
     if (typeof header !== 'string') return undefined;
     return BEARER.exec(header)?.[1];
@@ -112,10 +152,12 @@ export class ServiceTokenGuard implements CanActivate {
   }
 
   /**
-   * Logs why the call was refused and throws the 401. The log line has the error code and reason, the method and
-   * path (without query string); never the token.
+   * Logs why the call was refused and throws what the caller receives: over HTTP and GraphQL an
+   * `UnauthorizedException` (a `ForbiddenException` for `SERVICE_NOT_ALLOWED`), with `WWW-Authenticate` on HTTP;
+   * on a microservice handler an `RpcException`. The log line has the error code and reason and where the call
+   * went (HTTP method and path without query string, or the handler); never the token.
    *
-   * @throws {UnauthorizedException} always.
+   * @throws {UnauthorizedException | ForbiddenException | RpcException} always.
    */
   protected onUnauthorized(error: unknown, context: ExecutionContext): never {
     let reason: string;
@@ -125,23 +167,88 @@ export class ServiceTokenGuard implements CanActivate {
     } else {
       reason = `unexpected ${(error as Error)?.name ?? 'error'}`;
     }
-    if (context.getType() === 'http') {
+    const forbidden =
+      error instanceof JwtIssuerError &&
+      error.code === JwtIssuerErrorCode.SERVICE_NOT_ALLOWED;
+    const type = context.getType<string>();
+    if (type === 'http') {
       const http = context.switchToHttp();
       const req = http.getRequest<ServiceTokenRequest>();
       const res = http.getResponse<{
         header?: (n: string, v: string) => unknown;
         setHeader?: (n: string, v: string) => unknown;
       }>();
+      const value = forbidden
+        ? 'Bearer error="insufficient_scope"'
+        : 'Bearer error="invalid_token"';
       // Fastify's reply and Express' response both have header(); a raw Node response has setHeader().
       if (typeof res.header === 'function')
-        res.header('WWW-Authenticate', 'Bearer error="invalid_token"');
-      else res.setHeader?.('WWW-Authenticate', 'Bearer error="invalid_token"');
+        res.header('WWW-Authenticate', value);
+      else res.setHeader?.('WWW-Authenticate', value);
       const path = (req.url ?? '').split('?')[0];
       reason = `${req.method ?? '?'} ${path}: ${reason}`;
+    } else {
+      reason = `${type} ${context.getClass()?.name ?? '?'}.${context.getHandler()?.name ?? '?'}: ${reason}`;
     }
     this.logger.warn(
-      `Refused service token on ${reason.replace(/[^ -~]/g, '?')}`,
+      `Refused service token on ${reason.replace(/[^ -~]/g, '?').slice(0, 1000)}`,
     );
-    throw new UnauthorizedException();
+    if (type === 'rpc') {
+      throw rpcRefusal(
+        forbidden,
+        isGrpcMetadata(context.switchToRpc().getContext()),
+      );
+    }
+    throw forbidden ? new ForbiddenException() : new UnauthorizedException();
   }
+
+  private admit(
+    request: ServiceTokenRequest,
+    claims: ServiceTokenClaims,
+    allowed: readonly string[] | undefined,
+    context: ExecutionContext,
+  ): true {
+    if (allowed !== undefined && !allowed.includes(claims.iss)) {
+      this.onUnauthorized(
+        new JwtIssuerError(
+          JwtIssuerErrorCode.SERVICE_NOT_ALLOWED,
+          `issuer ${claims.iss} (sub ${String(claims.sub)}) is not among the issuers this handler allows`,
+        ),
+        context,
+      );
+    }
+    request[SERVICE_CLAIMS_PROPERTY] = claims;
+    return true;
+  }
+}
+
+// Outside the class body: a decorated class declared inside a method of a decorated class loses the outer class's
+// constructor metadata with some transforms (oxc), and then DI cannot inject it.
+function guardForContexts(
+  base: typeof ServiceTokenGuard,
+  options: ServiceTokenGuardOptions,
+): Type<ServiceTokenGuard> {
+  const contexts: unknown = options?.contexts;
+  if (
+    !Array.isArray(contexts) ||
+    contexts.length === 0 ||
+    contexts.some(
+      (c) =>
+        !SERVICE_TOKEN_CONTEXT_TYPES.includes(c as ServiceTokenContextType),
+    )
+  ) {
+    throw new JwtIssuerError(
+      JwtIssuerErrorCode.INVALID_ARGUMENT,
+      `ServiceTokenGuard.with: contexts must be a non-empty list of ${SERVICE_TOKEN_CONTEXT_TYPES.map((c) => `'${c}'`).join(', ')}`,
+    );
+  }
+  const covered: readonly string[] = Object.freeze([...(contexts as string[])]);
+  @Injectable()
+  class ServiceTokenGuardForContexts extends base {
+    protected override readonly contexts: readonly string[] = covered;
+  }
+  Object.defineProperty(ServiceTokenGuardForContexts, 'name', {
+    value: `ServiceTokenGuard(${covered.join(',')})`,
+  });
+  return ServiceTokenGuardForContexts;
 }

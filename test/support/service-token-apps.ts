@@ -7,6 +7,7 @@ import {
   type INestApplication,
   type LoggerService,
   Module,
+  type Type,
   UseGuards,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
@@ -115,13 +116,17 @@ export async function startServiceApp(
     peer?: { url: string };
     globalGuard?: boolean;
     logger?: LoggerService;
+    /** Replaces the app's controllers. */
+    controllers?: Type[];
   } = {},
 ): Promise<RunningApp> {
   @Module({
     imports: [JwtIssuerModule.forRoot({ ignoreEnvVars: true, service })],
-    controllers: options.globalGuard
-      ? [GlobalGuardController, PublicController]
-      : [CallerController, GuardedController],
+    controllers:
+      options.controllers ??
+      (options.globalGuard
+        ? [GlobalGuardController, PublicController]
+        : [CallerController, GuardedController]),
     providers: [
       { provide: PEER, useValue: options.peer ?? { url: '' } },
       ...(options.globalGuard
