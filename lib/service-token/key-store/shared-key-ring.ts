@@ -63,13 +63,16 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
   /** Keys replaced in the store while still published here (a store wiped and refilled by another replica). */
   private superseded: StoredKey[] = [];
   private byKid = new Map<string, RingKey>();
-  private lastReadMs = Number.NEGATIVE_INFINITY;
+  private readOnce = false;
   private storeDown = false;
   private readonly unreadable = new Set<string>();
   private selection: { key: RingKey; untilMs: number } | undefined;
   private jwksCache: { keys: PublishedJwk[] } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<void> | undefined;
+  /** The private key this replica offers for the next slot it finds empty (generated off the sync path). */
+  private spareKey: KeyObject | undefined;
+  private spareInflight = false;
   private started: Promise<void> | undefined;
 
   constructor(
@@ -107,6 +110,7 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
    * static key to start with (development).
    */
   start(): Promise<void> {
+    this.prepareSpare();
     return (this.started ??= this.sync().then(() => {
       if (!this.staticKey) {
         throw new JwtIssuerError(
@@ -156,6 +160,18 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
     return Math.ceil((this.intervalMs - (now % this.intervalMs)) / 1000);
   }
 
+  /** Starts generating the next spare key (a failure only means another try on the next claim). */
+  private prepareSpare(): void {
+    if (this.intervalMs === undefined || this.spareKey || this.spareInflight) {
+      return;
+    }
+    this.spareInflight = true;
+    generateServiceKey(this.algorithm)
+      .then((key) => (this.spareKey = key))
+      .catch(() => undefined)
+      .finally(() => (this.spareInflight = false));
+  }
+
   /** One background round: never rejects; logs once when the store goes away and once when it is back. */
   private sync(): Promise<void> {
     return (this.inflight ??= this.syncOnce()
@@ -184,9 +200,8 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
   }
 
   private async syncOnce(): Promise<void> {
-    let readAt = Date.now();
     let stored = await this.store.getAll(this.ring);
-    this.apply(stored, readAt);
+    this.apply(stored);
     let wrote = false;
     // Write back what the store lost (a restarted Redis without persistence): the ring heals from memory.
     for (const [field, key] of this.records) {
@@ -208,15 +223,28 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
       for (const slot of [n, n + 1]) {
         const field = `d:${slot}`;
         if (stored[field] !== undefined || this.records.has(field)) continue;
-        const key = await generateServiceKey(this.algorithm);
-        await this.claim(field, key, `d-${Date.now()}`);
+        // Claims use a key made in advance, so a round never waits on key generation (a replica that loses keeps
+        // its key for the next slot); without one yet, another replica or the next round claims the slot.
+        const key = this.spareKey;
+        if (key === undefined) continue;
+        // A key for the slot under way is worth making only if it can sign for half of it (a fresh fleet, or one
+        // back from a long outage); otherwise the previous key (or the static key) bridges to the next slot.
+        if (
+          slot === n &&
+          Date.now() + this.leadMs > (n + 0.5) * this.intervalMs
+        ) {
+          continue;
+        }
+        if (await this.claim(field, key, `d-${Date.now()}`)) {
+          this.spareKey = undefined;
+          this.prepareSpare();
+        }
         wrote = true;
       }
     }
     if (wrote) {
-      readAt = Date.now();
       stored = await this.store.getAll(this.ring);
-      this.apply(stored, readAt);
+      this.apply(stored);
     }
     const withdrawn = Object.keys(stored).filter(
       (f) =>
@@ -225,24 +253,27 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
     await this.store.delete(this.ring, withdrawn);
   }
 
-  /** Offers a key for a field; of replicas offering at once, one wins and every replica then reads the winner's. */
+  /**
+   * Offers a key for a field; of replicas offering at once, one wins and every replica then reads the winner's.
+   * Resolves to `true` when this replica's offer won.
+   */
   private async claim(
     field: string,
     key: KeyObject,
     kid: string,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const created = Date.now();
-    await this.store.setIfAbsent(
+    return this.store.setIfAbsent(
       this.ring,
       field,
       sealKey(this.sealingKey, this.ring, field, kid, created, key),
     );
   }
 
-  /** Takes in the records read at `readAt`: new ones are opened once, expired ones dropped. */
-  private apply(stored: Record<string, string>, readAt: number): void {
+  /** Takes in the records just read: new ones are opened once, expired ones dropped. */
+  private apply(stored: Record<string, string>): void {
     const now = Date.now();
-    const previousRead = this.lastReadMs;
+    const firstRead = !this.readOnce;
     let changed = false;
     for (const [field, raw] of Object.entries(stored)) {
       const known = this.records.get(field);
@@ -275,9 +306,13 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
         });
         continue;
       }
-      // A record older than the previous read that was not in it landed late (its writer timed out): it counts as
-      // published from now, not from when it was written.
-      const late = opened.created < previousRead - KEY_STORE_SYNC_MS;
+      // Published from when the store took it: a replica sees a record at most one sync after that, so "one sync
+      // before this read returned" is a safe bound even for a write the store took late (a writer whose command
+      // timed out while Redis was paused). A replica's first read trusts the writer's clock: the keys it finds then
+      // have been served by the others for as long as they say.
+      const publishedMs = firstRead
+        ? Math.min(opened.created, now)
+        : Math.max(opened.created, now - KEY_STORE_SYNC_MS);
       const key: StoredKey = {
         ...makeRingKey(
           'dynamic',
@@ -287,7 +322,7 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
         ),
         field,
         slot: Number(slot),
-        publishedMs: late ? now : opened.created,
+        publishedMs,
         raw,
       };
       if (!this.keeps(key, now)) continue;
@@ -296,7 +331,7 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
       this.byKid.set(key.verification.kid, key);
       changed = true;
     }
-    this.lastReadMs = readAt;
+    this.readOnce = true;
     if (changed) this.changed();
   }
 
