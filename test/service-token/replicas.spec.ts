@@ -24,6 +24,8 @@ import {
 const ISSUER = 'http://orders.test';
 const ROTATION_S = 5;
 const BUILD = '.replicas-test';
+const jwksOf = async (r: ReplicaProcess) =>
+  (await fetch(`${r.url}/.well-known/jwks.json`)).text();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(
@@ -49,7 +51,9 @@ function expectSameKidsInSameOrder(all: ReplicaStats[]): string[] {
       first.set(kid, Math.min(first.get(kid) ?? at, at));
     }
   }
-  const order = [...first.keys()].sort((a, b) => first.get(a)! - first.get(b)!);
+  const order = [...first.keys()].toSorted(
+    (a, b) => first.get(a)! - first.get(b)!,
+  );
   for (const s of all) {
     const ranks = s.kids.map((k) => order.indexOf(k.kid));
     expect(
@@ -85,8 +89,6 @@ describe('service tokens across 3 replica processes', () => {
     JWT_ISSUER_SERVICE_KEY_STORE: keyStore,
   });
   const target = () => `${verifier.url}/internal/whoami`;
-  const jwksOf = async (r: ReplicaProcess) =>
-    (await fetch(`${r.url}/.well-known/jwks.json`)).text();
 
   beforeAll(async () => {
     [lib, redis] = await Promise.all([

@@ -54,9 +54,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts redis-server on 127.0.0.1 at a free port, without persistence, and resolves once it accepts connections. */
-export async function startRedisServer(): Promise<RunningRedisServer> {
+/**
+ * Starts redis-server on 127.0.0.1 at a free port (or `port`), without persistence, and resolves once it accepts
+ * connections.
+ */
+export async function startRedisServer(
+  port?: number,
+): Promise<RunningRedisServer> {
   const bin = findRedisServer();
+  if (port !== undefined) return launch(bin, port);
   for (let attempt = 1; ; attempt++) {
     try {
       return await launch(bin, await freePort());
