@@ -7,7 +7,7 @@ export {
   JwtIssuerErrorCode,
   type ConfigProblem,
 } from './errors.js';
-export { JWT_ISSUER_ENV_VARS } from './config/env.js';
+export { JWT_ISSUER_ENV_VARS } from './jwt-issuer.capabilities.js';
 export type { EnvVarSpec, EnvVarKind } from './config/env-var.interface.js';
 export type { JwsAlgorithm } from './common/jws-signer.js';
 export type { PrivateKeyInput } from './common/keys.js';

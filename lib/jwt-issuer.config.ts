@@ -1,5 +1,5 @@
 import { registerAs } from '@nestjs/config';
-import { readJwtIssuerEnv } from './config/env.js';
+import { readJwtIssuerEnv } from './jwt-issuer.capabilities.js';
 import type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';
 
 /**

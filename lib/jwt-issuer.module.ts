@@ -1,6 +1,5 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { resolveJwtIssuerOptions } from './config/resolve-options.js';
 import type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';
 import {
   ASYNC_OPTIONS_TYPE,
@@ -9,11 +8,11 @@ import {
   JWT_ISSUER_RESOLVED_OPTIONS,
   OPTIONS_TYPE,
 } from './jwt-issuer.module-definition.js';
+import {
+  JWT_ISSUER_CAPABILITIES,
+  resolveJwtIssuerOptions,
+} from './jwt-issuer.capabilities.js';
 import { jwtIssuerConfig } from './jwt-issuer.config.js';
-import { NATS_PROVIDERS } from './nats/nats.providers.js';
-import { SEALD_PROVIDERS } from './seald/seald.providers.js';
-import { SERVICE_TOKEN_PROVIDERS } from './service-token/service-token.providers.js';
-import { VONAGE_PROVIDERS } from './vonage/vonage.providers.js';
 
 const resolvedOptionsProvider: Provider = {
   provide: JWT_ISSUER_RESOLVED_OPTIONS,
@@ -24,12 +23,9 @@ const resolvedOptionsProvider: Provider = {
   ) => resolveJwtIssuerOptions(explicit, fromEnv),
 };
 
-const featureProviders: Provider[] = [
-  ...NATS_PROVIDERS,
-  ...SERVICE_TOKEN_PROVIDERS,
-  ...SEALD_PROVIDERS,
-  ...VONAGE_PROVIDERS,
-];
+const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [
+  ...c.providers,
+]);
 
 /**
  * Issues and verifies the JWTs a backend hands to other systems. Each capability is configured in its own section

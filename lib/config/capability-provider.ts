@@ -1,32 +1,32 @@
 import type { InjectionToken, Provider } from '@nestjs/common';
 import { notConfigured } from '../common/not-configured.js';
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
-import type { ResolvedJwtIssuerOptions } from './resolve-options.js';
-
-type Section = keyof ResolvedJwtIssuerOptions;
+import {
+  type ResolvedSections,
+  resolvedSection,
+} from './capability.interface.js';
 
 /**
  * The provider of one capability's service: built from its validated section when that section is configured,
  * otherwise a stand-in whose every use throws `NOT_CONFIGURED` naming `envHint` (see {@link notConfigured}).
  * `inject` lists further dependencies, passed to `create` after the section.
+ *
+ * @typeParam R - the section's resolved options.
  */
-export function capabilityProvider<T extends object, S extends Section>(
+export function capabilityProvider<T extends object, R>(
   token: abstract new (...args: never[]) => T,
-  section: S,
+  section: string,
   envHint: string,
-  create: (
-    options: NonNullable<ResolvedJwtIssuerOptions[S]>,
-    ...deps: never[]
-  ) => T,
+  create: (options: R, ...deps: never[]) => T,
   inject: InjectionToken[] = [],
 ): Provider {
   return {
     provide: token,
     inject: [JWT_ISSUER_RESOLVED_OPTIONS, ...inject],
-    useFactory: (resolved: ResolvedJwtIssuerOptions, ...deps: never[]) => {
-      const options = resolved[section];
+    useFactory: (resolved: ResolvedSections, ...deps: never[]) => {
+      const options = resolvedSection<R>(resolved, section);
       return options
-        ? create(options as NonNullable<ResolvedJwtIssuerOptions[S]>, ...deps)
+        ? create(options, ...deps)
         : notConfigured<T>(token.name, section, envHint);
     },
   };

@@ -3,7 +3,6 @@ import {
   JwtIssuerConfigError,
   JwtIssuerError,
 } from '../errors.js';
-import { envVarForPath } from './env.js';
 
 /**
  * Collects every configuration problem found while validating options, so that bootstrap fails once with all of
@@ -12,9 +11,15 @@ import { envVarForPath } from './env.js';
 export class ConfigProblems {
   readonly list: ConfigProblem[] = [];
 
+  /** @param envVarForPath - names the environment variable behind an option path, where there is one. */
+  constructor(
+    private readonly envVarForPath: (path: string) => string | undefined = () =>
+      undefined,
+  ) {}
+
   /** Records a problem with the option at `path` (the env var behind it is looked up). */
   add(path: string, message: string): void {
-    this.list.push({ path, env: envVarForPath(path), message });
+    this.list.push({ path, env: this.envVarForPath(path), message });
   }
 
   /**

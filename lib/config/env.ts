@@ -1,22 +1,11 @@
-import { NATS_ENV_VARS } from '../nats/nats.env.js';
-import { SEALD_ENV_VARS } from '../seald/seald.env.js';
-import { SERVICE_TOKEN_ENV_VARS } from '../service-token/service-token.env.js';
-import { VONAGE_ENV_VARS } from '../vonage/vonage.env.js';
 import type { EnvVarSpec } from './env-var.interface.js';
 
-/** Every environment variable the module reads (also the source of the README's table). */
-export const JWT_ISSUER_ENV_VARS: readonly EnvVarSpec[] = [
-  ...NATS_ENV_VARS,
-  ...SERVICE_TOKEN_ENV_VARS,
-  ...SEALD_ENV_VARS,
-  ...VONAGE_ENV_VARS,
-];
-
-const byPath = new Map(JWT_ISSUER_ENV_VARS.map((v) => [v.path, v.env]));
-
-/** The environment variable that feeds an option path, if there is one. */
-export function envVarForPath(path: string): string | undefined {
-  return byPath.get(path);
+/** Maps an option path to the environment variable that feeds it, for a list of variables. */
+export function envVarLookup(
+  specs: readonly EnvVarSpec[],
+): (path: string) => string | undefined {
+  const byPath = new Map(specs.map((v) => [v.path, v.env]));
+  return (path) => byPath.get(path);
 }
 
 function parse(spec: EnvVarSpec, text: string): unknown {
@@ -49,15 +38,16 @@ function parse(spec: EnvVarSpec, text: string): unknown {
 }
 
 /**
- * Reads the module's options from environment variables. Only variables that are set (and not empty) appear in the
- * result; a section appears only when at least one of its variables is set. Values that do not parse are kept as
+ * Reads options from the environment variables in `specs`. Only variables that are set (and not empty) appear in
+ * the result; a section appears only when at least one of its variables is set. Values that do not parse are kept as
  * text, so that validation reports them with the variable's name.
  */
-export function readJwtIssuerEnv(
-  env: Record<string, string | undefined> = process.env,
+export function readEnvOptions(
+  specs: readonly EnvVarSpec[],
+  env: Record<string, string | undefined>,
 ): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
-  for (const spec of JWT_ISSUER_ENV_VARS) {
+  for (const spec of specs) {
     const text = env[spec.env];
     if (text === undefined || text === '') continue;
     const [section, ...rest] = spec.path.split('.');

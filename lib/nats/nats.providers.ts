@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { capabilityProvider } from '../config/capability-provider.js';
+import type { ResolvedNatsUserJwtOptions } from './interfaces/nats-options.interface.js';
 import { NatsUserJwtService } from './nats-user-jwt.service.js';
 
 /** Providers of the 'nats' capability. */
@@ -8,6 +9,6 @@ export const NATS_PROVIDERS: Provider[] = [
     NatsUserJwtService,
     'nats',
     'JWT_ISSUER_NATS_ACCOUNT_ID and JWT_ISSUER_NATS_SIGNING_KEY',
-    (options) => new NatsUserJwtService(options),
+    (options: ResolvedNatsUserJwtOptions) => new NatsUserJwtService(options),
   ),
 ];

@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { capabilityProvider } from '../config/capability-provider.js';
+import type { ResolvedSealdJwtOptions } from './interfaces/seald-options.interface.js';
 import { SealdJwtService } from './seald-jwt.service.js';
 
 /** Providers of the 'seald' capability. */
@@ -8,6 +9,6 @@ export const SEALD_PROVIDERS: Provider[] = [
     SealdJwtService,
     'seald',
     'JWT_ISSUER_SEALD_SECRET_ID and JWT_ISSUER_SEALD_SECRET',
-    (options) => new SealdJwtService(options),
+    (options: ResolvedSealdJwtOptions) => new SealdJwtService(options),
   ),
 ];

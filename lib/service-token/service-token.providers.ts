@@ -1,11 +1,15 @@
 import type { Provider } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { capabilityProvider } from '../config/capability-provider.js';
-import type { ResolvedJwtIssuerOptions } from '../config/resolve-options.js';
+import {
+  type ResolvedSections,
+  resolvedSection,
+} from '../config/capability.interface.js';
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
 import { ServiceTokenJwksPublisher } from './service-token-jwks.publisher.js';
 import { ServiceTokenService } from './service-token.service.js';
 import { ServiceTokenVerifier } from './service-token.verifier.js';
+import type { ResolvedServiceTokenOptions } from './interfaces/service-token-options.interface.js';
 
 const ENV_HINT =
   'JWT_ISSUER_SERVICE_NAME and JWT_ISSUER_SERVICE_ISSUER (and JWT_ISSUER_SERVICE_PRIVATE_KEY in production)';
@@ -16,13 +20,13 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
     ServiceTokenService,
     'service',
     ENV_HINT,
-    (s) => new ServiceTokenService(s),
+    (s: ResolvedServiceTokenOptions) => new ServiceTokenService(s),
   ),
   capabilityProvider(
     ServiceTokenVerifier,
     'service',
     ENV_HINT,
-    (s, service: ServiceTokenService) =>
+    (s: ResolvedServiceTokenOptions, service: ServiceTokenService) =>
       new ServiceTokenVerifier({
         trustedIssuers: s.trustedIssuers,
         localKeys: s.acceptOwnTokens ? [service.keyRing] : [],
@@ -44,10 +48,15 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
       { token: HttpAdapterHost, optional: true },
     ],
     useFactory: (
-      o: ResolvedJwtIssuerOptions,
+      resolved: ResolvedSections,
       service: ServiceTokenService,
       host: HttpAdapterHost | undefined,
-    ) =>
-      o.service ? new ServiceTokenJwksPublisher(o.service, service, host) : {},
+    ) => {
+      const s = resolvedSection<ResolvedServiceTokenOptions>(
+        resolved,
+        'service',
+      );
+      return s ? new ServiceTokenJwksPublisher(s, service, host) : {};
+    },
   },
 ];

@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { capabilityProvider } from '../config/capability-provider.js';
+import type { ResolvedVonageJwtOptions } from './interfaces/vonage-options.interface.js';
 import { VonageJwtService } from './vonage-jwt.service.js';
 
 /** Providers of the 'vonage' capability. */
@@ -8,6 +9,6 @@ export const VONAGE_PROVIDERS: Provider[] = [
     VonageJwtService,
     'vonage',
     'JWT_ISSUER_VONAGE_APPLICATION_ID and JWT_ISSUER_VONAGE_PRIVATE_KEY',
-    (options) => new VonageJwtService(options),
+    (options: ResolvedVonageJwtOptions) => new VonageJwtService(options),
   ),
 ];

@@ -6,7 +6,7 @@ import {
   JwtIssuerModule,
   type JwtIssuerModuleOptions,
 } from '../../lib/index.js';
-import { readJwtIssuerEnv } from '../../lib/config/env.js';
+import { readJwtIssuerEnv } from '../../lib/jwt-issuer.capabilities.js';
 
 describe('JwtIssuerModule', () => {
   it('boots with no configuration at all, every capability off', async () => {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
-import { readJwtIssuerEnv } from '../../lib/config/env.js';
-import { resolveJwtIssuerOptions } from '../../lib/config/resolve-options.js';
+import { readJwtIssuerEnv } from '../../lib/jwt-issuer.capabilities.js';
+import { resolveJwtIssuerOptions } from '../../lib/jwt-issuer.capabilities.js';
 import {
   JwtIssuerModule,
   type JwtIssuerConfigError,

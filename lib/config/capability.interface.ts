@@ -1,0 +1,41 @@
+import type { Provider } from '@nestjs/common';
+import type { ConfigProblems } from './config-problems.js';
+import type { EnvVarSpec } from './env-var.interface.js';
+import type { NormalizeContext } from './normalize-context.interface.js';
+
+/**
+ * Everything the module needs to know about one capability, in one place: the section of the options it reads,
+ * the environment variables that feed that section, the normalizer that validates it, and the providers built from
+ * the result. The module composes a list of these; `lib/config` works on any list and knows no capability.
+ *
+ * @typeParam S - the section name, e.g. `'nats'`.
+ * @typeParam R - the section's options after validation.
+ */
+export interface JwtIssuerCapability<S extends string = string, R = unknown> {
+  /** Section of the module options (and the `JWT_ISSUER_<SECTION>_*` variables), e.g. `nats`. */
+  readonly section: S;
+  /** Environment variables that feed the section; every `path` starts with `<section>.`. */
+  readonly envVars: readonly EnvVarSpec[];
+  /**
+   * Validates the merged raw section (environment overridden by explicit options), recording every problem in
+   * `problems`. Returns the resolved section, or `undefined` when it has problems.
+   */
+  readonly normalize: (
+    raw: unknown,
+    problems: ConfigProblems,
+    context: NormalizeContext,
+  ) => R | undefined | Promise<R | undefined>;
+  /** Providers of the capability; they read the resolved section with `capabilityProvider` or `resolvedSection`. */
+  readonly providers: readonly Provider[];
+}
+
+/** The module's options after validation, by section (internal). An absent section means the capability is off. */
+export type ResolvedSections = Readonly<Record<string, unknown>>;
+
+/** The resolved options of one section, or `undefined` when the capability is off. */
+export function resolvedSection<R>(
+  resolved: ResolvedSections,
+  section: string,
+): R | undefined {
+  return resolved[section] as R | undefined;
+}

@@ -1,0 +1,16 @@
+import type { JwtIssuerCapability } from '../config/capability.interface.js';
+import type { ResolvedSealdJwtOptions } from './interfaces/seald-options.interface.js';
+import { SEALD_ENV_VARS } from './seald.env.js';
+import { normalizeSealdJwtOptions } from './seald.options.js';
+import { SEALD_PROVIDERS } from './seald.providers.js';
+
+/** Seald SDK tokens: the `seald` section, its variables, its validation and its providers. */
+export const SEALD_CAPABILITY: JwtIssuerCapability<
+  'seald',
+  ResolvedSealdJwtOptions
+> = {
+  section: 'seald',
+  envVars: SEALD_ENV_VARS,
+  normalize: normalizeSealdJwtOptions,
+  providers: SEALD_PROVIDERS,
+};

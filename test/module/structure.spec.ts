@@ -1,0 +1,64 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { JWT_ISSUER_CAPABILITIES } from '../../lib/jwt-issuer.capabilities.js';
+import { JWT_ISSUER_ENV_VARS } from '../../lib/index.js';
+
+const lib = resolve(dirname(fileURLToPath(import.meta.url)), '../../lib');
+
+/** Folders of lib/ that hold a capability (they have a `*.capability.ts` descriptor). */
+const capabilityFolders = readdirSync(lib, { withFileTypes: true })
+  .filter(
+    (d) =>
+      d.isDirectory() &&
+      readdirSync(join(lib, d.name)).some((f) => f.endsWith('.capability.ts')),
+  )
+  .map((d) => d.name);
+
+/** Relative imports of every `.ts` file under `folder`, resolved to paths relative to lib/. */
+function importsUnder(folder: string): { file: string; target: string }[] {
+  const out: { file: string; target: string }[] = [];
+  for (const entry of readdirSync(join(lib, folder), { recursive: true })) {
+    const file = join(lib, folder, String(entry));
+    if (!file.endsWith('.ts')) continue;
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/from '(\.[^']+)'/g)) {
+      out.push({
+        file: relative(lib, file),
+        target: relative(lib, resolve(dirname(file), m[1])),
+      });
+    }
+  }
+  return out;
+}
+
+describe('structure: each capability describes itself; the shared layers know none', () => {
+  it('finds the four capability folders', () => {
+    expect(capabilityFolders.toSorted()).toEqual([
+      'nats',
+      'seald',
+      'service-token',
+      'vonage',
+    ]);
+    expect(JWT_ISSUER_CAPABILITIES).toHaveLength(capabilityFolders.length);
+  });
+
+  it.each(['config', 'common'])('lib/%s imports no capability', (folder) => {
+    const leaks = importsUnder(folder).filter(({ target }) =>
+      capabilityFolders.some((c) => target.startsWith(`${c}/`)),
+    );
+    expect(leaks).toEqual([]);
+  });
+
+  it("every capability's variables feed its own section, and the module lists them all", () => {
+    for (const c of JWT_ISSUER_CAPABILITIES) {
+      expect(c.envVars.length).toBeGreaterThan(0);
+      for (const v of c.envVars)
+        expect(v.path.startsWith(`${c.section}.`), v.env).toBe(true);
+    }
+    expect(JWT_ISSUER_ENV_VARS).toEqual(
+      JWT_ISSUER_CAPABILITIES.flatMap((c) => c.envVars),
+    );
+  });
+});
