@@ -12,6 +12,8 @@ import {
   vi,
 } from 'vitest';
 import { ConfigProblems } from '../../lib/config/config-problems.js';
+import { envVarLookup } from '../../lib/config/env.js';
+import { SERVICE_TOKEN_ENV_VARS } from '../../lib/service-token/service-token.env.js';
 import {
   JwtIssuerErrorCode,
   RedisServiceTokenKeyStore,
@@ -50,7 +52,7 @@ async function resolve(
   options: ServiceTokenOptions,
   production = false,
 ): Promise<{ problems: ConfigProblems; service?: ServiceTokenService }> {
-  const problems = new ConfigProblems();
+  const problems = new ConfigProblems(envVarLookup(SERVICE_TOKEN_ENV_VARS));
   const resolved = await normalizeServiceTokenOptions(options, problems, {
     production,
     logger: new Lines(),
