@@ -18,7 +18,7 @@ async function service(options: ServiceTokenOptions) {
     logger: new Logger('bench'),
   });
   problems.throwIfAny();
-  const s = new ServiceTokenService(resolved!);
+  const s = new ServiceTokenService(resolved!.signing!);
   await s.onModuleInit();
   const verifier = new ServiceTokenVerifier({
     localKeys: [s.keyRing],

@@ -12,7 +12,7 @@ export const JwtIssuerErrorCode = {
   NKEY_INVALID: 'ERR_JWT_ISSUER_NKEY_INVALID',
   /** An nkey decoded, but is of another kind than the one required (user seed where an account seed is needed…). */
   NKEY_WRONG_TYPE: 'ERR_JWT_ISSUER_NKEY_WRONG_TYPE',
-  /** A PEM/JWK key could not be parsed, or was read from a file that does not exist. */
+  /** A PEM/JWK key could not be parsed, or its file was not found or cannot be read. */
   KEY_INVALID: 'ERR_JWT_ISSUER_KEY_INVALID',
   /** A key does not fit the algorithm it is configured for, or a public key was given where a private key is needed. */
   KEY_MISMATCH: 'ERR_JWT_ISSUER_KEY_MISMATCH',
@@ -74,7 +74,7 @@ export class JwtIssuerError extends Error {
 
 /** One configuration problem: the option path, the environment variable behind it (if any), and what is wrong. */
 export interface ConfigProblem {
-  /** Option path, e.g. `nats.signingKey`. */
+  /** Option path, e.g. `nats.signingKey` (or, for an unknown variable, its name). */
   path: string;
   /** Environment variable that feeds the option, e.g. `JWT_ISSUER_NATS_SIGNING_KEY`. */
   env?: string;

@@ -1,3 +1,5 @@
+// Side effect: warns if the ESM and CommonJS builds of this package both load (see the README, Package).
+import './common/dual-package-guard.js';
 export { JwtIssuerModule } from './jwt-issuer.module.js';
 export { jwtIssuerConfig } from './jwt-issuer.config.js';
 export type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';
@@ -7,7 +9,15 @@ export {
   JwtIssuerErrorCode,
   type ConfigProblem,
 } from './errors.js';
-export { JWT_ISSUER_ENV_VARS } from './jwt-issuer.capabilities.js';
+export {
+  JwtIssuerExceptionFilter,
+  type JwtIssuerErrorBody,
+} from './common/jwt-issuer-exception.filter.js';
+export {
+  JWT_ISSUER_ENV_VARS,
+  type JwtIssuerRequirement,
+} from './jwt-issuer.capabilities.js';
+export type { JwtIssuerModuleExtras } from './jwt-issuer.module-definition.js';
 export type { EnvVarSpec, EnvVarKind } from './config/env-var.interface.js';
 export type { JwsAlgorithm } from './common/jws-signer.js';
 export type { PrivateKeyInput } from './common/keys.js';

@@ -32,6 +32,22 @@ export type ResolvedJwtIssuerOptions = {
     : never;
 };
 
+/**
+ * A capability an application can declare it needs with `JwtIssuerModule.forRoot({ require: [...] })`: a section
+ * (`'nats'`, `'seald'`, `'vonage'`; `'service'` = issue service tokens) or a capability's further requirement
+ * (`'service.verify'` = verify other services' tokens, at least).
+ */
+export type JwtIssuerRequirement =
+  | Capability['section']
+  | (Capability extends infer C
+      ? C extends JwtIssuerCapability<string, unknown, infer Q>
+        ? Q
+        : never
+      : never);
+
+/** The prefix of every environment variable the module reads; no other variable may use it. */
+export const JWT_ISSUER_ENV_PREFIX = 'JWT_ISSUER_';
+
 /** Every environment variable the module reads (also the source of the README's table). */
 export const JWT_ISSUER_ENV_VARS: readonly EnvVarSpec[] =
   JWT_ISSUER_CAPABILITIES.flatMap((c) => c.envVars);
@@ -44,18 +60,31 @@ export function readJwtIssuerEnv(
 }
 
 /**
- * Merges explicit options over environment options, validates every capability's section and throws one
- * {@link JwtIssuerConfigError} listing every problem (see {@link resolveCapabilityOptions}).
+ * Merges explicit options over environment options, validates every capability's section, checks the `required`
+ * capabilities and throws one {@link JwtIssuerConfigError} listing every problem (see
+ * {@link resolveCapabilityOptions}).
  */
 export async function resolveJwtIssuerOptions(
   explicit: JwtIssuerModuleOptions | undefined,
   fromEnv: JwtIssuerModuleOptions | undefined,
   context?: NormalizeContext,
+  checks: {
+    required?: readonly JwtIssuerRequirement[];
+    /** The raw environment, checked for unknown `JWT_ISSUER_*` variables. @default none (no check) */
+    environment?: Readonly<Record<string, string | undefined>>;
+  } = {},
 ): Promise<ResolvedJwtIssuerOptions> {
   return resolveCapabilityOptions(
     JWT_ISSUER_CAPABILITIES,
     explicit,
     fromEnv,
     context,
+    {
+      required: checks.required,
+      environment: checks.environment && {
+        prefix: JWT_ISSUER_ENV_PREFIX,
+        variables: checks.environment,
+      },
+    },
   );
 }

@@ -5,22 +5,30 @@ import {
   ASYNC_OPTIONS_TYPE,
   ConfigurableModuleClass,
   JWT_ISSUER_MODULE_OPTIONS,
+  JWT_ISSUER_REQUIRED,
   JWT_ISSUER_RESOLVED_OPTIONS,
   OPTIONS_TYPE,
 } from './jwt-issuer.module-definition.js';
 import {
   JWT_ISSUER_CAPABILITIES,
+  type JwtIssuerRequirement,
   resolveJwtIssuerOptions,
 } from './jwt-issuer.capabilities.js';
 import { jwtIssuerConfig } from './jwt-issuer.config.js';
 
 const resolvedOptionsProvider: Provider = {
   provide: JWT_ISSUER_RESOLVED_OPTIONS,
-  inject: [JWT_ISSUER_MODULE_OPTIONS, jwtIssuerConfig.KEY],
+  inject: [JWT_ISSUER_MODULE_OPTIONS, jwtIssuerConfig.KEY, JWT_ISSUER_REQUIRED],
   useFactory: (
     explicit: JwtIssuerModuleOptions | undefined,
     fromEnv: JwtIssuerModuleOptions,
-  ) => resolveJwtIssuerOptions(explicit, fromEnv),
+    required: readonly JwtIssuerRequirement[],
+  ) =>
+    resolveJwtIssuerOptions(explicit, fromEnv, undefined, {
+      required,
+      // The variables `jwtIssuerConfig` read (`ConfigModule.forRoot` puts a `.env` file's variables there too).
+      environment: process.env,
+    }),
 };
 
 const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [
@@ -31,10 +39,12 @@ const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [
  * Issues and verifies the JWTs a backend hands to other systems. Each capability is configured in its own section
  * (`nats`, `service`, `seald`, `vonage`), from these options and/or `JWT_ISSUER_*` environment variables read
  * through `@nestjs/config`. Options are validated once at bootstrap; every problem is reported in one error.
+ * Declare the capabilities the application needs with `require` (see {@link JwtIssuerModuleExtras.require}): a
+ * start without them is then an error listing every variable to set, instead of a service that answers 503.
  *
  * @example
- * // Everything from the environment:
- * imports: [ConfigModule.forRoot(), JwtIssuerModule.forRoot()]
+ * // Everything from the environment; the start fails unless NATS and service tokens are configured:
+ * imports: [ConfigModule.forRoot(), JwtIssuerModule.forRoot({ require: ['nats', 'service'] })]
  * // Explicit options (override the environment key by key):
  * imports: [JwtIssuerModule.forRoot({ nats: { accountId, signingKey }, isGlobal: true })]
  * // Async:
@@ -48,12 +58,18 @@ const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [
   ),
 })
 export class JwtIssuerModule extends ConfigurableModuleClass {
-  /** Registers the module with explicit options (merged over the environment); with none, env only. */
+  /**
+   * Registers the module with explicit options (merged over the environment); with none, env only. Also takes
+   * `isGlobal` and `require` ({@link JwtIssuerModuleExtras}).
+   */
   static override forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
     return super.forRoot(options);
   }
 
-  /** Registers the module with options produced by a factory, class or existing provider. */
+  /**
+   * Registers the module with options produced by a factory, class or existing provider; `isGlobal` and `require`
+   * go beside `useFactory` (they shape the module, so they cannot come from the factory).
+   */
   static override forRootAsync(
     options: typeof ASYNC_OPTIONS_TYPE,
   ): DynamicModule {

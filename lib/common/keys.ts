@@ -31,6 +31,18 @@ function readKeyText(input: string, what: string): string {
       );
     }
   }
+  // A value that looks like a path (PEM bodies and JWKs never start like this) names a missing file; the path
+  // itself is not repeated, in case the value was a mangled secret.
+  if (
+    /^(\/|\.{1,2}[\\/]|~\/|[A-Za-z]:[\\/])/.test(text) &&
+    !text.includes('\n')
+  ) {
+    throw keyError(
+      JwtIssuerErrorCode.KEY_INVALID,
+      what,
+      'the key file was not found (the value is a file path that does not exist)',
+    );
+  }
   throw keyError(
     JwtIssuerErrorCode.KEY_INVALID,
     what,

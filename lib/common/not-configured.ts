@@ -13,20 +13,19 @@ const PROBED = new Set<PropertyKey>([
 ]);
 
 /**
- * Stands in for a service whose configuration section is absent: injecting it works (Nest creates every
- * provider), but any use throws `NOT_CONFIGURED` with the section and environment variables to set.
+ * Stands in for a service whose configuration is absent: injecting it works (Nest creates every provider), but any
+ * use throws `NOT_CONFIGURED`, `<service>.<member>: <reason>`; `reason` says what is missing and what to set.
  */
 export function notConfigured<T extends object>(
   service: string,
-  section: string,
-  envHint: string,
+  reason: string,
 ): T {
   return new Proxy(Object.create(null) as T, {
     get(_target, prop) {
       if (typeof prop === 'symbol' || PROBED.has(prop)) return undefined;
       throw new JwtIssuerError(
         JwtIssuerErrorCode.NOT_CONFIGURED,
-        `${service}.${prop}: the '${section}' section is not configured. Pass JwtIssuerModule.forRoot({ ${section}: { … } }) or set ${envHint}.`,
+        `${service}.${prop}: ${reason}`,
       );
     },
   });

@@ -27,7 +27,10 @@ export function capabilityProvider<T extends object, R>(
       const options = resolvedSection<R>(resolved, section);
       return options
         ? create(options, ...deps)
-        : notConfigured<T>(token.name, section, envHint);
+        : notConfigured<T>(
+            token.name,
+            `the '${section}' section is not configured. Pass JwtIssuerModule.forRoot({ ${section}: { … } }) or set ${envHint}.`,
+          );
     },
   };
 }

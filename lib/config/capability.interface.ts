@@ -10,8 +10,13 @@ import type { NormalizeContext } from './normalize-context.interface.js';
  *
  * @typeParam S - the section name, e.g. `'nats'`.
  * @typeParam R - the section's options after validation.
+ * @typeParam Q - names of further requirements an application may declare (see `requirements`).
  */
-export interface JwtIssuerCapability<S extends string = string, R = unknown> {
+export interface JwtIssuerCapability<
+  S extends string = string,
+  R = unknown,
+  Q extends string = never,
+> {
   /** Section of the module options (and the `JWT_ISSUER_<SECTION>_*` variables), e.g. `nats`. */
   readonly section: S;
   /** Environment variables that feed the section; every `path` starts with `<section>.`. */
@@ -27,7 +32,31 @@ export interface JwtIssuerCapability<S extends string = string, R = unknown> {
   ) => R | undefined | Promise<R | undefined>;
   /** Providers of the capability; they read the resolved section with `capabilityProvider` or `resolvedSection`. */
   readonly providers: readonly Provider[];
+  /**
+   * What an application may list in the module's `require` beyond the plain section name, and the check of each
+   * (a key equal to the section replaces the default check). Without one, requiring the section means it must be
+   * configured: when it is absent, its normalizer is run on `{}` so that every missing option is reported.
+   */
+  readonly requirements?: Readonly<Partial<Record<Q, RequirementCheck<R>>>>;
+  /** How the start-up line `Capabilities: …` shows the section when it is on. @default 'on' */
+  readonly describe?: {
+    // Method syntax, as in RequirementCheck.
+    describe(resolved: R): string;
+  }['describe'];
 }
+
+/**
+ * Checks that a section serves a requirement the application declared; records what is missing in `problems`.
+ * Runs when the section is absent (`resolved` is `undefined`) or valid, never after its own problems.
+ */
+export type RequirementCheck<R> = {
+  // Method syntax: a check of one capability's section fits a list of capabilities of any section type.
+  check(
+    resolved: R | undefined,
+    problems: ConfigProblems,
+    context: NormalizeContext,
+  ): void;
+}['check'];
 
 /** The module's options after validation, by section (internal). An absent section means the capability is off. */
 export type ResolvedSections = Readonly<Record<string, unknown>>;

@@ -59,3 +59,50 @@ export function readEnvOptions(
   }
   return out;
 }
+
+/** Edit distance (insertions, deletions, substitutions) between two names. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/**
+ * The variables of `env` that start with `prefix`, are set (not empty), and are not in `specs` (a misspelled name
+ * such as `JWT_ISSUER_SERVICE_TRUSTED_ISSUER`), each with the closest known name. Names are compared, never values.
+ */
+export function unknownEnvVars(
+  specs: readonly EnvVarSpec[],
+  env: Record<string, string | undefined>,
+  prefix: string,
+): { name: string; closest: string | undefined }[] {
+  const known = new Set(specs.map((v) => v.env));
+  return Object.keys(env)
+    .filter(
+      (name) =>
+        name.startsWith(prefix) &&
+        !known.has(name) &&
+        env[name] !== undefined &&
+        env[name] !== '',
+    )
+    .toSorted()
+    .map((name) => {
+      let closest: string | undefined;
+      let best = Infinity;
+      for (const candidate of known) {
+        const d = distance(name, candidate);
+        if (d < best) [best, closest] = [d, candidate];
+      }
+      return { name, closest };
+    });
+}

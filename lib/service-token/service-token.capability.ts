@@ -1,16 +1,49 @@
 import type { JwtIssuerCapability } from '../config/capability.interface.js';
-import type { ResolvedServiceTokenOptions } from './interfaces/service-token-options.interface.js';
+import type { ResolvedServiceTokenSection } from './interfaces/service-token-options.interface.js';
 import { SERVICE_TOKEN_ENV_VARS } from './service-token.env.js';
 import { normalizeServiceTokenOptions } from './service-token.options.js';
 import { SERVICE_TOKEN_PROVIDERS } from './service-token.providers.js';
 
-/** Service-to-service tokens, their JWKS and the guard: the `service` section, its variables, its validation and its providers. */
+/**
+ * Service-to-service tokens, their JWKS and the guard: the `service` section, its variables, its validation and its
+ * providers. `require: ['service']` asks for a service that issues tokens (name, issuer, and a key in production);
+ * `require: ['service.verify']` for one that at least verifies other services' tokens.
+ */
 export const SERVICE_TOKEN_CAPABILITY: JwtIssuerCapability<
   'service',
-  ResolvedServiceTokenOptions
+  ResolvedServiceTokenSection,
+  'service' | 'service.verify'
 > = {
   section: 'service',
   envVars: SERVICE_TOKEN_ENV_VARS,
   normalize: normalizeServiceTokenOptions,
   providers: SERVICE_TOKEN_PROVIDERS,
+  describe: (s) => (s.signing ? 'on' : 'on (verify only)'),
+  requirements: {
+    service: (s, problems, context) => {
+      // A section that already signs has passed its own checks; a verify-only one has no signing option at all.
+      if (s?.signing) return;
+      problems.add(
+        'service',
+        s
+          ? "is required to issue tokens (require: ['service']) but only verifies; set (or require 'service.verify' instead):"
+          : "is required (require: ['service']) but not configured; set (or require 'service.verify' for a service that only verifies):",
+      );
+      problems.add('service.name', 'is required');
+      problems.add('service.issuer', 'is required');
+      if (context.production) {
+        problems.add(
+          'service.privateKey',
+          'is required when NODE_ENV is production',
+        );
+      }
+    },
+    'service.verify': (s, problems) => {
+      if (s) return;
+      problems.add(
+        'service.trustedIssuers',
+        "is required (require: ['service.verify']): the issuers whose tokens the guard accepts",
+      );
+    },
+  },
 };

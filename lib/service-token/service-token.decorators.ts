@@ -1,4 +1,9 @@
-import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import {
+  createParamDecorator,
+  type ExecutionContext,
+  type PipeTransform,
+  type Type,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { ServiceTokenClaims } from './interfaces/service-token-options.interface.js';
 
@@ -25,7 +30,10 @@ export const SkipServiceAuth = Reflector.createDecorator<boolean | undefined>({
  * @Get('internal/stock')
  * stock(@ServiceClaims() caller: ServiceTokenClaims, @ServiceClaims('sub') service: string) { … }
  */
-export const ServiceClaims = createParamDecorator(
+// Typed by hand: the inferred type names Nest 12's `ParameterDecoratorOptions`, which Nest 11 declarations lack.
+export const ServiceClaims: (
+  ...dataOrPipes: (string | undefined | PipeTransform | Type<PipeTransform>)[]
+) => ParameterDecorator = createParamDecorator(
   (claim: string | undefined, ctx: ExecutionContext): unknown => {
     const req = ctx.switchToHttp().getRequest<Record<string, unknown>>();
     const claims = req[SERVICE_CLAIMS_PROPERTY] as

@@ -9,6 +9,7 @@ import { RedisServiceTokenKeyStore } from './key-store/redis-key-store.js';
 import type { ServiceTokenKeyStore } from './key-store/service-token-key-store.interface.js';
 import type {
   ResolvedServiceTokenOptions,
+  ResolvedServiceTokenSection,
   ServiceTokenAlgorithm,
   TrustedIssuerOptions,
 } from './interfaces/service-token-options.interface.js';
@@ -40,6 +41,20 @@ const KNOWN = [
   'jwksCooldown',
   'jwksCacheMaxAge',
 ];
+// Options of the issuing side: a section with none of them only verifies other services' tokens.
+const SIGNING = [
+  'name',
+  'issuer',
+  'audience',
+  'algorithm',
+  'privateKey',
+  'tokenValidity',
+  'rotationInterval',
+  'keyStore',
+  'jwksPath',
+  'openidConfigurationPath',
+];
+const TRUSTED_ISSUER_KEYS = ['issuer', 'jwksUri', 'allowHttp'];
 
 const generate = promisify(generateKeyPair);
 
@@ -63,14 +78,24 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function isHttpUrl(v: unknown): v is string {
-  if (typeof v !== 'string') return false;
-  try {
-    const u = new URL(v);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
+/** The URL when `v` is an absolute http(s) URL without credentials or fragment, else `undefined`. */
+function httpUrl(v: unknown): URL | undefined {
+  if (typeof v !== 'string' || !URL.canParse(v)) return undefined;
+  const u = new URL(v);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  if (u.username !== '' || u.password !== '' || u.hash !== '') return undefined;
+  return u;
+}
+
+/** True for `localhost`, `127.0.0.0/8` and `::1`: plain http there never leaves the machine. */
+function isLoopback(u: URL): boolean {
+  const h = u.hostname;
+  return (
+    h === 'localhost' ||
+    h.endsWith('.localhost') ||
+    h === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+  );
 }
 
 function isKeyStore(v: unknown): v is ServiceTokenKeyStore {
@@ -109,16 +134,19 @@ async function resolveKeyStore(
 }
 
 /**
- * Validates the `service` section and imports its key; every problem goes to `problems`. Without a key, a
- * development key is generated (with a loud warning) unless `context.production`.
+ * Validates the `service` section and imports its key; every problem goes to `problems`. A section with any signing
+ * option (`name`, `issuer`, `privateKey`…) issues tokens: `name` and `issuer` are required and, without a key, a
+ * development key is generated (with a loud warning) unless `context.production`. A section without any only
+ * verifies other services' tokens: it needs `trustedIssuers`, and has no key, no JWKS routes and no warning.
  */
 export async function normalizeServiceTokenOptions(
   input: unknown,
   problems: ConfigProblems,
   context: NormalizeContext,
-): Promise<ResolvedServiceTokenOptions | undefined> {
+): Promise<ResolvedServiceTokenSection | undefined> {
   const raw = problems.section('service', input, KNOWN);
   if (!raw) return undefined;
+  const signs = SIGNING.some((key) => raw[key] !== undefined);
 
   const text = (key: string, required: boolean): string | undefined => {
     const v = raw[key];
@@ -194,8 +222,18 @@ export async function normalizeServiceTokenOptions(
     return v;
   };
 
-  const name = text('name', true);
-  const issuer = text('issuer', true);
+  const name = text('name', signs);
+  let issuer = text('issuer', signs);
+  if (issuer !== undefined) {
+    const u = httpUrl(issuer);
+    if (!u || u.search !== '') {
+      issuer = undefined;
+      problems.add(
+        p('issuer'),
+        "must be an absolute http(s) URL (this service's base URL, e.g. https://orders.internal), without query, fragment or credentials",
+      );
+    }
+  }
   const audience = list('audience');
   const expectedAudience = list('expectedAudience');
   let algorithm: ServiceTokenAlgorithm = 'RS256';
@@ -214,7 +252,7 @@ export async function normalizeServiceTokenOptions(
     'openidConfigurationPath',
     '/.well-known/openid-configuration',
   );
-  if (publishJwks && jwksPath === openidConfigurationPath) {
+  if (signs && publishJwks && jwksPath === openidConfigurationPath) {
     problems.add(
       p('jwksPath'),
       'must differ from service.openidConfigurationPath',
@@ -256,12 +294,39 @@ export async function normalizeServiceTokenOptions(
           );
           return;
         }
-        if (!isHttpUrl(t.jwksUri)) {
+        const unknown = Object.keys(t).filter(
+          (k) => t[k] !== undefined && !TRUSTED_ISSUER_KEYS.includes(k),
+        );
+        if (unknown.length > 0) {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}] has unknown keys ${unknown.join(', ')} (known: ${TRUSTED_ISSUER_KEYS.join(', ')})`,
+          );
+          return;
+        }
+        const uri = httpUrl(t.jwksUri);
+        if (!uri) {
           problems.add(
             p('trustedIssuers'),
             `[${i}].jwksUri must be an absolute http(s) URL`,
           );
           return;
+        }
+        if (t.allowHttp !== undefined && typeof t.allowHttp !== 'boolean') {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].allowHttp must be a boolean (true/false)`,
+          );
+          return;
+        }
+        if (uri.protocol === 'http:' && !isLoopback(uri) && !t.allowHttp) {
+          // Whoever sits on the path can swap the keys, and then forge any token of this issuer.
+          const why = `[${i}].jwksUri of '${t.issuer}' is plain http to ${uri.hostname}: anyone on the network path can replace its keys and forge its tokens. Use https, or set "allowHttp": true on this entry when the path is protected otherwise (e.g. a service mesh with mTLS)`;
+          if (context.production) {
+            problems.add(p('trustedIssuers'), why);
+            return;
+          }
+          context.logger.warn(`service.trustedIssuers${why}`);
         }
         if (seen.has(t.issuer) || (acceptOwnTokens && t.issuer === issuer)) {
           problems.add(
@@ -271,9 +336,34 @@ export async function normalizeServiceTokenOptions(
           return;
         }
         seen.add(t.issuer);
-        trustedIssuers.push({ issuer: t.issuer, jwksUri: t.jwksUri });
+        trustedIssuers.push({ issuer: t.issuer, jwksUri: t.jwksUri as string });
       });
     }
+  }
+
+  const verification = {
+    expectedAudience,
+    trustedIssuers,
+    acceptOwnTokens,
+    clockTolerance,
+    maxTokenBytes,
+    verifiedCacheSize,
+    jwksTimeout,
+    jwksCooldown,
+    jwksCacheMaxAge,
+  };
+  if (!signs) {
+    if (
+      raw.trustedIssuers === undefined ||
+      (Array.isArray(raw.trustedIssuers) && raw.trustedIssuers.length === 0)
+    ) {
+      problems.add(
+        p('trustedIssuers'),
+        "is required when the service does not issue tokens: set JWT_ISSUER_SERVICE_TRUSTED_ISSUERS to verify other services' tokens, or JWT_ISSUER_SERVICE_NAME and JWT_ISSUER_SERVICE_ISSUER to issue them",
+      );
+      return undefined;
+    }
+    return { ...verification, signing: undefined };
   }
 
   let privateKey: KeyObject | undefined;
@@ -292,11 +382,11 @@ export async function normalizeServiceTokenOptions(
       p('privateKey'),
       'is required when NODE_ENV is production (a PEM or JWK text, or the path of a key file)',
     );
-  } else {
+  } else if (name && issuer) {
     privateKey = await generateServiceKey(algorithm);
     developmentKey = true;
     context.logger.warn(
-      `!!! service.privateKey is not set: generated a DEVELOPMENT ${algorithm} key for the service '${name ?? '?'}'. ` +
+      `!!! service.privateKey is not set: generated a DEVELOPMENT ${algorithm} key for the service '${name}'. ` +
         (keyStore
           ? 'The replicas share one development key through service.keyStore, sealed under a key anyone can derive. '
           : 'Its tokens will not verify after a restart. ') +
@@ -306,26 +396,21 @@ export async function normalizeServiceTokenOptions(
 
   if (!name || !issuer || !privateKey) return undefined;
   return {
-    name,
-    issuer,
-    audience,
-    expectedAudience,
-    algorithm,
-    privateKey,
-    developmentKey,
-    tokenValidity,
-    rotationInterval,
-    keyStore,
-    publishJwks,
-    jwksPath,
-    openidConfigurationPath,
-    trustedIssuers,
-    acceptOwnTokens,
-    clockTolerance,
-    maxTokenBytes,
-    verifiedCacheSize,
-    jwksTimeout,
-    jwksCooldown,
-    jwksCacheMaxAge,
+    ...verification,
+    signing: {
+      ...verification,
+      name,
+      issuer,
+      audience,
+      algorithm,
+      privateKey,
+      developmentKey,
+      tokenValidity,
+      rotationInterval,
+      keyStore,
+      publishJwks,
+      jwksPath,
+      openidConfigurationPath,
+    },
   };
 }

@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { notConfigured } from '../common/not-configured.js';
 import { capabilityProvider } from '../config/capability-provider.js';
 import {
   type ResolvedSections,
@@ -9,10 +10,14 @@ import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js'
 import { ServiceTokenJwksPublisher } from './service-token-jwks.publisher.js';
 import { ServiceTokenService } from './service-token.service.js';
 import { ServiceTokenVerifier } from './service-token.verifier.js';
-import type { ResolvedServiceTokenOptions } from './interfaces/service-token-options.interface.js';
+import type { ResolvedServiceTokenSection } from './interfaces/service-token-options.interface.js';
 
 const ENV_HINT =
-  'JWT_ISSUER_SERVICE_NAME and JWT_ISSUER_SERVICE_ISSUER (and JWT_ISSUER_SERVICE_PRIVATE_KEY in production)';
+  'JWT_ISSUER_SERVICE_TRUSTED_ISSUERS (to verify other services’ tokens) or JWT_ISSUER_SERVICE_NAME and JWT_ISSUER_SERVICE_ISSUER (to issue tokens; and JWT_ISSUER_SERVICE_PRIVATE_KEY in production)';
+
+/** Why the service of a verify-only section cannot sign. */
+const SIGNING_NOT_CONFIGURED =
+  'this service only verifies service tokens: signing is not configured. Set JWT_ISSUER_SERVICE_NAME, JWT_ISSUER_SERVICE_ISSUER and JWT_ISSUER_SERVICE_PRIVATE_KEY (or service.name, service.issuer and service.privateKey) to issue tokens and publish a JWKS.';
 
 /** Providers of the `service` capability. */
 export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
@@ -20,16 +25,23 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
     ServiceTokenService,
     'service',
     ENV_HINT,
-    (s: ResolvedServiceTokenOptions) => new ServiceTokenService(s),
+    (s: ResolvedServiceTokenSection) =>
+      s.signing
+        ? new ServiceTokenService(s.signing)
+        : notConfigured<ServiceTokenService>(
+            ServiceTokenService.name,
+            SIGNING_NOT_CONFIGURED,
+          ),
   ),
   capabilityProvider(
     ServiceTokenVerifier,
     'service',
     ENV_HINT,
-    (s: ResolvedServiceTokenOptions, service: ServiceTokenService) =>
+    (s: ResolvedServiceTokenSection, service: ServiceTokenService) =>
       new ServiceTokenVerifier({
         trustedIssuers: s.trustedIssuers,
-        localKeys: s.acceptOwnTokens ? [service.keyRing] : [],
+        // A verify-only section has no keys of its own.
+        localKeys: s.signing && s.acceptOwnTokens ? [service.keyRing] : [],
         expectedAudience: s.expectedAudience,
         clockTolerance: s.clockTolerance,
         maxTokenBytes: s.maxTokenBytes,
@@ -52,10 +64,11 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
       service: ServiceTokenService,
       host: HttpAdapterHost | undefined,
     ) => {
-      const s = resolvedSection<ResolvedServiceTokenOptions>(
+      // Only a service that issues tokens publishes keys.
+      const s = resolvedSection<ResolvedServiceTokenSection>(
         resolved,
         'service',
-      );
+      )?.signing;
       return s ? new ServiceTokenJwksPublisher(s, service, host) : {};
     },
   },

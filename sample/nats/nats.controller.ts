@@ -3,7 +3,6 @@ import {
   type NatsUserCredentials,
   NatsUserJwtService,
 } from '../../lib/index.js';
-import { withHttpErrors } from '../http-errors.js';
 
 /** Body of `POST /nats/users`. */
 export interface CreateNatsUserBody {
@@ -36,14 +35,12 @@ export class NatsController {
         : {};
     // Only these fields are taken from the request: never permissions, limits or expiry.
     const { name, tags, publicUserKey } = b;
-    return withHttpErrors(() => {
-      if (publicUserKey !== undefined) {
-        return {
-          publicKey: publicUserKey,
-          jwt: this.nats.issueUserJwt({ publicUserKey, name, tags }),
-        };
-      }
-      return this.nats.createUser({ name, tags });
-    });
+    if (publicUserKey !== undefined) {
+      return {
+        publicKey: publicUserKey,
+        jwt: this.nats.issueUserJwt({ publicUserKey, name, tags }),
+      };
+    }
+    return this.nats.createUser({ name, tags });
   }
 }

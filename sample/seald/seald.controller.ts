@@ -1,6 +1,5 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { SealdJwtService } from '../../lib/index.js';
-import { withHttpErrors } from '../http-errors.js';
 
 /**
  * Sample routes of the 'seald' capability. A real application would put its own authentication guard here and take
@@ -14,11 +13,11 @@ export class SealdController {
   @Post('tokens/signup')
   @HttpCode(200)
   signup(@Body() body: { userId?: string } | undefined): { token: string } {
-    return withHttpErrors(() => ({
+    return {
       token: this.seald.createSignupToken(
         body?.userId === undefined ? {} : { userId: body.userId },
       ),
-    }));
+    };
   }
 
   /** `POST /seald/tokens/anonymous` `{ recipients, owner? }`: an anonymous-encryption token. */
@@ -27,11 +26,11 @@ export class SealdController {
   anonymous(
     @Body() body: { recipients?: string[]; owner?: string } | undefined,
   ): { token: string } {
-    return withHttpErrors(() => ({
+    return {
       token: this.seald.createAnonymousEncryptionToken({
         recipients: body?.recipients as string[],
         ...(body?.owner === undefined ? {} : { owner: body.owner }),
       }),
-    }));
+    };
   }
 }

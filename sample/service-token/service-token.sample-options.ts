@@ -3,9 +3,9 @@ import { JWT_ISSUER_ENV_VARS } from '../../lib/index.js';
 
 /**
  * Development defaults of the `service` section for the sample: `undefined` when any `JWT_ISSUER_SERVICE_*`
- * variable is set (the environment is used as is); `{}` in production without them (the module then reports the
- * missing options); otherwise a service named `sample` whose issuer is the sample's own URL. No key is given, so
- * the module generates a development key and says so loudly.
+ * variable is set (the environment is used as is), and in production without them (the sample's `require` then
+ * reports the missing options); otherwise a service named `sample` whose issuer is the sample's own URL. No key is
+ * given, so the module generates a development key and says so loudly.
  */
 export async function serviceTokenSampleOptions(
   env: Record<string, string | undefined> = process.env,
@@ -17,7 +17,7 @@ export async function serviceTokenSampleOptions(
       env[v.env] !== '',
   );
   if (configured) return undefined;
-  if (env.NODE_ENV === 'production') return {};
+  if (env.NODE_ENV === 'production') return undefined;
   const port = Number(env.PORT ?? 3000);
   return {
     name: 'sample',

@@ -10,7 +10,6 @@ import {
   type VonageAclSelection,
   VonageJwtService,
 } from '../../lib/index.js';
-import { withHttpErrors } from '../http-errors.js';
 
 /**
  * Sample routes of the 'vonage' capability. A real application would put its own authentication guard here and take
@@ -31,17 +30,15 @@ export class VonageController {
     body:
       { user?: string; paths?: VonageAclSelection; ttl?: number } | undefined,
   ): { token: string } {
-    return withHttpErrors(() => {
-      if (typeof body?.user !== 'string' || body.user === '') {
-        throw new BadRequestException('user must be a non-empty string');
-      }
-      return {
-        token: this.vonage.createToken({
-          sub: body.user,
-          acl: vonageAcl(body.paths ?? 'all'),
-          ...(body.ttl === undefined ? {} : { ttl: body.ttl }),
-        }),
-      };
-    });
+    if (typeof body?.user !== 'string' || body.user === '') {
+      throw new BadRequestException('user must be a non-empty string');
+    }
+    return {
+      token: this.vonage.createToken({
+        sub: body.user,
+        acl: vonageAcl(body.paths ?? 'all'),
+        ...(body.ttl === undefined ? {} : { ttl: body.ttl }),
+      }),
+    };
   }
 }

@@ -6,6 +6,11 @@ import { describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   type: string;
+  main: string;
+  types: string;
+  license: string;
+  keywords: string[];
+  scripts: Record<string, string>;
   exports: Record<string, unknown>;
   files: string[];
   engines: { node: string };
@@ -27,16 +32,38 @@ function packageName(specifier: string): string {
 }
 
 describe('package manifest', () => {
-  it('is ESM-only with a types/import/default root export and ships dist only', () => {
+  it('is ESM with a CommonJS build beside it: import and require conditions, each with its own types', () => {
     expect(pkg.type).toBe('module');
     expect(pkg.exports['.']).toEqual({
-      types: './dist/index.d.ts',
-      import: './dist/index.js',
-      default: './dist/index.js',
+      import: {
+        types: './dist/esm/index.d.ts',
+        default: './dist/esm/index.js',
+      },
+      require: {
+        types: './dist/cjs/index.d.ts',
+        default: './dist/cjs/index.js',
+      },
+      default: './dist/esm/index.js',
     });
     expect(pkg.exports['./package.json']).toBe('./package.json');
-    expect(pkg.files).toEqual(['dist']);
+    // Resolvers that ignore `exports` (TypeScript's node10, used by `module: commonjs` projects) read these.
+    expect(pkg.main).toBe('./dist/cjs/index.js');
+    expect(pkg.types).toBe('./dist/cjs/index.d.ts');
+    expect(pkg.files).toEqual(['dist', 'CHANGELOG.md']);
     expect(pkg.engines.node).toBe('^20.19.0 || ^22.12.0 || >=24.0.0');
+  });
+
+  it('builds before it is packed, and has a licence, a changelog and keywords', () => {
+    expect(pkg.scripts.prepack).toBe('npm run build');
+    expect(pkg.scripts.build).toContain('tsconfig.build.cjs.json');
+    expect(pkg.license).toBe('MIT');
+    expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
+    expect(readFileSync(join(root, 'CHANGELOG.md'), 'utf8')).toMatch(
+      /## \[0\.1\.0\]/,
+    );
+    expect(pkg.keywords).toEqual(
+      expect.arrayContaining(['nestjs', 'jwt', 'nats']),
+    );
   });
 
   it('declares every bare import of lib/ as a dependency or peer, and nothing else at runtime', () => {

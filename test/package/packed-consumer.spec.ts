@@ -1,149 +1,381 @@
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// The packed tarball is unpacked under the project root so that its peers resolve from the project's node_modules,
-// exactly as they would from a consumer's.
+// One tarball per run, packed by `npm pack` in a fresh checkout of the repository (the git-tracked and untracked,
+// not ignored files: what a clone would hold, with the working tree's edits), so `prepack` must build it. Every
+// consumer below installs that same tarball:
+// - .pack-test/nest12: the root's node_modules (Nest 12, TypeScript 6) around it, as an ESM consumer.
+// - .pack-test/nest11: a copy of fixtures/nest11, a Nest 11 CommonJS project whose dependencies (Nest 11, Jest,
+//   ts-jest, TypeScript 5.9) the root's `npm ci` installed through a file: devDependency: no network here.
 const root = join(import.meta.dirname, '..', '..');
+const fixtures = join(import.meta.dirname, 'fixtures');
+const nest11Fixture = join(fixtures, 'nest11');
 const work = join(root, '.pack-test');
-const run = (cmd: string, args: string[], cwd = root) =>
-  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: 'pipe' });
+const checkout = join(work, 'checkout');
+const nest12 = join(work, 'nest12');
+const nest11 = join(work, 'nest11');
+const unpacked = join(nest12, 'node_modules', 'nest-jwt-issuer');
 
-describe('the packed package, seen from a plain ESM consumer', () => {
-  let tarball = '';
-
-  beforeAll(() => {
-    rmSync(work, { recursive: true, force: true });
-    mkdirSync(join(work, 'node_modules', 'nest-jwt-issuer'), {
-      recursive: true,
+// Generous: a loaded 2-core machine can take a minute to build; a child that hangs is killed, not waited on forever.
+const CHILD_TIMEOUT_MS = 240_000;
+const TEST_TIMEOUT_MS = CHILD_TIMEOUT_MS + 10_000;
+const execFileAsync = promisify(execFile);
+async function run(cmd: string, args: string[], cwd: string): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(cmd, args, {
+      cwd,
+      encoding: 'utf8',
+      timeout: CHILD_TIMEOUT_MS,
+      maxBuffer: 64 * 1024 * 1024,
     });
-    run('npm', ['run', 'build']);
-    tarball = join(
-      work,
-      run('npm', ['pack', '--silent', '--pack-destination', work])
-        .trim()
-        .split('\n')
-        .pop()!,
+    return stdout;
+  } catch (e) {
+    const { stdout = '', stderr = '' } = e as {
+      stdout?: string;
+      stderr?: string;
+    };
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed in ${cwd}:\n${stdout}\n${stderr}`,
+      { cause: e },
     );
-    run('tar', [
+  }
+}
+/** Runs an ES module script (`node -e`) in the Nest 11 project and returns what it wrote to stderr. */
+const stderrOf = async (code: string): Promise<string> =>
+  (
+    await execFileAsync('node', ['--input-type=module', '-e', code], {
+      cwd: nest11,
+      encoding: 'utf8',
+      timeout: CHILD_TIMEOUT_MS,
+    })
+  ).stderr;
+const lastJsonLine = (out: string): Record<string, unknown> =>
+  JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
+
+/** Copies the files a fresh clone would have (tracked, plus untracked and not ignored) into `dest`. */
+async function copyCheckout(dest: string): Promise<void> {
+  const listed = await run(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+    root,
+  );
+  for (const file of listed.split('\0')) {
+    if (!file || !existsSync(join(root, file))) continue; // deleted in the working tree
+    mkdirSync(dirname(join(dest, file)), { recursive: true });
+    copyFileSync(join(root, file), join(dest, file));
+  }
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)));
+}
+
+/** A bin of a package as installed for the Nest 11 fixture (its own TypeScript 5.9, Jest 30). */
+const nest11Bin = (pkg: string, bin: string) =>
+  join(
+    dirname(
+      createRequire(join(nest11Fixture, 'package.json')).resolve(
+        `${pkg}/package.json`,
+      ),
+    ),
+    bin,
+  );
+
+/** The files of one build in the tarball, relative to its folder. */
+const modulesOf = (dir: 'esm' | 'cjs') =>
+  listing
+    .filter((e) => e.startsWith(`package/dist/${dir}/`))
+    .map((e) => e.slice(`package/dist/${dir}/`.length))
+    .filter((e) => e !== 'package.json')
+    .toSorted();
+
+let tarball = '';
+let listing: string[] = [];
+
+beforeAll(async () => {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(checkout, { recursive: true });
+  await copyCheckout(checkout);
+  expect(existsSync(join(checkout, 'dist'))).toBe(false);
+  symlinkSync(join(root, 'node_modules'), join(checkout, 'node_modules'));
+  const packed = await run(
+    'npm',
+    ['pack', '--silent', '--pack-destination', work],
+    checkout,
+  );
+  tarball = join(work, packed.trim().split('\n').pop()!);
+  listing = (await run('tar', ['tzf', tarball], work)).trim().split('\n');
+
+  // Nest 12 (ESM) consumer: the tarball in node_modules, everything else from the root's node_modules.
+  // Its own package.json, or Node would resolve 'nest-jwt-issuer' to the repository itself (package self-reference).
+  mkdirSync(unpacked, { recursive: true });
+  writeFileSync(
+    join(nest12, 'package.json'),
+    JSON.stringify({ name: 'nest12-consumer', private: true, type: 'module' }),
+  );
+  await run(
+    'tar',
+    ['xzf', tarball, '-C', unpacked, '--strip-components=1'],
+    work,
+  );
+  for (const file of ['scenario.cjs', 'consumer.mjs'])
+    copyFileSync(join(fixtures, file), join(nest12, file));
+  copyFileSync(
+    join(fixtures, 'typed-consumer.ts'),
+    join(nest12, 'typed-consumer.mts'),
+  );
+
+  // Nest 11 (CommonJS) consumer: a copy of the fixture project; its node_modules link to the fixture's installed
+  // packages (Nest 11 and what differs from the root's), the rest resolves from the root's node_modules.
+  for (const file of filesUnder(nest11Fixture).filter(
+    (f) => !f.startsWith('node_modules'),
+  )) {
+    mkdirSync(dirname(join(nest11, file)), { recursive: true });
+    copyFileSync(join(nest11Fixture, file), join(nest11, file));
+  }
+  for (const file of ['scenario.cjs', 'consumer.mjs', 'consumer.cjs'])
+    copyFileSync(join(fixtures, file), join(nest11, file));
+  copyFileSync(
+    join(fixtures, 'typed-consumer.ts'),
+    join(nest11, 'typed-consumer.ts'),
+  );
+  copyFileSync(
+    join(fixtures, 'typed-consumer.ts'),
+    join(nest11, 'typed-consumer.mts'),
+  );
+  const modules = join(nest11, 'node_modules');
+  mkdirSync(join(modules, 'nest-jwt-issuer'), { recursive: true });
+  for (const name of readdirSync(join(nest11Fixture, 'node_modules'))) {
+    if (name.startsWith('.')) continue;
+    symlinkSync(join(nest11Fixture, 'node_modules', name), join(modules, name));
+  }
+  await run(
+    'tar',
+    [
       'xzf',
       tarball,
       '-C',
-      join(work, 'node_modules', 'nest-jwt-issuer'),
+      join(modules, 'nest-jwt-issuer'),
       '--strip-components=1',
-    ]);
-  }, 120_000);
+    ],
+    work,
+  );
+}, 2 * CHILD_TIMEOUT_MS);
 
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-  it('ships only dist/, package.json, README and licence files', () => {
-    const listing = run('tar', ['tzf', tarball]);
-    for (const entry of listing.trim().split('\n')) {
-      expect(entry).toMatch(
-        /^package\/(dist\/|package\.json$|README\.md$|LICEN[CS]E)/,
-      );
-    }
-  });
-
-  it('imports from the root export and boots the module in a Nest application context', () => {
-    writeFileSync(
-      join(work, 'consumer.mjs'),
-      `import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { JwtIssuerModule, JwtIssuerError, JwtIssuerErrorCode, jwtIssuerConfig } from 'nest-jwt-issuer';
-class AppModule {}
-Module({ imports: [JwtIssuerModule.forRoot({ ignoreEnvVars: true })] })(AppModule);
-const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
-await app.close();
-const e = new JwtIssuerError(JwtIssuerErrorCode.INVALID_ARGUMENT, 'x');
-console.log(JSON.stringify({ ok: e instanceof Error, code: e.code, ns: typeof jwtIssuerConfig.KEY }));
-`,
-    );
-    const out = run('node', ['consumer.mjs'], work);
-    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({
-      ok: true,
-      code: 'ERR_JWT_ISSUER_INVALID_ARGUMENT',
-      ns: 'string',
-    });
-  });
-
-  it('resolves its types for a TypeScript consumer (nodenext)', () => {
-    writeFileSync(
-      join(work, 'consumer.ts'),
-      `import { JwtIssuerModule, type JwtIssuerModuleOptions, JwtIssuerErrorCode } from 'nest-jwt-issuer';
-const options: JwtIssuerModuleOptions = { ignoreEnvVars: true };
-const code: 'ERR_JWT_ISSUER_CONFIG_INVALID' = JwtIssuerErrorCode.CONFIG_INVALID;
-export const m = JwtIssuerModule.forRoot(options);
-export { code };
-`,
-    );
-    writeFileSync(
-      join(work, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          target: 'ES2023',
-          strict: true,
-          noEmit: true,
-          skipLibCheck: false,
-          experimentalDecorators: true,
-          types: ['node'],
-        },
-        files: ['consumer.ts'],
-      }),
-    );
-    writeFileSync(
-      join(work, 'package.json'),
-      JSON.stringify({ type: 'module' }),
-    );
-    // Throws (and fails the test) with tsc's diagnostics if the types do not resolve.
-    run(
-      join(root, 'node_modules', '.bin', 'tsc'),
-      ['-p', 'tsconfig.json'],
-      work,
-    );
-  });
-
-  it('works with Nest 11 (@nestjs/config 4) too: every capability and the guard over real HTTP', () => {
-    // A separate folder with its own node_modules: Nest 11 from the registry, and the same packed tarball.
-    const dir = join(work, 'nest11');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      join(dir, 'package.json'),
-      JSON.stringify({ type: 'module', private: true }),
-    );
-    run(
-      'npm',
-      [
-        'install',
-        '--no-audit',
-        '--no-fund',
-        '--no-package-lock',
-        '@nestjs/common@11',
-        '@nestjs/core@11',
-        '@nestjs/platform-express@11',
-        '@nestjs/config@4',
-        'reflect-metadata@0.2',
-        'rxjs@7',
-        tarball,
-      ],
-      dir,
-    );
-    copyFileSync(
-      join(import.meta.dirname, 'fixtures', 'nest11-consumer.mjs'),
-      join(dir, 'consumer.mjs'),
-    );
-    const out = run('node', ['consumer.mjs'], dir);
-    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({
-      guardedWithToken: 200,
-      guardedWithout: 401,
-      jwks: 200,
-      nats: 3,
-      seald: 3,
-      vonage: 3,
-    });
-  }, 180_000);
+// KEEP_PACK_TEST=1 keeps .pack-test/ for a look at what failed.
+afterAll(() => {
+  if (!process.env.KEEP_PACK_TEST)
+    rmSync(work, { recursive: true, force: true });
 });
+
+describe('npm pack in a fresh checkout', () => {
+  it(
+    'builds before packing and ships both builds, their declarations and maps, and the docs only',
+    () => {
+      for (const entry of listing)
+        expect(entry).toMatch(
+          /^package\/(dist\/(esm|cjs)\/|package\.json$|README\.md$|LICENSE$|CHANGELOG\.md$)/,
+        );
+      for (const file of [
+        'package.json',
+        'README.md',
+        'LICENSE',
+        'CHANGELOG.md',
+        'dist/esm/index.js',
+        'dist/esm/index.d.ts',
+        'dist/esm/index.js.map',
+        'dist/cjs/index.js',
+        'dist/cjs/index.d.ts',
+        'dist/cjs/index.js.map',
+        'dist/cjs/package.json',
+      ])
+        expect(listing).toContain(`package/${file}`);
+      // One source, two builds: the same modules on both sides.
+      expect(modulesOf('cjs')).toEqual(modulesOf('esm'));
+      expect(modulesOf('esm').length).toBeGreaterThan(30);
+      expect(
+        JSON.parse(
+          readFileSync(join(unpacked, 'dist/cjs/package.json'), 'utf8'),
+        ),
+      ).toEqual({ type: 'commonjs' });
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'ships source maps that resolve: every module names its map, and every map carries its sources',
+    () => {
+      const jsFiles = filesUnder(join(unpacked, 'dist')).filter((f) =>
+        f.endsWith('.js'),
+      );
+      for (const file of jsFiles) {
+        const js = readFileSync(join(unpacked, 'dist', file), 'utf8');
+        const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(js)?.[1];
+        expect(url, file).toBe(`${file.split('/').pop()}.map`);
+        const map = JSON.parse(
+          readFileSync(join(unpacked, 'dist', dirname(file), url!), 'utf8'),
+        ) as { sources: string[]; sourcesContent?: (string | null)[] };
+        expect(map.sources.length, file).toBeGreaterThan(0);
+        expect(map.sourcesContent?.length, file).toBe(map.sources.length);
+        for (const content of map.sourcesContent!)
+          expect(content?.length, file).toBeGreaterThan(0);
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('an ES module consumer (Nest 12)', () => {
+  it(
+    'imports the ESM build and runs every capability and the guard over real HTTP',
+    async () => {
+      expect(lastJsonLine(await run('node', ['consumer.mjs'], nest12))).toEqual(
+        expectedScenario('esm'),
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'type-checks against Nest 12 with skipLibCheck false (TypeScript 6, nodenext)',
+    async () => {
+      writeFileSync(
+        join(nest12, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+            target: 'ES2023',
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            experimentalDecorators: true,
+            emitDecoratorMetadata: true,
+            types: ['node'],
+          },
+          files: ['typed-consumer.mts'],
+        }),
+      );
+      // Throws (and fails the test) with tsc's diagnostics if the declarations do not compile.
+      await run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', '.'], nest12);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('a Nest 11 CommonJS project', () => {
+  it(
+    'requires the CommonJS build with require(esm) disabled, and runs every capability and the guard',
+    async () => {
+      const out = await run(
+        'node',
+        ['--no-experimental-require-module', 'consumer.cjs'],
+        nest11,
+      );
+      expect(lastJsonLine(out)).toEqual(expectedScenario('cjs'));
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'can also import the ESM build on Nest 11',
+    async () => {
+      expect(lastJsonLine(await run('node', ['consumer.mjs'], nest11))).toEqual(
+        expectedScenario('esm'),
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'type-checks against Nest 11 with skipLibCheck false (TypeScript 5.9; nodenext CommonJS and ESM, and node10)',
+    async () => {
+      const tsc = nest11Bin('typescript', 'bin/tsc');
+      await Promise.all([
+        run('node', [tsc, '-p', 'tsconfig.json'], nest11),
+        run('node', [tsc, '-p', 'tsconfig.node10.json'], nest11),
+      ]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'warns once when both builds load in one process (the dual-package hazard), and not otherwise',
+    async () => {
+      const both = await stderrOf(`import { createRequire } from 'node:module';
+createRequire(import.meta.url)('nest-jwt-issuer');
+await import('nest-jwt-issuer');
+createRequire(import.meta.url)('nest-jwt-issuer');`);
+      expect(both.match(/NEST_JWT_ISSUER_DUAL_PACKAGE/g)).toHaveLength(1);
+      expect(both).toContain('loaded twice, as an ES module and as CommonJS');
+      const one = await stderrOf(`await import('nest-jwt-issuer');
+await import('nest-jwt-issuer');`);
+      expect(one).not.toContain('NEST_JWT_ISSUER_DUAL_PACKAGE');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'passes its Jest (ts-jest) e2e test that boots the module and calls a guarded route',
+    async () => {
+      const out = await run(
+        'node',
+        [
+          nest11Bin('jest', 'bin/jest.js'),
+          '--config',
+          'test/jest-e2e.json',
+          '--ci',
+          '--runInBand',
+          '--cacheDirectory',
+          join(work, 'jest-cache'),
+          '--json',
+        ],
+        nest11,
+      );
+      const report = JSON.parse(out) as {
+        success: boolean;
+        numPassedTests: number;
+        numFailedTests: number;
+      };
+      expect(report).toMatchObject({
+        success: true,
+        numPassedTests: 2,
+        numFailedTests: 0,
+      });
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+function expectedScenario(build: 'esm' | 'cjs'): Record<string, unknown> {
+  return {
+    entry: expect.stringMatching(
+      new RegExp(`node_modules/nest-jwt-issuer/dist/${build}/index\\.js$`),
+    ),
+    guardedWithToken: 200,
+    caller: 'm1',
+    guardedWithout: 401,
+    jwks: 200,
+    refusedArgument: 400,
+    refusedArgumentCode: 'ERR_JWT_ISSUER_INVALID_ARGUMENT',
+    nats: 3,
+    seald: 3,
+    vonage: 3,
+    libraryError: 'ERR_JWT_ISSUER_INVALID_ARGUMENT',
+  };
+}

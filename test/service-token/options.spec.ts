@@ -66,7 +66,7 @@ describe('service options', () => {
         JWT_ISSUER_SERVICE_JWKS_CACHE_MAX_AGE: '120',
       },
     );
-    const s = (await result).service!;
+    const s = (await result).service!.signing!;
     expect(s).toMatchObject({
       name: 'orders',
       issuer: 'https://orders.test',
@@ -155,7 +155,7 @@ describe('service options', () => {
       'is not a valid private key',
     ],
     ['a malformed JWK', '{"kty":"RSA","n":"x"', 'not valid JSON'],
-    ['a missing file', '/nonexistent/key.pem', 'neither a PEM'],
+    ['a missing file', '/nonexistent/key.pem', 'the key file was not found'],
     [
       'an EC key for RS256',
       generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -167,7 +167,9 @@ describe('service options', () => {
     'start-up error for %s, naming the option',
     async (_name, privateKey, message) => {
       const e = await problemsOf(
-        resolve({ service: { name: 'a', issuer: 'b', privateKey } }).result,
+        resolve({
+          service: { name: 'a', issuer: 'https://b.test', privateKey },
+        }).result,
       );
       const p = e.problems.find((x) => x.path === 'service.privateKey')!;
       expect(p.message).toContain(message);
@@ -184,24 +186,25 @@ describe('service options', () => {
       await resolve({
         service: {
           name: 'a',
-          issuer: 'b',
+          issuer: 'https://b.test',
           algorithm: 'EdDSA',
           privateKey: jwk,
         },
       }).result
-    ).service!;
+    ).service!.signing!;
     expect(s.privateKey.asymmetricKeyType).toBe('ed25519');
   });
 
   it('generates a development key with a loud warning, but never in production', async () => {
     const { result, logger } = resolve({
-      service: { name: 'a', issuer: 'b', algorithm: 'ES256' },
+      service: { name: 'a', issuer: 'https://b.test', algorithm: 'ES256' },
     });
-    const s = (await result).service!;
+    const s = (await result).service!.signing!;
     expect(s.developmentKey).toBe(true);
     expect(logger.lines.join('\n')).toMatch(/DEVELOPMENT ES256 key/);
     const e = await problemsOf(
-      resolve({ service: { name: 'a', issuer: 'b' } }, {}, true).result,
+      resolve({ service: { name: 'a', issuer: 'https://b.test' } }, {}, true)
+        .result,
     );
     expect(e.problems).toEqual([
       expect.objectContaining({

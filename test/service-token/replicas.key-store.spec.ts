@@ -61,7 +61,7 @@ async function resolve(
     problems,
     service:
       problems.list.length === 0 && resolved
-        ? new ServiceTokenService(resolved)
+        ? new ServiceTokenService(resolved.signing!)
         : undefined,
   };
 }

@@ -20,7 +20,7 @@ async function makeService(
   const problems = new ConfigProblems();
   const resolved = await normalizeServiceTokenOptions(options, problems, quiet);
   problems.throwIfAny();
-  return new ServiceTokenService(resolved!);
+  return new ServiceTokenService(resolved!.signing!);
 }
 
 describe('ServiceTokenService', () => {

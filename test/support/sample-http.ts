@@ -1,14 +1,16 @@
 import { type INestApplication, Module, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { APP_FILTER, NestFactory } from '@nestjs/core';
 import {
   JwtIssuerModule,
   type JwtIssuerModuleOptions,
 } from '../../lib/index.js';
+import { SampleExceptionFilter } from '../../sample/sample-exception.filter.js';
 import { captureOutput } from './capture-output.js';
 
 /**
  * Starts one capability of the sample over real HTTP on 127.0.0.1: its controller, and `JwtIssuerModule` fed by
- * its sample-options function (so environment variables and development defaults behave as in `npm start`).
+ * its sample-options function (so environment variables and development defaults behave as in `npm start`), and the
+ * sample's exception filter.
  * Everything logged while starting is captured, for tests that check no secret is printed.
  */
 export async function startSampleSection(
@@ -18,6 +20,7 @@ export async function startSampleSection(
   @Module({
     imports: [JwtIssuerModule.forRootAsync({ useFactory: options })],
     controllers: [controller],
+    providers: [{ provide: APP_FILTER, useClass: SampleExceptionFilter }],
   })
   class SampleSectionModule {}
 

@@ -201,7 +201,7 @@ describe('vonage configuration', () => {
     });
     expect(
       (missing.error as JwtIssuerConfigError).problems[0].message,
-    ).toContain('neither a PEM text');
+    ).toContain('the key file was not found');
   });
 
   it('without a vonage section the service is injectable but says what to configure', async () => {

@@ -11,6 +11,12 @@ export interface TrustedIssuerOptions {
   issuer: string;
   /** Absolute `http(s)` URL of its JWKS, e.g. `https://orders.internal/.well-known/jwks.json`. */
   jwksUri: string;
+  /**
+   * Accept a plain-`http` `jwksUri` to a host other than loopback (whoever is on the network path could swap the
+   * keys): only where the path is protected otherwise, e.g. by a service mesh's mTLS. Without it such a URL is a
+   * warning, and a start-up error in production. @default false
+   */
+  allowHttp?: boolean;
 }
 
 /**
@@ -28,9 +34,15 @@ export interface TrustedIssuerOptions {
  * });
  */
 export interface ServiceTokenOptions {
-  /** This service's name: the `sub` of its tokens. Required. */
+  /**
+   * This service's name: the `sub` of its tokens. Required to issue tokens; a section without `name`, `issuer`,
+   * `privateKey` or any other signing option only verifies (it then needs `trustedIssuers`).
+   */
   name?: string;
-  /** The `iss` of this service's tokens, usually its base URL (the JWKS is published under it). Required. */
+  /**
+   * The `iss` of this service's tokens: its base URL, an absolute `http(s)` URL (the JWKS is published under it).
+   * Required to issue tokens.
+   */
   issuer?: string;
   /** `aud` put in this service's own token (one value or several). @default no `aud` */
   audience?: string | string[];
@@ -85,12 +97,24 @@ export interface ServiceTokenOptions {
   jwksCacheMaxAge?: number;
 }
 
-/** The `service` section after validation (internal): every field set, keys imported. */
-export interface ResolvedServiceTokenOptions {
+/** The verifying side of the `service` section after validation (internal). */
+export interface ResolvedServiceTokenVerification {
+  readonly expectedAudience: readonly string[] | undefined;
+  readonly trustedIssuers: readonly TrustedIssuerOptions[];
+  readonly acceptOwnTokens: boolean;
+  readonly clockTolerance: number;
+  readonly maxTokenBytes: number;
+  readonly verifiedCacheSize: number;
+  readonly jwksTimeout: number;
+  readonly jwksCooldown: number;
+  readonly jwksCacheMaxAge: number;
+}
+
+/** The `service` section of a service that issues tokens, after validation (internal): every field set, keys imported. */
+export interface ResolvedServiceTokenOptions extends ResolvedServiceTokenVerification {
   readonly name: string;
   readonly issuer: string;
   readonly audience: readonly string[] | undefined;
-  readonly expectedAudience: readonly string[] | undefined;
   readonly algorithm: ServiceTokenAlgorithm;
   readonly privateKey: KeyObject;
   /** True when the key was generated for development. */
@@ -104,14 +128,14 @@ export interface ResolvedServiceTokenOptions {
   readonly publishJwks: boolean;
   readonly jwksPath: string;
   readonly openidConfigurationPath: string;
-  readonly trustedIssuers: readonly TrustedIssuerOptions[];
-  readonly acceptOwnTokens: boolean;
-  readonly clockTolerance: number;
-  readonly maxTokenBytes: number;
-  readonly verifiedCacheSize: number;
-  readonly jwksTimeout: number;
-  readonly jwksCooldown: number;
-  readonly jwksCacheMaxAge: number;
+}
+
+/**
+ * The `service` section after validation (internal): the verifier's options always; `signing` when the section
+ * issues tokens (it has a name, an issuer…), `undefined` when it only verifies other services' tokens.
+ */
+export interface ResolvedServiceTokenSection extends ResolvedServiceTokenVerification {
+  readonly signing: ResolvedServiceTokenOptions | undefined;
 }
 
 /** The claims of a verified service token. */

@@ -1,0 +1,142 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpStatus,
+  Injectable,
+  Logger,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+
+/** The JSON body {@link JwtIssuerExceptionFilter} answers with. */
+export interface JwtIssuerErrorBody {
+  /** The HTTP status, repeated (as Nest's own error bodies do). */
+  statusCode: number;
+  /** The library's stable code; absent on 401, whose body is the same whatever the reason. */
+  code?: JwtIssuerErrorCode;
+  /** A fixed text per code: never the error's own message, so never a value the caller or the server supplied. */
+  message: string;
+}
+
+const C = JwtIssuerErrorCode;
+
+// Fixed, public texts. The error's own message (which names the argument and never holds a secret) goes to the log.
+const MESSAGES: Partial<Record<JwtIssuerErrorCode, string>> = {
+  [C.INVALID_ARGUMENT]:
+    'A value was refused: missing, of the wrong type or out of range',
+  [C.NKEY_INVALID]: 'An nkey could not be decoded',
+  [C.NKEY_WRONG_TYPE]: 'An nkey is of the wrong kind',
+  [C.SCOPED_KEY_PERMISSIONS]:
+    'Permissions and limits cannot be set for users of a scoped signing key',
+  [C.KEY_INVALID]: 'A key could not be parsed',
+  [C.KEY_MISMATCH]: 'A key does not fit its algorithm or use',
+  [C.ACCOUNT_JWT_INVALID]: 'A NATS account JWT was refused',
+  [C.NOT_CONFIGURED]: 'This capability is not configured on the server',
+  [C.JWKS_UNAVAILABLE]: 'The keys of a trusted issuer cannot be fetched now',
+  [C.KEY_STORE_UNAVAILABLE]: 'The shared key store cannot be reached now',
+};
+
+/**
+ * Answers a {@link JwtIssuerError} that escapes a route (a library call refusing its arguments, a token that does not
+ * verify, a capability that is not configured) with a 4xx/503 instead of Nest's default 500:
+ *
+ * | codes | status | body |
+ * |---|---|---|
+ * | `INVALID_ARGUMENT`, `NKEY_*`, `KEY_*`, `SCOPED_KEY_PERMISSIONS`, `ACCOUNT_JWT_INVALID` | 400 | `{ statusCode, code, message }` |
+ * | `TOKEN_*` | 401 + `WWW-Authenticate: Bearer …` | `{ statusCode: 401, message: 'Unauthorized' }`, the same for every reason |
+ * | `NOT_CONFIGURED`, `JWKS_UNAVAILABLE`, `KEY_STORE_UNAVAILABLE` | 503 | `{ statusCode, code, message }` |
+ * | `CONFIG_INVALID` and any other | 500 | `{ statusCode, code, message }` |
+ *
+ * `message` is a fixed text per code, never the error's own message: no value from the request or the server
+ * (secret or not) reaches the client. One log line per error (warning for 4xx, error otherwise) gives operators the
+ * method, the path without its query string, the code and the library's message, which never holds a secret.
+ * Works on Express and Fastify (it replies through the HTTP adapter). HTTP only: in other contexts the error is
+ * rethrown unchanged. Subclass and override `statusOf`, `bodyOf` or `log` to change the mapping, the body (e.g.
+ * to show the library's message on 400) or the log line.
+ *
+ * @example
+ * // app.module.ts: for the whole application, with dependency injection
+ * providers: [{ provide: APP_FILTER, useClass: JwtIssuerExceptionFilter }]
+ * // or in main.ts
+ * app.useGlobalFilters(new JwtIssuerExceptionFilter(app.get(HttpAdapterHost)));
+ * // or per controller or route
+ * @UseFilters(JwtIssuerExceptionFilter)
+ */
+@Catch(JwtIssuerError)
+@Injectable()
+export class JwtIssuerExceptionFilter implements ExceptionFilter<JwtIssuerError> {
+  protected readonly logger = new Logger('JwtIssuerExceptionFilter');
+
+  constructor(protected readonly adapterHost: HttpAdapterHost) {}
+
+  /**
+   * Replies with the status and body of {@link statusOf} and {@link bodyOf}, and logs the error.
+   *
+   * @throws the error itself, unchanged, outside an HTTP context.
+   */
+  catch(error: JwtIssuerError, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw error;
+    const adapter = this.adapterHost.httpAdapter;
+    const http = host.switchToHttp();
+    const request: unknown = http.getRequest();
+    const response: unknown = http.getResponse();
+    const status = this.statusOf(error);
+    const method = String(adapter.getRequestMethod(request) ?? '?');
+    const path = String(adapter.getRequestUrl(request) ?? '').split('?')[0];
+    this.log(error, status, `${method} ${path}`);
+    if (adapter.isHeadersSent(response)) {
+      adapter.end(response);
+      return;
+    }
+    if (status === 401) {
+      adapter.setHeader(
+        response,
+        'WWW-Authenticate',
+        error.code === C.TOKEN_MISSING
+          ? 'Bearer'
+          : 'Bearer error="invalid_token"',
+      );
+    }
+    adapter.reply(response, this.bodyOf(error, status), status);
+  }
+
+  /** The HTTP status of an error, from its code (see the table above). */
+  protected statusOf(error: JwtIssuerError): number {
+    const code = error.code;
+    if (code.startsWith('ERR_JWT_ISSUER_TOKEN_'))
+      return HttpStatus.UNAUTHORIZED;
+    switch (code) {
+      case C.NOT_CONFIGURED:
+      case C.JWKS_UNAVAILABLE:
+      case C.KEY_STORE_UNAVAILABLE:
+        return HttpStatus.SERVICE_UNAVAILABLE;
+      case C.CONFIG_INVALID:
+        return HttpStatus.INTERNAL_SERVER_ERROR;
+      default:
+        return MESSAGES[code] === undefined
+          ? HttpStatus.INTERNAL_SERVER_ERROR
+          : HttpStatus.BAD_REQUEST;
+    }
+  }
+
+  /** The JSON body: the code and a fixed text for it; on 401 only `Unauthorized`, whatever the reason. */
+  protected bodyOf(error: JwtIssuerError, status: number): JwtIssuerErrorBody {
+    if (status === 401) return { statusCode: status, message: 'Unauthorized' };
+    return {
+      statusCode: status,
+      code: error.code,
+      message: MESSAGES[error.code] ?? 'Internal server error',
+    };
+  }
+
+  /** One log line for operators: `<METHOD> <path>: <status> <code>: <library message>`, control characters masked. */
+  protected log(error: JwtIssuerError, status: number, route: string): void {
+    const line = `${route}: ${status} ${error.code}: ${error.message}`.replace(
+      /[^ -~]/g,
+      '?',
+    );
+    if (status < 500) this.logger.warn(line);
+    else this.logger.error(line);
+  }
+}
