@@ -34,8 +34,6 @@ export function compileLibrary(folder: string): string {
       out,
       '--declaration',
       'false',
-      '--sourceMap',
-      'false',
     ],
     { cwd: root, stdio: 'pipe' },
   );
