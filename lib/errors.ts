@@ -20,6 +20,11 @@ export const JwtIssuerErrorCode = {
   ACCOUNT_JWT_INVALID: 'ERR_JWT_ISSUER_ACCOUNT_JWT_INVALID',
   /** Permissions or limits were asked for a user signed by a scoped signing key. */
   SCOPED_KEY_PERMISSIONS: 'ERR_JWT_ISSUER_SCOPED_KEY_PERMISSIONS',
+  /**
+   * A NATS user `name` or tag would change a subject's structure once a scoped signing key's template writes it in
+   * (`*`, `>`, `.`, whitespace, control characters, empty tag value): it could widen the user's rights.
+   */
+  UNSAFE_TEMPLATE_VALUE: 'ERR_JWT_ISSUER_UNSAFE_TEMPLATE_VALUE',
   /** No token was presented. */
   TOKEN_MISSING: 'ERR_JWT_ISSUER_TOKEN_MISSING',
   /** The token is not a well-formed compact JWS (segments, base64url, JSON). */

@@ -20,7 +20,10 @@ export {
 export type { JwtIssuerModuleExtras } from './jwt-issuer.module-definition.js';
 export type { EnvVarSpec, EnvVarKind } from './config/env-var.interface.js';
 export type { JwsAlgorithm } from './common/jws-signer.js';
-export type { PrivateKeyInput } from './common/keys.js';
+export type {
+  ImportVerificationJwkOptions,
+  PrivateKeyInput,
+} from './common/keys.js';
 
 // --- nats ---
 export { issueUserJwt, formatUserCreds } from './nats/issue-user-jwt.js';
@@ -43,6 +46,7 @@ export type {
   NatsIssueUserJwtOptions,
   NatsPermission,
   NatsResponsePermission,
+  NatsTemplateValue,
   NatsTimeRange,
   NatsUserClaimsOptions,
   NatsUserCredentials,

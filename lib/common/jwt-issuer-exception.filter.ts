@@ -29,6 +29,8 @@ const MESSAGES: Partial<Record<JwtIssuerErrorCode, string>> = {
   [C.NKEY_WRONG_TYPE]: 'An nkey is of the wrong kind',
   [C.SCOPED_KEY_PERMISSIONS]:
     'Permissions and limits cannot be set for users of a scoped signing key',
+  [C.UNSAFE_TEMPLATE_VALUE]:
+    "A NATS user name or tag was refused: it could widen the user's rights",
   [C.KEY_INVALID]: 'A key could not be parsed',
   [C.KEY_MISMATCH]: 'A key does not fit its algorithm or use',
   [C.ACCOUNT_JWT_INVALID]: 'A NATS account JWT was refused',
@@ -43,7 +45,7 @@ const MESSAGES: Partial<Record<JwtIssuerErrorCode, string>> = {
  *
  * | codes | status | body |
  * |---|---|---|
- * | `INVALID_ARGUMENT`, `NKEY_*`, `KEY_*`, `SCOPED_KEY_PERMISSIONS`, `ACCOUNT_JWT_INVALID` | 400 | `{ statusCode, code, message }` |
+ * | `INVALID_ARGUMENT`, `NKEY_*`, `KEY_*`, `SCOPED_KEY_PERMISSIONS`, `UNSAFE_TEMPLATE_VALUE`, `ACCOUNT_JWT_INVALID` | 400 | `{ statusCode, code, message }` |
  * | `TOKEN_*` | 401 + `WWW-Authenticate: Bearer …` | `{ statusCode: 401, message: 'Unauthorized' }`, the same for every reason |
  * | `NOT_CONFIGURED`, `JWKS_UNAVAILABLE`, `KEY_STORE_UNAVAILABLE` | 503 | `{ statusCode, code, message }` |
  * | `CONFIG_INVALID` and any other | 500 | `{ statusCode, code, message }` |

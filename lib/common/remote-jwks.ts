@@ -1,10 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
-import {
-  importVerificationJwk,
-  type KeySource,
-  type VerificationKey,
+import type {
+  KeySource,
+  VerificationKey,
+  VerifyAlgorithm,
 } from './jwt-verifier.js';
+import { importVerificationJwk } from './keys.js';
+import { loggableUrl, printable } from './printable.js';
 
 /** Options of {@link RemoteJwksKeySource}. Durations in milliseconds. */
 export interface RemoteJwksOptions {
@@ -12,21 +14,52 @@ export interface RemoteJwksOptions {
   issuer: string;
   /** Absolute http(s) URL of the JWKS. */
   jwksUri: string;
-  /** Timeout of one request. @default 5000 */
+  /** Algorithms this issuer's keys may use; a JWK without `alg` is bound to the one that fits it. @default ['RS256', 'ES256', 'EdDSA'] */
+  algorithms?: readonly VerifyAlgorithm[];
+  /** Deadline of one request, headers and body together, whatever the server does. @default 5000 */
   timeoutMs?: number;
-  /** Minimum time between two requests (failed or not). @default 30000 */
+  /** Minimum time between two requests made for an unknown `kid` (after a success). @default 30000 */
   cooldownMs?: number;
+  /** First delay before retrying a failed request; it doubles on each failure, up to `cooldownMs`. @default 1000 */
+  retryMinMs?: number;
   /** Longest time a JWKS is used before it is refreshed; a shorter `Cache-Control: max-age` wins. @default 600000 */
   maxAgeMs?: number;
-  /** Largest accepted response body, in bytes. @default 1048576 */
+  /** Shortest refresh interval a `Cache-Control: max-age` may ask for. @default 1000 */
+  minMaxAgeMs?: number;
+  /** How long a key missing from a response stays usable (0: dropped at once). @default 300000 */
+  keyGraceMs?: number;
+  /** Largest accepted response body, counted in decoded bytes as they arrive. @default 1048576 */
   maxBytes?: number;
+  /** Most keys kept for this issuer (listed and in their grace period); further entries are ignored. @default 100 */
+  maxKeys?: number;
 }
+
+interface Entry {
+  readonly key: VerificationKey;
+  /** The JWK as fetched (to import each key once). */
+  readonly json: string;
+  /** Usable until then: `Infinity` while listed, the end of its grace period once missing. */
+  until: number;
+}
+
+/** Why a request failed, in words fit for a log line. */
+class FetchProblem extends Error {}
+
+const noop = (): void => undefined;
+// Refused entries named in the one warning a response gets (the rest are counted).
+const LISTED = 10;
 
 /**
  * The keys of one trusted issuer, fetched from its JWKS with Node's `fetch`: each JWK is imported once into a
- * `KeyObject` bound to its `alg`. Known keys are served synchronously; a stale set is refreshed in the
- * background; an unknown `kid` triggers one refetch, no more often than the cool-down allows. When the endpoint
- * is down, the keys already known stay in use.
+ * `KeyObject` bound to one algorithm. Known keys are served synchronously; a stale set is refreshed in the
+ * background; an unknown `kid` triggers one refetch, no more often than the cool-down allows.
+ *
+ * The endpoint is treated as untrusted input: one deadline bounds the whole request (a body trickling in byte by
+ * byte included), the body is counted in decoded bytes as it arrives and dropped at `maxBytes` (a gzip bomb never
+ * inflates further), keys that would let anyone forge are refused, and every text from the network is sanitized
+ * before it is logged. When the endpoint fails, the keys already known stay in use and the request is retried
+ * after 1 s, 2 s, 4 s… up to the cool-down. A key missing from one response stays usable for `keyGraceMs` (a load
+ * balancer in front of replicas that disagree for a moment does not drop it).
  *
  * @example
  * const billing = new RemoteJwksKeySource({ issuer: 'https://billing.internal', jwksUri: 'https://billing.internal/.well-known/jwks.json' });
@@ -35,52 +68,87 @@ export interface RemoteJwksOptions {
 export class RemoteJwksKeySource implements KeySource {
   readonly issuer: string;
   private readonly uri: string;
+  /** The URL as logged: no userinfo, query or fragment. */
+  private readonly shownUri: string;
+  private readonly algorithms: readonly VerifyAlgorithm[] | undefined;
   private readonly timeoutMs: number;
   private readonly cooldownMs: number;
+  private readonly retryMinMs: number;
   private readonly maxAgeMs: number;
+  private readonly minMaxAgeMs: number;
+  private readonly keyGraceMs: number;
   private readonly maxBytes: number;
+  private readonly maxKeys: number;
   private readonly logger = new Logger('ServiceTokenJwks');
-  private keys = new Map<string, VerificationKey & { json: string }>();
+  private keys = new Map<string, Entry>();
   private staleAt = 0;
-  private lastAttempt = Number.NEGATIVE_INFINITY;
+  /** Before this, `refresh()` makes no request (the cool-down after a success, the retry delay after a failure). */
+  private nextAttemptAt = 0;
   private lastError: JwtIssuerError | undefined;
+  private failures = 0;
+  private lastWarning = '';
   private inflight: Promise<void> | undefined;
 
   constructor(options: RemoteJwksOptions) {
     this.issuer = options.issuer;
     this.uri = options.jwksUri;
+    this.shownUri = loggableUrl(options.jwksUri);
+    this.algorithms = options.algorithms;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.cooldownMs = options.cooldownMs ?? 30_000;
+    this.retryMinMs = options.retryMinMs ?? 1000;
     this.maxAgeMs = options.maxAgeMs ?? 600_000;
+    this.minMaxAgeMs = options.minMaxAgeMs ?? 1000;
+    this.keyGraceMs = options.keyGraceMs ?? 300_000;
     this.maxBytes = options.maxBytes ?? 1_048_576;
+    this.maxKeys = options.maxKeys ?? 100;
   }
 
-  /** The key with this `kid`; starts a background refresh when the set is stale. */
+  /** The key with this `kid`; starts a background refresh when the set is stale (or a retry is due). */
   get(kid: string): VerificationKey | undefined {
-    if (Date.now() >= this.staleAt && this.inflight === undefined) {
-      this.refresh().catch(() => undefined); // failures are logged; known keys stay in use
+    const now = Date.now();
+    if (now >= this.staleAt && this.inflight === undefined) {
+      this.start().catch(noop); // failures are logged; known keys stay in use
     }
-    return this.keys.get(kid);
+    const entry = this.keys.get(kid);
+    if (entry === undefined) return undefined;
+    if (now >= entry.until) {
+      // Missing from the JWKS for longer than the grace period: withdrawn.
+      entry.key.active = false;
+      this.keys.delete(kid);
+      return undefined;
+    }
+    return entry.key;
   }
 
-  /** The `kid`s known right now. */
+  /** The `kid`s known right now (those in their grace period included). */
   knownKids(): string[] {
     return [...this.keys.keys()];
   }
 
   /**
-   * Fetches the JWKS unless a request is in flight (then shares it) or the cool-down has not passed.
+   * Fetches the JWKS unless a request is in flight (then shares it, which never outlasts the timeout) or the
+   * cool-down has not passed (after a failure: the retry delay, 1 s doubling up to the cool-down).
    *
-   * @throws {JwtIssuerError} `JWKS_UNAVAILABLE` when this (or the last, during the cool-down) fetch failed.
+   * @throws {JwtIssuerError} `JWKS_UNAVAILABLE` when this (or the last, while waiting to retry) fetch failed.
    */
   refresh(): Promise<void> {
     if (this.inflight) return this.inflight;
-    if (Date.now() - this.lastAttempt < this.cooldownMs) {
+    if (Date.now() < this.nextAttemptAt) {
       return this.lastError
         ? Promise.reject(this.lastError)
         : Promise.resolve();
     }
-    this.lastAttempt = Date.now();
+    return this.start();
+  }
+
+  /** Delay before the next attempt after `failures` failures in a row. */
+  private retryDelay(): number {
+    const delay = this.retryMinMs * 2 ** Math.min(this.failures - 1, 30);
+    return Math.min(delay, this.cooldownMs);
+  }
+
+  private start(): Promise<void> {
     this.inflight = this.fetchKeys().finally(() => {
       this.inflight = undefined;
     });
@@ -88,72 +156,192 @@ export class RemoteJwksKeySource implements KeySource {
   }
 
   private async fetchKeys(): Promise<void> {
-    let body: unknown;
-    let maxAgeMs = this.maxAgeMs;
+    let list: unknown[];
+    let maxAgeMs: number;
     try {
-      const res = await fetch(this.uri, {
-        headers: { accept: 'application/json' },
-        redirect: 'error',
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new Error(`HTTP ${res.status}`);
+      const { body, maxAge } = await this.download();
+      const keys = (body as { keys?: unknown } | null)?.keys;
+      if (!Array.isArray(keys)) throw new FetchProblem('no "keys" list');
+      list = keys;
+      maxAgeMs = Math.max(this.minMaxAgeMs, Math.min(this.maxAgeMs, maxAge));
+    } catch (cause) {
+      throw this.failed(cause);
+    }
+    if (this.failures > 0) {
+      this.logger.log(
+        `the JWKS of '${printable(this.issuer, 200)}' (${this.shownUri}) is reachable again`,
+      );
+    }
+    this.failures = 0;
+    this.lastError = undefined;
+    this.install(list);
+    this.staleAt = Date.now() + maxAgeMs;
+    this.nextAttemptAt = Date.now() + this.cooldownMs;
+  }
+
+  /** Records a failed attempt, schedules the retry, logs, and returns the error to throw. */
+  private failed(cause: unknown): JwtIssuerError {
+    const reason =
+      cause instanceof FetchProblem ? cause.message : describeFetchError(cause);
+    this.lastError = new JwtIssuerError(
+      JwtIssuerErrorCode.JWKS_UNAVAILABLE,
+      `the JWKS of '${printable(this.issuer, 200)}' (${this.shownUri}) could not be fetched: ${reason}`,
+      { cause },
+    );
+    this.failures++;
+    // Retry sooner than the cool-down: a peer that starts after this service is accepted about a second later.
+    this.staleAt = this.nextAttemptAt = Date.now() + this.retryDelay();
+    const line = `${this.lastError.message}; keeping ${this.keys.size} known key(s), next try in ${this.retryDelay()} ms`;
+    // Once per streak of identical failures: a peer down for an hour writes a few lines, not thousands.
+    if (
+      this.failures === 1 ||
+      !this.lastWarning.startsWith(this.lastError.message)
+    ) {
+      this.logger.warn(line);
+      this.lastWarning = line;
+    } else {
+      this.logger.debug(line);
+    }
+    return this.lastError;
+  }
+
+  /**
+   * One GET with a single deadline over connect, headers and every read of the body; the body is counted in
+   * decoded bytes (after `Content-Encoding`) and cancelled as soon as it passes `maxBytes`.
+   */
+  private async download(): Promise<{ body: unknown; maxAge: number }> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new FetchProblem(`no complete answer within ${this.timeoutMs} ms`),
+        );
+        controller.abort();
+      }, this.timeoutMs);
+    });
+    deadline.catch(noop);
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    let done = false;
+    try {
+      const res = await Promise.race([
+        fetch(this.uri, {
+          headers: { accept: 'application/json' },
+          redirect: 'error',
+          signal: controller.signal,
+        }),
+        deadline,
+      ]);
+      reader = res.body?.getReader();
+      if (!res.ok) throw new FetchProblem(`HTTP ${res.status}`);
+      const declared = Number(res.headers.get('content-length'));
+      if (!res.headers.has('content-encoding') && declared > this.maxBytes) {
+        throw new FetchProblem(`response larger than ${this.maxBytes} bytes`);
       }
-      const text = await res.text();
-      if (text.length > this.maxBytes) throw new Error('response too large');
-      body = JSON.parse(text);
-      const m = /(?:^|,)\s*max-age=(\d+)/i.exec(
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for (;;) {
+        if (reader === undefined) break;
+        const chunk = await Promise.race([reader.read(), deadline]);
+        if (chunk.done) break;
+        size += chunk.value.byteLength;
+        if (size > this.maxBytes) {
+          throw new FetchProblem(`response larger than ${this.maxBytes} bytes`);
+        }
+        chunks.push(chunk.value);
+      }
+      done = true;
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+      } catch {
+        throw new FetchProblem('the response is not JSON');
+      }
+      const m = /(?:^|,)\s*max-age=(\d{1,10})\s*(?:,|$)/i.exec(
         res.headers.get('cache-control') ?? '',
       );
-      if (m) maxAgeMs = Math.min(maxAgeMs, Number(m[1]) * 1000);
-    } catch (cause) {
-      this.lastError = new JwtIssuerError(
-        JwtIssuerErrorCode.JWKS_UNAVAILABLE,
-        `the JWKS of '${this.issuer}' (${this.uri}) could not be fetched: ${(cause as Error).name === 'TimeoutError' ? 'timeout' : (cause as Error).message}`,
-        { cause },
-      );
-      // Retry after the cool-down; keep every key already known.
-      this.staleAt = this.lastAttempt + this.cooldownMs;
-      this.logger.warn(
-        `${this.lastError.message}; keeping ${this.keys.size} known key(s)`,
-      );
-      throw this.lastError;
+      return { body, maxAge: m ? Number(m[1]) * 1000 : Infinity };
+    } finally {
+      clearTimeout(timer);
+      if (!done) {
+        reader?.cancel().catch(noop);
+        controller.abort();
+      }
     }
-    const list = (body as { keys?: unknown } | null)?.keys;
-    if (!Array.isArray(list)) {
-      this.lastError = new JwtIssuerError(
-        JwtIssuerErrorCode.JWKS_UNAVAILABLE,
-        `the JWKS of '${this.issuer}' (${this.uri}) has no "keys" list`,
-      );
-      this.staleAt = this.lastAttempt + this.cooldownMs;
-      this.logger.warn(this.lastError.message);
-      throw this.lastError;
-    }
-    const next = new Map<string, VerificationKey & { json: string }>();
+  }
+
+  /** Replaces the key set by the keys of a response, keeping missing keys for their grace period. */
+  private install(list: readonly unknown[]): void {
+    const now = Date.now();
+    const next = new Map<string, Entry>();
+    const ignored: string[] = [];
+    let ignoredCount = 0;
     for (const jwk of list) {
-      const json = JSON.stringify(jwk);
       const kid = (jwk as { kid?: unknown } | null)?.kid;
+      if (typeof kid === 'string' && next.has(kid)) continue; // first one wins
+      if (next.size >= this.maxKeys) {
+        ignoredCount++;
+        if (ignored.length < LISTED)
+          ignored.push(`more than ${this.maxKeys} keys`);
+        continue;
+      }
+      const json = JSON.stringify(jwk);
       const known = typeof kid === 'string' ? this.keys.get(kid) : undefined;
       if (known && known.json === json) {
-        next.set(known.kid, known); // imported once
+        known.until = Infinity; // imported once
+        next.set(known.key.kid, known);
         continue;
       }
       try {
-        const key = importVerificationJwk(jwk);
-        if (!next.has(key.kid)) next.set(key.kid, { ...key, json });
+        const key = importVerificationJwk(jwk, { algorithms: this.algorithms });
+        next.set(key.kid, { key, json, until: Infinity });
       } catch (e) {
-        this.logger.warn(
-          `JWKS of '${this.issuer}': ${(e as Error).message}; key ignored`,
-        );
+        ignoredCount++;
+        if (ignored.length < LISTED) ignored.push((e as Error).message);
       }
     }
-    for (const [kid, key] of this.keys) {
-      // Withdrawn by the issuer: tokens it signed stop being served from caches.
-      if (next.get(kid) !== key) key.active = false;
+    for (const [kid, entry] of this.keys) {
+      const listed = next.get(kid);
+      if (listed === entry) continue;
+      if (
+        listed === undefined &&
+        this.keyGraceMs > 0 &&
+        next.size < this.maxKeys
+      ) {
+        entry.until = Math.min(entry.until, now + this.keyGraceMs);
+        if (now < entry.until) {
+          next.set(kid, entry); // missing from this response: kept for its grace period
+          continue;
+        }
+      }
+      // Withdrawn (or replaced) by the issuer: tokens it signed stop being served from caches.
+      entry.key.active = false;
     }
     this.keys = next;
-    this.lastError = undefined;
-    this.staleAt = Date.now() + Math.max(maxAgeMs, this.cooldownMs);
+    if (ignoredCount > 0) {
+      // One line per response however many entries are bad, and only when it says something new.
+      const line = `the JWKS of '${printable(this.issuer, 200)}' (${this.shownUri}): ${ignoredCount} of ${list.length} entries ignored (${ignored.join('; ')}${ignoredCount > ignored.length ? '; …' : ''})`;
+      if (line !== this.lastWarning) this.logger.warn(line);
+      else this.logger.debug(line);
+      this.lastWarning = line;
+    }
   }
+}
+
+/** A fetch failure in words, without anything the server chose (its text could be anything). */
+function describeFetchError(cause: unknown): string {
+  const e = cause as {
+    name?: string;
+    message?: string;
+    cause?: { code?: unknown };
+  };
+  if (e?.name === 'AbortError' || e?.name === 'TimeoutError') return 'aborted';
+  const code = e?.cause?.code;
+  if (typeof code === 'string') return printable(code, 40);
+  // fetch's own messages may quote the URL, userinfo and query included: never repeated.
+  const message = (e?.message ?? 'error').replace(
+    /[a-z][a-z0-9+.-]*:\/\/\S*/gi,
+    '<url>',
+  );
+  return printable(message, 120);
 }

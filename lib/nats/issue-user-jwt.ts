@@ -1,197 +1,30 @@
 import { nowSeconds } from '../common/time.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+import { type AccountJwtFacts, inspectAccountJwt } from './account-jwt.js';
 import type {
   IssueUserJwtOptions,
-  NatsPermission,
   NatsUserClaimsOptions,
 } from './interfaces/nats-user-jwt.interface.js';
 import { checkPublicNkey, decodeSeed } from './nkey.js';
 import { NkeyJwtSigner } from './nkey-jwt.js';
+import { checkTemplateValues, notInTemplate } from './template-values.js';
+import {
+  invalid,
+  isObject,
+  stringList,
+  userModelJson,
+  wholeNumber,
+} from './user-model.js';
 
 /** What is known of the signing key's scope: a scoped key's users may carry no permissions or limits. */
 export type NatsSigningKeyScope = 'scoped' | 'unscoped' | 'unknown';
 
-const CONNECTION_TYPES = new Set([
-  'STANDARD',
-  'WEBSOCKET',
-  'LEAFNODE',
-  'LEAFNODE_WS',
-  'MQTT',
-  'MQTT_WS',
-  'IN_PROCESS',
-]);
-
-function invalid(what: string, message: string): never {
-  throw new JwtIssuerError(
-    JwtIssuerErrorCode.INVALID_ARGUMENT,
-    `${what}: ${message}`,
-  );
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function stringList(
-  value: unknown,
-  what: string,
-  allowEmptyStrings = false,
-): string[] {
-  if (!Array.isArray(value)) invalid(what, 'must be an array of strings');
-  const list = value as unknown[];
-  for (let i = 0; i < list.length; i++) {
-    const item = list[i];
-    if (typeof item !== 'string' || (!allowEmptyStrings && item === '')) {
-      invalid(`${what}[${i}]`, 'must be a non-empty string');
-    }
-  }
-  return list as string[];
-}
-
-function wholeNumber(value: unknown, what: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    invalid(
-      what,
-      `must be a whole number${min === 0 ? ' ≥ 0' : min === 1 ? ' ≥ 1' : ` ≥ ${min}`}`,
-    );
-  }
-  return value;
-}
-
 /** Validates an `expiresIn` (whole seconds ≥ 1). */
 export function checkExpiresIn(value: unknown, what = 'expiresIn'): number {
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    !Number.isInteger(value) ||
-    value < 1
-  ) {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) {
     invalid(what, 'must be a whole number of seconds ≥ 1');
   }
-  return value;
-}
-
-function permissionJson(value: unknown, what: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (!isObject(value)) invalid(what, 'must be an object { allow?, deny? }');
-  const p = value as NatsPermission;
-  const parts: string[] = [];
-  if (p.allow !== undefined) {
-    parts.push(
-      `"allow":${JSON.stringify(stringList(p.allow, `${what}.allow`))}`,
-    );
-  }
-  if (p.deny !== undefined) {
-    parts.push(`"deny":${JSON.stringify(stringList(p.deny, `${what}.deny`))}`);
-  }
-  return `{${parts.join(',')}}`;
-}
-
-/** The Go v2 user model fields (permissions and limits) as JSON members, each followed by a comma. */
-function userModelJson(
-  permissions: unknown,
-  limits: unknown,
-  scope: NatsSigningKeyScope,
-): string {
-  if (
-    scope === 'scoped' &&
-    (permissions !== undefined || limits !== undefined)
-  ) {
-    throw new JwtIssuerError(
-      JwtIssuerErrorCode.SCOPED_KEY_PERMISSIONS,
-      `${permissions !== undefined ? 'permissions' : 'limits'}: the signing key is a scoped signing key; its template sets the user's permissions and limits, and nats-server refuses a scoped user that carries any`,
-    );
-  }
-  if (
-    scope === 'scoped' ||
-    (scope === 'unknown' && permissions === undefined && limits === undefined)
-  ) {
-    return '';
-  }
-  const out: string[] = [];
-  if (permissions !== undefined) {
-    if (!isObject(permissions)) {
-      invalid('permissions', 'must be an object { pub?, sub?, resp? }');
-    }
-    const pub = permissionJson(permissions.pub, 'permissions.pub');
-    const sub = permissionJson(permissions.sub, 'permissions.sub');
-    if (pub !== undefined) out.push(`"pub":${pub}`);
-    if (sub !== undefined) out.push(`"sub":${sub}`);
-    if (permissions.resp !== undefined) {
-      const resp = permissions.resp;
-      if (!isObject(resp)) {
-        invalid('permissions.resp', 'must be an object { max, ttl? }');
-      }
-      const max = wholeNumber(resp.max, 'permissions.resp.max', -1);
-      const ttl =
-        resp.ttl === undefined
-          ? 0
-          : wholeNumber(resp.ttl, 'permissions.resp.ttl', 0);
-      out.push(`"resp":{"max":${max},"ttl":${ttl}}`);
-    }
-  }
-  if (limits !== undefined && !isObject(limits)) {
-    invalid('limits', 'must be an object');
-  }
-  const l: Record<string, unknown> = isObject(limits) ? limits : {};
-  if (l.src !== undefined) {
-    out.push(`"src":${JSON.stringify(stringList(l.src, 'limits.src'))}`);
-  }
-  if (l.times !== undefined) {
-    if (!Array.isArray(l.times)) {
-      invalid('limits.times', 'must be an array of { start, end }');
-    }
-    const times = (l.times as unknown[]).map((t, i) => {
-      const hhmmss = /^\d{2}:\d{2}:\d{2}$/;
-      if (
-        !isObject(t) ||
-        typeof t.start !== 'string' ||
-        typeof t.end !== 'string' ||
-        !hhmmss.test(t.start) ||
-        !hhmmss.test(t.end)
-      ) {
-        invalid(
-          `limits.times[${i}]`,
-          'must be { start: "HH:MM:SS", end: "HH:MM:SS" }',
-        );
-      }
-      return { start: t.start, end: t.end };
-    });
-    out.push(`"times":${JSON.stringify(times)}`);
-  }
-  if (l.timesLocation !== undefined) {
-    if (typeof l.timesLocation !== 'string' || l.timesLocation === '') {
-      invalid('limits.timesLocation', 'must be a non-empty string');
-    }
-    out.push(`"times_location":${JSON.stringify(l.timesLocation)}`);
-  }
-  for (const key of ['subs', 'data', 'payload'] as const) {
-    const v =
-      l[key] === undefined ? -1 : wholeNumber(l[key], `limits.${key}`, -1);
-    out.push(`"${key}":${v}`);
-  }
-  if (l.bearerToken !== undefined) {
-    if (typeof l.bearerToken !== 'boolean') {
-      invalid('limits.bearerToken', 'must be a boolean');
-    }
-    if (l.bearerToken) out.push('"bearer_token":true');
-  }
-  if (l.allowedConnectionTypes !== undefined) {
-    const types = stringList(
-      l.allowedConnectionTypes,
-      'limits.allowedConnectionTypes',
-    );
-    types.forEach((t, i) => {
-      if (!CONNECTION_TYPES.has(t)) {
-        invalid(
-          `limits.allowedConnectionTypes[${i}]`,
-          `must be one of ${[...CONNECTION_TYPES].join(', ')}`,
-        );
-      }
-    });
-    out.push(`"allowed_connection_types":${JSON.stringify(types)}`);
-  }
-  return out.map((m) => `${m},`).join('');
+  return value as number;
 }
 
 /**
@@ -219,10 +52,18 @@ export function signUserJwt(
     options.expiresIn === undefined
       ? defaultExpiresIn
       : checkExpiresIn(options.expiresIn);
-  const tagsJson =
+  const tagList =
     tags === undefined || (Array.isArray(tags) && tags.length === 0)
-      ? ''
-      : `"tags":${JSON.stringify(stringList(tags, 'tags'))},`;
+      ? undefined
+      : stringList(tags, 'tags');
+  checkTemplateValues(
+    name,
+    tagList,
+    scope,
+    notInTemplate(options.valuesNotInTemplate),
+  );
+  const tagsJson =
+    tagList === undefined ? '' : `"tags":${JSON.stringify(tagList)},`;
   const model = userModelJson(options.permissions, options.limits, scope);
   return signer.sign({
     exp: expiresIn === undefined ? undefined : iat + expiresIn,
@@ -233,23 +74,47 @@ export function signUserJwt(
   });
 }
 
-// Signing keys decoded by issueUserJwt, by seed: decoding costs more than signing. Bounded; only valid seeds enter.
-const SIGNER_CACHE_SIZE = 32;
-const signerCache = new Map<string, NkeyJwtSigner>();
+// issueUserJwt's in-process memos: decoded signing keys (decoding costs more than signing), validated account ids,
+// and what checked account JWTs say (checking one costs a signature verification). Each is bounded, and only values
+// that passed their checks enter.
+const CACHE_SIZE = 32;
+const signers = new Map<string, NkeyJwtSigner>();
+const accountJsons = new Map<string, string>();
+const accounts = new Map<string, AccountJwtFacts>();
 
-function signerFor(signingKey: unknown): NkeyJwtSigner {
-  if (typeof signingKey === 'string') {
-    const hit = signerCache.get(signingKey);
-    if (hit) return hit;
+/** The value memoized under `key`, or `make()`'s (stored unless it throws; the oldest entry leaves when full). */
+function remember<V>(cache: Map<string, V>, key: unknown, make: () => V): V {
+  const hit = typeof key === 'string' ? cache.get(key) : undefined;
+  if (hit !== undefined) return hit;
+  const value = make();
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(key as string, value);
+  return value;
+}
+
+function scopeFrom(
+  accountJwt: unknown,
+  accountId: string,
+  signingPublicKey: string,
+): NatsSigningKeyScope {
+  if (accountJwt === undefined) return 'unknown';
+  const key = `${signingPublicKey} ${accountId} ${String(accountJwt)}`;
+  const now = nowSeconds();
+  const known = accounts.get(key);
+  if (known?.expiresAt !== undefined && known.expiresAt <= now) {
+    accounts.delete(key); // checked again below: it throws, naming the expiry
   }
-  const signer = new NkeyJwtSigner(
-    decodeSeed(signingKey, 'signingKey', ['account']),
-  );
-  if (signerCache.size >= SIGNER_CACHE_SIZE) {
-    signerCache.delete(signerCache.keys().next().value!);
-  }
-  signerCache.set(signingKey as string, signer);
-  return signer;
+  return remember(accounts, key, () => {
+    try {
+      return inspectAccountJwt(accountJwt, accountId, signingPublicKey, now);
+    } catch (e) {
+      throw new JwtIssuerError(
+        JwtIssuerErrorCode.ACCOUNT_JWT_INVALID,
+        `accountJwt: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  }).scope;
 }
 
 /**
@@ -258,7 +123,12 @@ function signerFor(signingKey: unknown): NkeyJwtSigner {
  * `nats {issuer_account, tags?, type:"user", version:2}` and `sub`, ADR-14's jti and an Ed25519 signature made with
  * `node:crypto`. Meant for a **scoped** signing key, whose template gives the user its permissions; for a
  * non-scoped key pass `permissions` and/or `limits` (then the Go v2 user model is written, unset numeric limits as
- * `-1`). The decoded signing key is kept in a small in-process cache, so repeated calls cost one signature.
+ * `-1`, every field validated as nats-server's Go `UserClaims.Validate` does at connect). The decoded signing key
+ * is kept in a small in-process cache, so repeated calls cost one signature.
+ *
+ * `name` and tags are refused when they could widen the user's rights through a scoped key's template (`*`, `>`,
+ * `.`, whitespace, control characters, an empty tag value): unless `accountJwt` shows the key is not scoped, or
+ * `valuesNotInTemplate` says the template does not use them.
  *
  * @example
  * const jwt = issueUserJwt({
@@ -270,16 +140,28 @@ function signerFor(signingKey: unknown): NkeyJwtSigner {
  *   expiresIn: 3600,
  * });
  * @throws {JwtIssuerError} `INVALID_ARGUMENT` (missing or mistyped argument, `expiresIn` not a whole number ≥ 1,
- *   non-string tag…), `NKEY_INVALID` (bad encoding or checksum), `NKEY_WRONG_TYPE` (a user seed as signing key, a
- *   public key where the seed is needed, a user key as account, an account key as user…). Messages name the
+ *   non-string tag, a permission or limit the server would refuse…), `UNSAFE_TEMPLATE_VALUE` (a name or tag that
+ *   could widen the user's rights), `NKEY_INVALID` (bad encoding or checksum), `NKEY_WRONG_TYPE` (a user seed as
+ *   signing key, a public key where the seed is needed, a user key as account, an account key as user…),
+ *   `ACCOUNT_JWT_INVALID` (`accountJwt` does not verify, is not this account's or does not list the key),
+ *   `SCOPED_KEY_PERMISSIONS` (`accountJwt` shows a scoped key and permissions/limits were given). Messages name the
  *   argument and never contain the seed.
  */
 export function issueUserJwt(options: IssueUserJwtOptions): string {
   if (!isObject(options)) invalid('options', 'must be an object');
-  const signer = signerFor(options.signingKey);
-  const accountId = checkPublicNkey(options.accountId, 'accountId', [
-    'account',
-  ]);
+  const signer = remember(
+    signers,
+    options.signingKey,
+    () =>
+      new NkeyJwtSigner(
+        decodeSeed(options.signingKey, 'signingKey', ['account']),
+      ),
+  );
+  const accountJson = remember(accountJsons, options.accountId, () =>
+    JSON.stringify(
+      checkPublicNkey(options.accountId, 'accountId', ['account']),
+    ),
+  );
   const publicUserKey = checkPublicNkey(
     options.publicUserKey,
     'publicUserKey',
@@ -287,10 +169,10 @@ export function issueUserJwt(options: IssueUserJwtOptions): string {
   );
   return signUserJwt(
     signer,
-    JSON.stringify(accountId),
+    accountJson,
     publicUserKey,
     options,
-    'unknown',
+    scopeFrom(options.accountJwt, options.accountId, signer.publicKey),
   );
 }
 

@@ -42,34 +42,74 @@ const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const BASE32_INDEX = new Int8Array(128).fill(-1);
 for (let i = 0; i < BASE32.length; i++) BASE32_INDEX[BASE32.charCodeAt(i)] = i;
 
-/** RFC 4648 base32 (alphabet `A-Z2-7`) without padding, as nkeys and ADR-14's jti use it. */
-export function base32Encode(bytes: Uint8Array): string {
-  let out = '';
+const BASE32_BYTES = Buffer.from(BASE32, 'latin1');
+
+/** The length of the unpadded base32 text of `byteLength` bytes. */
+export function base32Length(byteLength: number): number {
+  return Math.ceil((byteLength * 8) / 5);
+}
+
+/**
+ * Writes the unpadded base32 of `bytes` into `out` at `offset` (ASCII) and returns the offset after it. Whole
+ * 5-byte groups are written 8 characters at a time (this is on every JWT's path: the jti).
+ */
+export function base32Into(
+  bytes: Uint8Array,
+  out: Uint8Array,
+  offset = 0,
+): number {
+  const n = bytes.length;
+  const a = BASE32_BYTES;
+  let o = offset;
+  let i = 0;
+  for (; i + 5 <= n; i += 5) {
+    const b0 = bytes[i];
+    const b1 = bytes[i + 1];
+    const b2 = bytes[i + 2];
+    const b3 = bytes[i + 3];
+    const b4 = bytes[i + 4];
+    out[o++] = a[b0 >> 3];
+    out[o++] = a[((b0 & 7) << 2) | (b1 >> 6)];
+    out[o++] = a[(b1 >> 1) & 31];
+    out[o++] = a[((b1 & 1) << 4) | (b2 >> 4)];
+    out[o++] = a[((b2 & 15) << 1) | (b3 >> 7)];
+    out[o++] = a[(b3 >> 2) & 31];
+    out[o++] = a[((b3 & 3) << 3) | (b4 >> 5)];
+    out[o++] = a[b4 & 31];
+  }
   let buffer = 0;
   let bits = 0;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
+  for (; i < n; i++) {
+    buffer = (buffer << 8) | bytes[i];
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out += BASE32[(buffer >>> bits) & 31];
+      out[o++] = a[(buffer >>> bits) & 31];
     }
     buffer &= (1 << bits) - 1;
   }
-  if (bits > 0) out += BASE32[(buffer << (5 - bits)) & 31];
-  return out;
+  if (bits > 0) out[o++] = a[(buffer << (5 - bits)) & 31];
+  return o;
 }
 
-/** Decodes unpadded base32; `undefined` when a character is outside the alphabet. */
-export function base32Decode(text: string): Buffer | undefined {
-  const out = Buffer.alloc(Math.floor((text.length * 5) / 8));
+/** RFC 4648 base32 (alphabet `A-Z2-7`) without padding, as nkeys and ADR-14's jti use it. */
+export function base32Encode(bytes: Uint8Array): string {
+  const out = Buffer.allocUnsafe(base32Length(bytes.length));
+  return out.toString('latin1', 0, base32Into(bytes, out));
+}
+
+/**
+ * Decodes unpadded base32 into `out` (which must hold `floor(5 * length / 8)` bytes); `false` when a character is
+ * outside the alphabet.
+ */
+function base32DecodeInto(text: string, out: Uint8Array): boolean {
   let buffer = 0;
   let bits = 0;
   let at = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     const v = code < 128 ? BASE32_INDEX[code] : -1;
-    if (v < 0) return undefined;
+    if (v < 0) return false;
     buffer = ((buffer << 5) | v) & 0xffff;
     bits += 5;
     if (bits >= 8) {
@@ -77,7 +117,13 @@ export function base32Decode(text: string): Buffer | undefined {
       out[at++] = (buffer >>> bits) & 0xff;
     }
   }
-  return out;
+  return true;
+}
+
+/** Decodes unpadded base32; `undefined` when a character is outside the alphabet. */
+export function base32Decode(text: string): Buffer | undefined {
+  const out = Buffer.alloc(Math.floor((text.length * 5) / 8));
+  return base32DecodeInto(text, out) ? out : undefined;
 }
 
 const CRC16_TABLE = new Uint16Array(256);
@@ -98,6 +144,9 @@ function crc16(bytes: Uint8Array, end = bytes.length): number {
   return crc;
 }
 
+// 56 base32 characters decode to 35 bytes: prefix, 32-byte key, CRC-16. Reused: the check is synchronous.
+const PUBLIC_SCRATCH = new Uint8Array(35);
+
 /**
  * The kind of a well-formed public nkey (56 base32 characters, known prefix, valid checksum), or `undefined`. The
  * hot path of every issued JWT: a table-driven check that agrees with `@nats-io/nkeys`' `fromPublic` (tested),
@@ -105,9 +154,9 @@ function crc16(bytes: Uint8Array, end = bytes.length): number {
  */
 export function publicNkeyKind(text: string): NkeyKind | undefined {
   if (text.length !== 56) return undefined;
-  const raw = base32Decode(text);
-  if (!raw || raw.length !== 35) return undefined;
-  if (crc16(raw, 33) !== raw.readUInt16LE(33)) return undefined;
+  const raw = PUBLIC_SCRATCH;
+  if (!base32DecodeInto(text, raw)) return undefined;
+  if (crc16(raw, 33) !== (raw[33] | (raw[34] << 8))) return undefined;
   const kind = KIND_OF_LETTER[text[0]];
   return kind && raw[0] === PREFIX_BYTE[kind] ? kind : undefined;
 }

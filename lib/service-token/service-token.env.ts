@@ -97,4 +97,9 @@ export const SERVICE_TOKEN_ENV_VARS: readonly EnvVarSpec[] = [
     path: 'service.jwksCacheMaxAge',
     kind: 'number',
   },
+  {
+    env: 'JWT_ISSUER_SERVICE_JWKS_KEY_GRACE_PERIOD',
+    path: 'service.jwksKeyGracePeriod',
+    kind: 'number',
+  },
 ];

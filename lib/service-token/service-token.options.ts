@@ -40,6 +40,7 @@ const KNOWN = [
   'jwksTimeout',
   'jwksCooldown',
   'jwksCacheMaxAge',
+  'jwksKeyGracePeriod',
 ];
 // Options of the issuing side: a section with none of them only verifies other services' tokens.
 const SIGNING = [
@@ -54,7 +55,7 @@ const SIGNING = [
   'jwksPath',
   'openidConfigurationPath',
 ];
-const TRUSTED_ISSUER_KEYS = ['issuer', 'jwksUri', 'allowHttp'];
+const TRUSTED_ISSUER_KEYS = ['issuer', 'jwksUri', 'algorithms', 'allowHttp'];
 
 const generate = promisify(generateKeyPair);
 
@@ -78,13 +79,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The URL when `v` is an absolute http(s) URL without credentials or fragment, else `undefined`. */
+/** The URL when `v` is an absolute http(s) URL without a fragment, else `undefined` (callers check credentials). */
 function httpUrl(v: unknown): URL | undefined {
   if (typeof v !== 'string' || !URL.canParse(v)) return undefined;
   const u = new URL(v);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
-  if (u.username !== '' || u.password !== '' || u.hash !== '') return undefined;
-  return u;
+  return u.hash === '' ? u : undefined;
 }
 
 /** True for `localhost`, `127.0.0.0/8` and `::1`: plain http there never leaves the machine. */
@@ -226,7 +226,7 @@ export async function normalizeServiceTokenOptions(
   let issuer = text('issuer', signs);
   if (issuer !== undefined) {
     const u = httpUrl(issuer);
-    if (!u || u.search !== '') {
+    if (!u || u.search !== '' || u.username !== '' || u.password !== '') {
       issuer = undefined;
       problems.add(
         p('issuer'),
@@ -265,6 +265,7 @@ export async function normalizeServiceTokenOptions(
   const jwksTimeout = seconds('jwksTimeout', 5, 0.001, false)!;
   const jwksCooldown = seconds('jwksCooldown', 30, 0, false)!;
   const jwksCacheMaxAge = seconds('jwksCacheMaxAge', 600, 0, false)!;
+  const jwksKeyGracePeriod = seconds('jwksKeyGracePeriod', 300, 0, false)!;
   const keyStore = await resolveKeyStore(raw.keyStore, problems);
   if (rotationInterval !== undefined) {
     const lead = publicationLeadSeconds(jwksCooldown, keyStore !== undefined);
@@ -312,6 +313,15 @@ export async function normalizeServiceTokenOptions(
           );
           return;
         }
+        const url = uri;
+        if (url.username !== '' || url.password !== '') {
+          // Never echoed: the URL holds a credential.
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].jwksUri must not hold a user or password (fetch refuses such URLs)`,
+          );
+          return;
+        }
         if (t.allowHttp !== undefined && typeof t.allowHttp !== 'boolean') {
           problems.add(
             p('trustedIssuers'),
@@ -335,8 +345,31 @@ export async function normalizeServiceTokenOptions(
           );
           return;
         }
+        const algorithms = t.algorithms;
+        if (
+          algorithms !== undefined &&
+          (!Array.isArray(algorithms) ||
+            algorithms.length === 0 ||
+            algorithms.some(
+              (a) => !ALGORITHMS.includes(a as ServiceTokenAlgorithm),
+            ))
+        ) {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].algorithms must be a non-empty list of ${ALGORITHMS.join(', ')}`,
+          );
+          return;
+        }
         seen.add(t.issuer);
-        trustedIssuers.push({ issuer: t.issuer, jwksUri: t.jwksUri as string });
+        trustedIssuers.push({
+          issuer: t.issuer,
+          jwksUri: t.jwksUri as string,
+          ...(algorithms
+            ? {
+                algorithms: [...new Set(algorithms as ServiceTokenAlgorithm[])],
+              }
+            : {}),
+        });
       });
     }
   }
@@ -351,6 +384,7 @@ export async function normalizeServiceTokenOptions(
     jwksTimeout,
     jwksCooldown,
     jwksCacheMaxAge,
+    jwksKeyGracePeriod,
   };
   if (!signs) {
     if (

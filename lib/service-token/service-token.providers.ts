@@ -49,6 +49,7 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
         jwksTimeout: s.jwksTimeout,
         jwksCooldown: s.jwksCooldown,
         jwksCacheMaxAge: s.jwksCacheMaxAge,
+        jwksKeyGracePeriod: s.jwksKeyGracePeriod,
       }),
     [ServiceTokenService],
   ),

@@ -29,6 +29,8 @@ export interface ServiceTokenVerifierOptions {
   jwksCooldown?: number;
   /** @default 600 */
   jwksCacheMaxAge?: number;
+  /** Seconds a key missing from one JWKS response stays usable. @default 300 */
+  jwksKeyGracePeriod?: number;
 }
 
 /**
@@ -51,6 +53,8 @@ export class ServiceTokenVerifier {
         new RemoteJwksKeySource({
           issuer: t.issuer,
           jwksUri: t.jwksUri,
+          algorithms: t.algorithms,
+          keyGraceMs: (options.jwksKeyGracePeriod ?? 300) * 1000,
           timeoutMs: (options.jwksTimeout ?? 5) * 1000,
           cooldownMs: (options.jwksCooldown ?? 30) * 1000,
           maxAgeMs: (options.jwksCacheMaxAge ?? 600) * 1000,

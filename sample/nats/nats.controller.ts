@@ -1,15 +1,14 @@
-import { Body, Controller, Post } from '@nestjs/common';
+import { Body, Controller, Post, UseGuards } from '@nestjs/common';
 import {
   type NatsUserCredentials,
   NatsUserJwtService,
+  ServiceClaims,
+  type ServiceTokenClaims,
+  ServiceTokenGuard,
 } from '../../lib/index.js';
 
-/** Body of `POST /nats/users`. */
+/** Body of `POST /nats/users`: only the user's own public key may come from the request. */
 export interface CreateNatsUserBody {
-  /** User name (`{{name()}}` in the scope template). */
-  name?: string;
-  /** Tags, e.g. `["team:blue"]` for `{{tag(team)}}`. */
-  tags?: string[];
   /** An existing public user key (`U…`); without it a fresh user nkey is generated. */
   publicUserKey?: string;
 }
@@ -18,29 +17,42 @@ export interface CreateNatsUserBody {
 export type CreateNatsUserResponse =
   Pick<NatsUserCredentials, 'publicKey' | 'jwt'> | NatsUserCredentials;
 
+/** Lifetime of the sample's NATS users: short, so that a leaked creds file stops working soon. */
+export const SAMPLE_NATS_USER_SECONDS = 3600;
+
 /**
- * Sample routes of the 'nats' capability. A real application must authenticate the caller and derive `name` and
- * `tags` from that identity: whoever may choose them chooses their own permissions.
+ * Sample routes of the 'nats' capability, in the safe pattern: the caller is authenticated first (here by a service
+ * token, as a back end for front end would call on behalf of its signed-in user), and the user's `name` and tags
+ * come from that verified identity (`sub`, the `team` claim), never from the request body: through the scoped
+ * key's template they choose the user's subjects. Every user expires.
  */
 @Controller('nats')
 export class NatsController {
   constructor(private readonly nats: NatsUserJwtService) {}
 
   /** Issues a user JWT for `publicUserKey`, or creates a user (seed, JWT, creds) when none is given. */
+  @UseGuards(ServiceTokenGuard)
   @Post('users')
-  createUser(@Body() body: unknown): CreateNatsUserResponse {
-    const b: CreateNatsUserBody =
+  createUser(
+    @ServiceClaims() caller: ServiceTokenClaims,
+    @Body() body: unknown,
+  ): CreateNatsUserResponse {
+    const { publicUserKey } =
       typeof body === 'object' && body !== null && !Array.isArray(body)
         ? (body as CreateNatsUserBody)
         : {};
-    // Only these fields are taken from the request: never permissions, limits or expiry.
-    const { name, tags, publicUserKey } = b;
+    const claims = {
+      // A name or team with '*', '>', '.', or whitespace is refused by the library (400): it would widen the rights.
+      name: caller.sub,
+      tags: typeof caller.team === 'string' ? [`team:${caller.team}`] : [],
+      expiresIn: SAMPLE_NATS_USER_SECONDS,
+    };
     if (publicUserKey !== undefined) {
       return {
         publicKey: publicUserKey,
-        jwt: this.nats.issueUserJwt({ publicUserKey, name, tags }),
+        jwt: this.nats.issueUserJwt({ publicUserKey, ...claims }),
       };
     }
-    return this.nats.createUser({ name, tags });
+    return this.nats.createUser(claims);
   }
 }

@@ -10,9 +10,9 @@ import { describe, expect, it } from 'vitest';
 import {
   formatUserCreds,
   issueUserJwt,
-  JwtIssuerError,
   JwtIssuerErrorCode,
 } from '../../lib/index.js';
+import { errorOf } from './nats-test-kit.js';
 
 // Public test vector (the Java client's fixed inputs; the body method is ADR-14's): /work/shared/notes.
 const USER_SEED = 'SUAGL3KX4ZBBD53BNNLSHGAAGCMXSEYZ6NTYUBUCPZQGHYNK3ZRQBUDPRY';
@@ -50,16 +50,6 @@ function parts(jwt: string): {
     input: `${h}.${b}`,
     sig: Buffer.from(s, 'base64url'),
   };
-}
-
-function errorOf(fn: () => unknown): JwtIssuerError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(JwtIssuerError);
-    return e as JwtIssuerError;
-  }
-  throw new Error('expected a JwtIssuerError');
 }
 
 describe('issueUserJwt (ADR-14)', () => {

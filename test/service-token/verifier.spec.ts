@@ -382,7 +382,7 @@ describe('importVerificationJwk', () => {
   });
 
   it.each([
-    ['no alg', { ...jwk, alg: undefined }],
+    ['no alg and no algorithm fits', { ...jwk, alg: undefined, crv: 'P-384' }],
     ['alg none', { ...jwk, alg: 'none' }],
     ['HS256', { ...jwk, alg: 'HS256' }],
     ['alg not fitting kty', { ...jwk, alg: 'RS256' }],

@@ -1,4 +1,4 @@
-import { createPrivateKey, sign } from 'node:crypto';
+import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import { fromSeed } from '@nats-io/nkeys';
 
@@ -6,6 +6,17 @@ const PKCS8_ED25519_PREFIX = Buffer.from(
   '302e020100300506032b657004220420',
   'hex',
 );
+
+/** The Ed25519 private key of an nkey seed, decoded with @nats-io/nkeys (independently of the library). */
+export function seedPrivateKey(seed: string): KeyObject {
+  const kp = fromSeed(new TextEncoder().encode(seed));
+  const raw = (kp as unknown as { getRawSeed(): Uint8Array }).getRawSeed();
+  return createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, raw]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+}
 
 /**
  * Authenticates to nats-server over a raw TCP connection with the NATS protocol (INFO, CONNECT with the JWT and the
@@ -17,13 +28,7 @@ export function rawConnect(
   jwt: string,
   userSeed: string,
 ): Promise<string> {
-  const kp = fromSeed(new TextEncoder().encode(userSeed));
-  const raw = (kp as unknown as { getRawSeed(): Uint8Array }).getRawSeed();
-  const key = createPrivateKey({
-    key: Buffer.concat([PKCS8_ED25519_PREFIX, raw]),
-    format: 'der',
-    type: 'pkcs8',
-  });
+  const key = seedPrivateKey(userSeed);
   return new Promise((resolve, reject) => {
     const socket = tcpConnect(port, '127.0.0.1');
     let buffer = '';

@@ -64,17 +64,33 @@ export interface NatsUserLimits {
   allowedConnectionTypes?: readonly NatsConnectionType[];
 }
 
+/** A user value a scope template can write into subjects: `name` (`{{name()}}`) or `tags` (`{{tag(x)}}`). */
+export type NatsTemplateValue = 'name' | 'tags';
+
 /** What a user JWT says about the user (everything except the keys). */
 export interface NatsUserClaimsOptions {
-  /** Human-readable name (`name` claim; `{{name()}}` in scope templates). @default the public user key */
+  /**
+   * Human-readable name (`name` claim; `{{name()}}` in scope templates). Unless the signing key is known to be
+   * non-scoped, a name that would change a subject once templated is refused (`*`, `>`, `.`, whitespace, control
+   * characters): see {@link NatsUserClaimsOptions.valuesNotInTemplate}. @default the public user key
+   */
   name?: string;
   /** Lifetime in whole seconds (`exp = iat + expiresIn`). @default none: the JWT never expires */
   expiresIn?: number;
   /**
    * Tags (`nats.tags`), e.g. `team:blue` for a scope template's `{{tag(team)}}`. Matching is case-sensitive on a
-   * lower-case prefix. @default none: the `tags` field is left out
+   * lower-case prefix. Refused like `name` when they could change a subject, and also when the value after `:` is
+   * empty (`team:`). @default none: the `tags` field is left out
    */
   tags?: readonly string[];
+  /**
+   * **Opt-out of a safety check.** The values your scoped signing key's template does **not** use: they are then
+   * written unchecked (e.g. `['name']` for a template without `{{name()}}`, to keep e-mail addresses as names). If
+   * the template does use a value listed here, a name like `*` gives the user every other user's subjects. Not
+   * needed when the key is known to be non-scoped (`accountJwt`): names and tags are then mere labels.
+   * @default none: both `name` and `tags` are checked
+   */
+  valuesNotInTemplate?: readonly NatsTemplateValue[];
   /**
    * Permissions, only for a **non-scoped** signing key (a scoped key's template replaces them, and the server refuses
    * a scoped user that carries any).
@@ -94,6 +110,12 @@ export interface IssueUserJwtOptions extends NatsUserClaimsOptions {
   accountId: string;
   /** Public key of the user, `U…` (`sub`). */
   publicUserKey: string;
+  /**
+   * The account JWT. When given it is checked (signature, subject = `accountId`, `signingKey` listed; the result is
+   * cached) and tells whether the signing key is scoped: then `permissions`/`limits` are refused, and for a
+   * non-scoped key `name` and tags are not checked against template widening. @default none: the scope is unknown
+   */
+  accountJwt?: string;
 }
 
 /** Options of `NatsUserJwtService.issueUserJwt`: the account and signing key come from the module's configuration. */

@@ -12,6 +12,11 @@ export interface TrustedIssuerOptions {
   /** Absolute `http(s)` URL of its JWKS, e.g. `https://orders.internal/.well-known/jwks.json`. */
   jwksUri: string;
   /**
+   * Algorithms its keys may use. A JWK with another `alg` is refused; a JWK without `alg` (RFC 7517 makes it
+   * optional) is bound to the one of these that fits its `kty`/`crv`. @default ['RS256', 'ES256', 'EdDSA']
+   */
+  algorithms?: ServiceTokenAlgorithm[];
+  /**
    * Accept a plain-`http` `jwksUri` to a host other than loopback (whoever is on the network path could swap the
    * keys): only where the path is protected otherwise, e.g. by a service mesh's mTLS. Without it such a URL is a
    * warning, and a start-up error in production. @default false
@@ -95,6 +100,12 @@ export interface ServiceTokenOptions {
   jwksCooldown?: number;
   /** Longest time a fetched JWKS is used before it is refreshed (shorter when the server says so). @default 600 */
   jwksCacheMaxAge?: number;
+  /**
+   * How long a key missing from one JWKS response stays usable, in seconds: replicas behind a load balancer that
+   * disagree for a moment do not make keys flap; a key withdrawn for good stops being accepted after this. 0 drops
+   * it at once. @default 300
+   */
+  jwksKeyGracePeriod?: number;
 }
 
 /** The verifying side of the `service` section after validation (internal). */
@@ -108,6 +119,7 @@ export interface ResolvedServiceTokenVerification {
   readonly jwksTimeout: number;
   readonly jwksCooldown: number;
   readonly jwksCacheMaxAge: number;
+  readonly jwksKeyGracePeriod: number;
 }
 
 /** The `service` section of a service that issues tokens, after validation (internal): every field set, keys imported. */

@@ -1,0 +1,41 @@
+/**
+ * Text from the network made safe for one log line: control characters, line and paragraph separators and
+ * bidirectional overrides become `?`, and anything past `max` characters is cut (marked with `…`). Non-strings
+ * print as their type.
+ *
+ * @example
+ * printable('k1\n[ERROR] forged', 32); // 'k1?[ERROR] forged'
+ */
+export function printable(value: unknown, max = 64): string {
+  if (typeof value !== 'string') return `(${typeof value})`;
+  const cut = value.length > max ? value.slice(0, max) : value;
+  let out = '';
+  for (let i = 0; i < cut.length; i++) {
+    const c = cut.charCodeAt(i);
+    const unsafe =
+      c < 0x20 ||
+      (c >= 0x7f && c <= 0x9f) ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      (c >= 0x202a && c <= 0x202e) ||
+      (c >= 0x2066 && c <= 0x2069);
+    out += unsafe ? '?' : cut[i];
+  }
+  return cut === value ? out : `${out}…`;
+}
+
+/**
+ * A URL as it may be logged: scheme, host and path only (never the userinfo, query string or fragment, which may
+ * hold credentials), through {@link printable}.
+ *
+ * @example
+ * loggableUrl('https://user:pw@jwks.internal/keys.json?token=secret'); // 'https://jwks.internal/keys.json'
+ */
+export function loggableUrl(value: string, max = 120): string {
+  try {
+    const u = new URL(value);
+    return printable(`${u.protocol}//${u.host}${u.pathname}`, max);
+  } catch {
+    return '(invalid URL)';
+  }
+}
