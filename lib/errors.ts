@@ -47,6 +47,8 @@ export const JwtIssuerErrorCode = {
   SERVICE_NOT_ALLOWED: 'ERR_JWT_ISSUER_SERVICE_NOT_ALLOWED',
   /** A remote JWKS could not be fetched or parsed. */
   JWKS_UNAVAILABLE: 'ERR_JWT_ISSUER_JWKS_UNAVAILABLE',
+  /** The shared key store (`service.keyStore`) could not be read when the replica needed it to start. */
+  KEY_STORE_UNAVAILABLE: 'ERR_JWT_ISSUER_KEY_STORE_UNAVAILABLE',
 } as const;
 
 /** One of the {@link JwtIssuerErrorCode} values. */

@@ -63,6 +63,11 @@ export type {
   ServiceOpenIdConfiguration,
 } from './service-token/service-token.service.js';
 export type { PublishedJwk } from './service-token/service-token-key-ring.js';
+export type { ServiceTokenKeyStore } from './service-token/key-store/service-token-key-store.interface.js';
+export {
+  RedisServiceTokenKeyStore,
+  type RedisHashCommands,
+} from './service-token/key-store/redis-key-store.js';
 export {
   ServiceTokenGuard,
   type ServiceTokenGuardOptions,

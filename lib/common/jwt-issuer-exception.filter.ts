@@ -36,6 +36,7 @@ const MESSAGES: Partial<Record<JwtIssuerErrorCode, string>> = {
   [C.ACCOUNT_JWT_INVALID]: 'A NATS account JWT was refused',
   [C.NOT_CONFIGURED]: 'This capability is not configured on the server',
   [C.JWKS_UNAVAILABLE]: 'The keys of a trusted issuer cannot be fetched now',
+  [C.KEY_STORE_UNAVAILABLE]: 'The shared key store cannot be reached now',
 };
 
 /**
@@ -46,7 +47,7 @@ const MESSAGES: Partial<Record<JwtIssuerErrorCode, string>> = {
  * |---|---|---|
  * | `INVALID_ARGUMENT`, `NKEY_*`, `KEY_*`, `SCOPED_KEY_PERMISSIONS`, `UNSAFE_TEMPLATE_VALUE`, `ACCOUNT_JWT_INVALID` | 400 | `{ statusCode, code, message }` |
  * | `TOKEN_*` | 401 + `WWW-Authenticate: Bearer …` | `{ statusCode: 401, message: 'Unauthorized' }`, the same for every reason |
- * | `NOT_CONFIGURED`, `JWKS_UNAVAILABLE` | 503 | `{ statusCode, code, message }` |
+ * | `NOT_CONFIGURED`, `JWKS_UNAVAILABLE`, `KEY_STORE_UNAVAILABLE` | 503 | `{ statusCode, code, message }` |
  * | `CONFIG_INVALID` and any other | 500 | `{ statusCode, code, message }` |
  *
  * `message` is a fixed text per code, never the error's own message: no value from the request or the server
@@ -110,6 +111,7 @@ export class JwtIssuerExceptionFilter implements ExceptionFilter<JwtIssuerError>
     switch (code) {
       case C.NOT_CONFIGURED:
       case C.JWKS_UNAVAILABLE:
+      case C.KEY_STORE_UNAVAILABLE:
         return HttpStatus.SERVICE_UNAVAILABLE;
       case C.CONFIG_INVALID:
         return HttpStatus.INTERNAL_SERVER_ERROR;

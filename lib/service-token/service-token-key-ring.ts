@@ -17,8 +17,26 @@ export interface PublishedJwk {
   [member: string]: unknown;
 }
 
+/**
+ * What the service needs of its keys (internal): {@link ServiceTokenKeyRing} (keys in this process) and
+ * `SharedServiceTokenKeyRing` (keys shared by the replicas through a key store).
+ */
+export interface ServiceKeyRing extends KeySource {
+  /** True when dynamic keys are on. */
+  readonly rotating: boolean;
+  /** True when the ring rotates by itself (shared); otherwise the service's timer calls {@link rotate}. */
+  readonly selfRotating: boolean;
+  start(): Promise<void>;
+  stop(): void;
+  rotate(): Promise<void>;
+  signer(useStaticKey: boolean): JwsSigner;
+  noteSigned(kid: string | undefined, expMs: number): void;
+  jwks(): { keys: PublishedJwk[] };
+  secondsUntilChange(): number | undefined;
+}
+
 /** A signing key of this service (internal). */
-interface RingKey {
+export interface RingKey {
   readonly kind: 'static' | 'dynamic';
   readonly signer: JwsSigner;
   readonly verification: VerificationKey;
@@ -30,7 +48,7 @@ interface RingKey {
 }
 
 /** RFC 7638 thumbprint: stable across restarts and replicas that share the key. */
-function thumbprint(key: KeyObject): string {
+export function thumbprint(key: KeyObject): string {
   const jwk = createPublicKey(key).export({ format: 'jwk' }) as Record<
     string,
     string
@@ -52,8 +70,9 @@ function thumbprint(key: KeyObject): string {
  * Keys change only at rotations, so the JWKS can be cached until the next one. Also the key source that
  * verifies this service's own tokens.
  */
-export class ServiceTokenKeyRing implements KeySource {
+export class ServiceTokenKeyRing implements ServiceKeyRing {
   readonly issuer: string;
+  readonly selfRotating = false;
   private readonly algorithm: ServiceTokenAlgorithm;
   private readonly intervalMs: number | undefined;
   private readonly validityMs: number;
@@ -74,10 +93,11 @@ export class ServiceTokenKeyRing implements KeySource {
         ? undefined
         : options.rotationInterval * 1000;
     this.validityMs = options.tokenValidity * 1000;
-    this.staticKey = this.makeKey(
+    this.staticKey = makeRingKey(
       'static',
       `s-${thumbprint(options.privateKey)}`,
       options.privateKey,
+      this.algorithm,
     );
     this.byKid.set(this.staticKey.verification.kid, this.staticKey);
   }
@@ -90,6 +110,9 @@ export class ServiceTokenKeyRing implements KeySource {
     this.lastRotation = Date.now();
     this.changed();
   }
+
+  /** Nothing to stop: the service owns the rotation timer. */
+  stop(): void {}
 
   /** True when dynamic keys are on. */
   get rotating(): boolean {
@@ -166,30 +189,26 @@ export class ServiceTokenKeyRing implements KeySource {
     const privateKey = await generateServiceKey(this.algorithm);
     const ms = Math.max(Date.now(), this.lastKidMs + 1);
     this.lastKidMs = ms;
-    const key = this.makeKey('dynamic', `d-${ms}`, privateKey);
+    const key = makeRingKey('dynamic', `d-${ms}`, privateKey, this.algorithm);
     this.byKid.set(key.verification.kid, key);
     return key;
   }
+}
 
-  private makeKey(
-    kind: 'static' | 'dynamic',
-    kid: string,
-    privateKey: KeyObject,
-  ): RingKey {
-    const signer = new JwsSigner({
-      algorithm: this.algorithm,
-      key: privateKey,
-      kid,
-    });
-    const publicKey = createPublicKey(privateKey);
-    return {
-      kind,
-      signer,
-      verification: { kid, alg: this.algorithm, key: publicKey, active: true },
-      jwk: Object.freeze(
-        publicJwk(publicKey, this.algorithm, kid),
-      ) as PublishedJwk,
-      maxExpMs: 0,
-    };
-  }
+/** A ring key from a private key: its signer, its verification key and its public JWK, each made once. */
+export function makeRingKey(
+  kind: 'static' | 'dynamic',
+  kid: string,
+  privateKey: KeyObject,
+  algorithm: ServiceTokenAlgorithm,
+): RingKey {
+  const signer = new JwsSigner({ algorithm, key: privateKey, kid });
+  const publicKey = createPublicKey(privateKey);
+  return {
+    kind,
+    signer,
+    verification: { kid, alg: algorithm, key: publicKey, active: true },
+    jwk: Object.freeze(publicJwk(publicKey, algorithm, kid)) as PublishedJwk,
+    maxExpMs: 0,
+  };
 }

@@ -36,6 +36,13 @@ export const SERVICE_TOKEN_ENV_VARS: readonly EnvVarSpec[] = [
     kind: 'number',
   },
   {
+    // A URL may carry a password: never echoed.
+    env: 'JWT_ISSUER_SERVICE_KEY_STORE',
+    path: 'service.keyStore',
+    kind: 'string',
+    secret: true,
+  },
+  {
     env: 'JWT_ISSUER_SERVICE_PUBLISH_JWKS',
     path: 'service.publishJwks',
     kind: 'boolean',

@@ -1,9 +1,14 @@
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { assertKeyFitsAlgorithm, loadPrivateKey } from '../common/keys.js';
+import { JwtIssuerError } from '../errors.js';
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
+import { publicationLeadSeconds } from './key-store/publication-lead.js';
+import { RedisServiceTokenKeyStore } from './key-store/redis-key-store.js';
+import type { ServiceTokenKeyStore } from './key-store/service-token-key-store.interface.js';
 import type {
+  ResolvedServiceTokenOptions,
   ResolvedServiceTokenSection,
   ServiceTokenAlgorithm,
   TrustedIssuerOptions,
@@ -23,6 +28,7 @@ const KNOWN = [
   'privateKey',
   'tokenValidity',
   'rotationInterval',
+  'keyStore',
   'publishJwks',
   'jwksPath',
   'openidConfigurationPath',
@@ -45,6 +51,7 @@ const SIGNING = [
   'privateKey',
   'tokenValidity',
   'rotationInterval',
+  'keyStore',
   'jwksPath',
   'openidConfigurationPath',
 ];
@@ -89,6 +96,41 @@ function isLoopback(u: URL): boolean {
     h === '[::1]' ||
     /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
   );
+}
+
+function isKeyStore(v: unknown): v is ServiceTokenKeyStore {
+  const o = v as Partial<Record<keyof ServiceTokenKeyStore, unknown>> | null;
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    typeof o.getAll === 'function' &&
+    typeof o.setIfAbsent === 'function' &&
+    typeof o.delete === 'function'
+  );
+}
+
+/** `service.keyStore`: `undefined` for `memory`; a Redis URL loads the optional `ioredis` now (never echoed). */
+async function resolveKeyStore(
+  v: unknown,
+  problems: ConfigProblems,
+): Promise<ResolvedServiceTokenOptions['keyStore']> {
+  if (v === undefined || v === 'memory') return undefined;
+  if (isKeyStore(v)) return { store: v };
+  if (typeof v === 'string' && /^rediss?:\/\/[^\s]+$/i.test(v)) {
+    try {
+      const store = await RedisServiceTokenKeyStore.fromUrl(v);
+      return { store, close: () => store.close() };
+    } catch (e) {
+      if (!(e instanceof JwtIssuerError)) throw e;
+      problems.add(p('keyStore'), e.message);
+      return undefined;
+    }
+  }
+  problems.add(
+    p('keyStore'),
+    `must be 'memory', a redis:// or rediss:// URL, or an object implementing ServiceTokenKeyStore (getAll, setIfAbsent, delete)`,
+  );
+  return undefined;
 }
 
 /**
@@ -224,6 +266,17 @@ export async function normalizeServiceTokenOptions(
   const jwksCooldown = seconds('jwksCooldown', 30, 0, false)!;
   const jwksCacheMaxAge = seconds('jwksCacheMaxAge', 600, 0, false)!;
   const jwksKeyGracePeriod = seconds('jwksKeyGracePeriod', 300, 0, false)!;
+  const keyStore = await resolveKeyStore(raw.keyStore, problems);
+  if (rotationInterval !== undefined) {
+    const lead = publicationLeadSeconds(jwksCooldown, keyStore !== undefined);
+    if (rotationInterval < lead) {
+      problems.add(
+        p('rotationInterval'),
+        `${rotationInterval} s is shorter than the publication lead verifiers need (${lead} s: one JWKS cool-down, service.jwksCooldown = ${jwksCooldown} s${keyStore ? ', plus 2 × the 1 s key store sync' : ''}); ` +
+          `a new key would sign before a verifier could refetch the JWKS. Use at least ${lead} s, or a shorter jwksCooldown here and on the verifiers`,
+      );
+    }
+  }
 
   const trustedIssuers: TrustedIssuerOptions[] = [];
   if (raw.trustedIssuers !== undefined) {
@@ -368,7 +421,10 @@ export async function normalizeServiceTokenOptions(
     developmentKey = true;
     context.logger.warn(
       `!!! service.privateKey is not set: generated a DEVELOPMENT ${algorithm} key for the service '${name}'. ` +
-        'Its tokens will not verify after a restart. Never run like this in production (set JWT_ISSUER_SERVICE_PRIVATE_KEY). !!!',
+        (keyStore
+          ? 'The replicas share one development key through service.keyStore, sealed under a key anyone can derive. '
+          : 'Its tokens will not verify after a restart. ') +
+        'Never run like this in production (set JWT_ISSUER_SERVICE_PRIVATE_KEY). !!!',
     );
   }
 
@@ -385,6 +441,7 @@ export async function normalizeServiceTokenOptions(
       developmentKey,
       tokenValidity,
       rotationInterval,
+      keyStore,
       publishJwks,
       jwksPath,
       openidConfigurationPath,

@@ -4,10 +4,13 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
+import type { JwsSigner } from '../common/jws-signer.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { ResolvedServiceTokenOptions } from './interfaces/service-token-options.interface.js';
+import { SharedServiceTokenKeyRing } from './key-store/shared-key-ring.js';
 import {
   type PublishedJwk,
+  type ServiceKeyRing,
   ServiceTokenKeyRing,
 } from './service-token-key-ring.js';
 
@@ -45,10 +48,16 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
   /** This service's keys (also the key source of its own tokens). @internal */
-  readonly keyRing: ServiceTokenKeyRing;
+  readonly keyRing: ServiceKeyRing;
   private readonly logger = new Logger('ServiceTokenService');
   private token:
-    { value: string; renewAtMs: number; expMs: number } | undefined;
+    | {
+        value: string;
+        kid: string | undefined;
+        renewAtMs: number;
+        expMs: number;
+      }
+    | undefined;
   private inflight: Promise<string> | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private rotationTimer: NodeJS.Timeout | undefined;
@@ -56,7 +65,9 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
   private destroyed = false;
 
   constructor(private readonly options: ResolvedServiceTokenOptions) {
-    this.keyRing = new ServiceTokenKeyRing(options);
+    this.keyRing = options.keyStore
+      ? new SharedServiceTokenKeyRing(options, options.keyStore.store)
+      : new ServiceTokenKeyRing(options);
   }
 
   /** Creates the dynamic keys (if any) and the own token; starts the renewal and rotation timers. */
@@ -65,9 +76,11 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
     await this.getToken();
   }
 
-  /** Stops the timers. */
+  /** Stops the timers (and the key store client the module created). */
   onModuleDestroy(): void {
     this.destroyed = true;
+    this.keyRing.stop();
+    this.options.keyStore?.close?.();
     clearTimeout(this.renewTimer);
     clearInterval(this.rotationTimer);
     this.renewTimer = undefined;
@@ -76,15 +89,21 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * This service's own token: `source: "microservice"`, `iss`, `sub` (the service name), `aud` when configured,
-   * `iat`, `exp`, a unique `jti`, and `kid` in the header. Cached and renewed before expiry.
+   * `iat`, `exp`, a unique `jti`, and `kid` in the header. Cached, renewed before expiry and when the signing key
+   * changes; never waits on the network (with a shared `keyStore`, the keys are kept current in the background).
    *
    * @example
    * const jwt = await serviceTokens.getToken();
    */
   getToken(): Promise<string> {
     const t = this.token;
-    if (t !== undefined && Date.now() < t.renewAtMs)
+    if (
+      t !== undefined &&
+      Date.now() < t.renewAtMs &&
+      t.kid === this.keyRing.signer(!this.keyRing.rotating).kid
+    ) {
       return Promise.resolve(t.value);
+    }
     return (this.inflight ??= this.issueOwnToken().finally(() => {
       this.inflight = undefined;
     }));
@@ -107,7 +126,8 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
    * @example
    * const jwt = await serviceTokens.createJwt({ source: 'microservice', scope: 'invoices:read' }, { validitySeconds: 300 });
    * @throws {JwtIssuerError} `INVALID_ARGUMENT` when the payload is not a plain object, `validitySeconds` is not a
-   * positive integer, or a dynamic key is asked for while rotation is off.
+   * positive integer, or a dynamic key is asked for while rotation is off (or, with a shared `keyStore`, for longer
+   * than `tokenValidity`: shared dynamic keys are retained for that long only).
    */
   async createJwt(
     payload: Record<string, unknown>,
@@ -151,6 +171,16 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
       throw new JwtIssuerError(
         JwtIssuerErrorCode.INVALID_ARGUMENT,
         'createJwt: useStaticSigningKey: false needs dynamic keys (service.rotationInterval)',
+      );
+    }
+    if (
+      !useStatic &&
+      this.keyRing.selfRotating &&
+      validity > this.options.tokenValidity
+    ) {
+      throw new JwtIssuerError(
+        JwtIssuerErrorCode.INVALID_ARGUMENT,
+        'createJwt: with a shared keyStore, a dynamic key signs for at most tokenValidity seconds (use the static key for longer tokens)',
       );
     }
     await this.start();
@@ -199,7 +229,8 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Rotates the dynamic keys now (as the timer does every `rotationInterval`) and renews the own token with the new
-   * key. Does nothing when rotation is off.
+   * key. Does nothing when rotation is off. With a shared `keyStore` the fleet rotates on a common schedule: this
+   * only reads the store now.
    */
   async rotateKeys(): Promise<void> {
     if (!this.keyRing.rotating) return;
@@ -217,7 +248,11 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
         );
       }
       const interval = this.options.rotationInterval;
-      if (interval !== undefined && !this.destroyed) {
+      if (
+        interval !== undefined &&
+        !this.destroyed &&
+        !this.keyRing.selfRotating
+      ) {
         this.rotationTimer = setInterval(
           () => {
             this.rotateKeys().catch((e: unknown) =>
@@ -249,10 +284,16 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
     claims.iat = iat;
     claims.exp = iat + validity;
     claims.jti = randomUUID();
-    const value = this.sign(claims, !this.keyRing.rotating);
+    const signer = this.keyRing.signer(!this.keyRing.rotating);
+    const value = this.sign(claims, signer);
     const issuedMs = iat * 1000;
     const renewAtMs = issuedMs + Math.floor(validity * 1000 * RENEW_AT);
-    this.token = { value, renewAtMs, expMs: (iat + validity) * 1000 };
+    this.token = {
+      value,
+      kid: signer.kid,
+      renewAtMs,
+      expMs: (iat + validity) * 1000,
+    };
     this.scheduleRenewal(renewAtMs);
     return value;
   }
@@ -274,8 +315,11 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
     this.renewTimer.unref();
   }
 
-  private sign(claims: Record<string, unknown>, useStatic: boolean): string {
-    const signer = this.keyRing.signer(useStatic);
+  private sign(
+    claims: Record<string, unknown>,
+    signer: JwsSigner | boolean,
+  ): string {
+    if (typeof signer === 'boolean') signer = this.keyRing.signer(signer);
     const token = signer.sign(claims);
     this.keyRing.noteSigned(signer.kid, (claims.exp as number) * 1000);
     return token;

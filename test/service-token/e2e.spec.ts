@@ -374,6 +374,7 @@ describe('rotation and an unreachable JWKS', () => {
         issuer: M1_ISSUER,
         algorithm: 'ES256',
         rotationInterval: 1,
+        jwksCooldown: 0.2, // the lead a 1 s rotation gives verifiers like M2
         tokenValidity: 60,
       },
       { peer, logger: logs },

@@ -143,6 +143,7 @@ describe('ServiceTokenService', () => {
         issuer: 'https://o.test',
         algorithm: 'ES256',
         rotationInterval: 10,
+        jwksCooldown: 5,
         tokenValidity: 5,
       }),
     );
@@ -183,6 +184,7 @@ describe('ServiceTokenService', () => {
         issuer: 'https://o.test',
         algorithm: 'EdDSA',
         rotationInterval: 10,
+        jwksCooldown: 5,
         tokenValidity: 5,
       }),
     );

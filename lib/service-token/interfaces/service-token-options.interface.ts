@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { PrivateKeyInput } from '../../common/keys.js';
+import type { ServiceTokenKeyStore } from '../key-store/service-token-key-store.interface.js';
 
 /** Asymmetric algorithms service tokens are signed with. */
 export type ServiceTokenAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
@@ -63,9 +64,20 @@ export interface ServiceTokenOptions {
   tokenValidity?: number;
   /**
    * Enables dynamic keys (`kid` `d-<created ms>`) rotated every this many seconds; `getToken()` then signs with
-   * the current dynamic key. @default off (the static key signs everything)
+   * the current dynamic key. A new key is published one interval before it signs, so verifiers must be able to
+   * refetch the JWKS within one interval: an interval shorter than `jwksCooldown` (the cool-down the verifiers
+   * of this service are assumed to use, as this service does; plus 2 s with a shared `keyStore`) is refused at
+   * start-up. @default off (the static key signs everything)
    */
   rotationInterval?: number;
+  /**
+   * Where the replicas of this service share their keys. `'memory'`: each process keeps its own (one replica).
+   * A `redis://` or `rediss://` URL (needs the optional peer `ioredis`): every replica with the same `name`,
+   * `issuer`, `algorithm`, `rotationInterval` and `privateKey` signs with the same keys and serves the same JWKS.
+   * Or your own {@link ServiceTokenKeyStore} (e.g. a `RedisServiceTokenKeyStore` around your client).
+   * @default 'memory'
+   */
+  keyStore?: 'memory' | string | ServiceTokenKeyStore;
   /** Serve the JWKS and the OpenID configuration over HTTP. @default true */
   publishJwks?: boolean;
   /** Path of the JWKS route. @default '/.well-known/jwks.json' */
@@ -121,6 +133,10 @@ export interface ResolvedServiceTokenOptions extends ResolvedServiceTokenVerific
   readonly developmentKey: boolean;
   readonly tokenValidity: number;
   readonly rotationInterval: number | undefined;
+  /** The shared key store; `undefined` for `memory`. `close` releases a client the module created. */
+  readonly keyStore:
+    | { readonly store: ServiceTokenKeyStore; readonly close?: () => void }
+    | undefined;
   readonly publishJwks: boolean;
   readonly jwksPath: string;
   readonly openidConfigurationPath: string;
