@@ -14,6 +14,8 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { createAccount, createUser } from '@nats-io/nkeys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  JwtIssuerError,
+  JwtIssuerErrorCode,
   JwtIssuerExceptionFilter,
   JwtIssuerModule,
   NatsUserJwtService,
@@ -259,3 +261,28 @@ describe.each(['express', 'fastify'] as const)(
     });
   },
 );
+
+describe('JwtIssuerExceptionFilter: every code has a deliberate status', () => {
+  // Exposes the protected mapping; a new code that nobody mapped would fall to 500 and fail here.
+  class Probe extends JwtIssuerExceptionFilter {
+    status(code: JwtIssuerErrorCode): number {
+      return this.statusOf(new JwtIssuerError(code, 'probe'));
+    }
+  }
+  const probe = new Probe({} as HttpAdapterHost);
+  const expected = (code: string): number => {
+    if (code === JwtIssuerErrorCode.CONFIG_INVALID) return 500;
+    if (code === JwtIssuerErrorCode.SERVICE_NOT_ALLOWED) return 403;
+    if (code.startsWith('ERR_JWT_ISSUER_TOKEN_')) return 401;
+    if (
+      code === JwtIssuerErrorCode.NOT_CONFIGURED ||
+      code.endsWith('_UNAVAILABLE')
+    )
+      return 503;
+    return 400;
+  };
+
+  it.each(Object.values(JwtIssuerErrorCode))('%s', (code) => {
+    expect(probe.status(code)).toBe(expected(code));
+  });
+});
