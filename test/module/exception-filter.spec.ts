@@ -262,6 +262,19 @@ describe.each(['express', 'fastify'] as const)(
   },
 );
 
+/** The status each code must get from JwtIssuerExceptionFilter. */
+function expectedStatus(code: string): number {
+  if (code === JwtIssuerErrorCode.CONFIG_INVALID) return 500;
+  if (code === JwtIssuerErrorCode.SERVICE_NOT_ALLOWED) return 403;
+  if (code.startsWith('ERR_JWT_ISSUER_TOKEN_')) return 401;
+  if (
+    code === JwtIssuerErrorCode.NOT_CONFIGURED ||
+    code.endsWith('_UNAVAILABLE')
+  )
+    return 503;
+  return 400;
+}
+
 describe('JwtIssuerExceptionFilter: every code has a deliberate status', () => {
   // Exposes the protected mapping; a new code that nobody mapped would fall to 500 and fail here.
   class Probe extends JwtIssuerExceptionFilter {
@@ -270,19 +283,8 @@ describe('JwtIssuerExceptionFilter: every code has a deliberate status', () => {
     }
   }
   const probe = new Probe({} as HttpAdapterHost);
-  const expected = (code: string): number => {
-    if (code === JwtIssuerErrorCode.CONFIG_INVALID) return 500;
-    if (code === JwtIssuerErrorCode.SERVICE_NOT_ALLOWED) return 403;
-    if (code.startsWith('ERR_JWT_ISSUER_TOKEN_')) return 401;
-    if (
-      code === JwtIssuerErrorCode.NOT_CONFIGURED ||
-      code.endsWith('_UNAVAILABLE')
-    )
-      return 503;
-    return 400;
-  };
 
   it.each(Object.values(JwtIssuerErrorCode))('%s', (code) => {
-    expect(probe.status(code)).toBe(expected(code));
+    expect(probe.status(code)).toBe(expectedStatus(code));
   });
 });
