@@ -1,3 +1,4 @@
+import { isPlainObject } from '../common/is-plain-object.js';
 import {
   type ConfigProblem,
   JwtIssuerConfigError,
@@ -32,7 +33,7 @@ export class ConfigProblems {
     raw: unknown,
     known: readonly string[],
   ): Record<string, unknown> | undefined {
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    if (!isPlainObject(raw)) {
       this.add(path || 'options', 'must be an object');
       return undefined;
     }

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { isPlainObject } from '../common/is-plain-object.js';
 import type {
   JwtIssuerCapability,
   RequirementCheck,
@@ -7,10 +8,6 @@ import type {
 import { ConfigProblems } from './config-problems.js';
 import { envVarLookup, unknownEnvVars } from './env.js';
 import type { NormalizeContext } from './normalize-context.interface.js';
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The context normalizers get when the caller gives none: `NODE_ENV` and the module's logger. */
 export function defaultNormalizeContext(): NormalizeContext {

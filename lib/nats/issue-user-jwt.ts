@@ -1,3 +1,4 @@
+import { isPlainObject } from '../common/is-plain-object.js';
 import { nowSeconds } from '../common/time.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import { type AccountJwtFacts, inspectAccountJwt } from './account-jwt.js';
@@ -10,7 +11,6 @@ import { NkeyJwtSigner } from './nkey-jwt.js';
 import { checkTemplateValues, notInTemplate } from './template-values.js';
 import {
   invalid,
-  isObject,
   stringList,
   userModelJson,
   wholeNumber,
@@ -39,7 +39,7 @@ export function signUserJwt(
   scope: NatsSigningKeyScope,
   defaultExpiresIn?: number,
 ): string {
-  if (!isObject(options)) invalid('options', 'must be an object');
+  if (!isPlainObject(options)) invalid('options', 'must be an object');
   const { name, tags, issuedAt } = options;
   if (name !== undefined && (typeof name !== 'string' || name === '')) {
     invalid('name', 'must be a non-empty string');
@@ -148,7 +148,7 @@ function scopeFrom(
  *   argument and never contain the seed.
  */
 export function issueUserJwt(options: IssueUserJwtOptions): string {
-  if (!isObject(options)) invalid('options', 'must be an object');
+  if (!isPlainObject(options)) invalid('options', 'must be an object');
   const signer = remember(
     signers,
     options.signingKey,

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { isPlainObject } from '../common/is-plain-object.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { NatsSigningKeyScope } from './issue-user-jwt.js';
 
@@ -23,11 +24,6 @@ export function invalid(what: string, message: string): never {
     JwtIssuerErrorCode.INVALID_ARGUMENT,
     `${what}: ${message}`,
   );
-}
-
-/** A plain object (not null, not an array). */
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** An array of non-empty strings (internal). */
@@ -87,7 +83,8 @@ function permissionJson(
   permitQueue: boolean,
 ): string | undefined {
   if (value === undefined) return undefined;
-  if (!isObject(value)) invalid(what, 'must be an object { allow?, deny? }');
+  if (!isPlainObject(value))
+    invalid(what, 'must be an object { allow?, deny? }');
   const parts: string[] = [];
   for (const key of ['allow', 'deny'] as const) {
     if (value[key] === undefined) continue;
@@ -140,7 +137,7 @@ function timesJson(value: unknown): string {
   }
   const times = (value as unknown[]).map((t, i) => {
     const what = `limits.times[${i}]`;
-    if (!isObject(t))
+    if (!isPlainObject(t))
       invalid(what, 'must be { start: "HH:MM:SS", end: "HH:MM:SS" }');
     for (const key of ['start', 'end'] as const) {
       if (typeof t[key] !== 'string' || !CLOCK.test(t[key])) {
@@ -183,7 +180,7 @@ export function userModelJson(
   }
   const out: string[] = [];
   if (permissions !== undefined) {
-    if (!isObject(permissions)) {
+    if (!isPlainObject(permissions)) {
       invalid('permissions', 'must be an object { pub?, sub?, resp? }');
     }
     const pub = permissionJson(permissions.pub, 'permissions.pub', false);
@@ -192,7 +189,7 @@ export function userModelJson(
     if (sub !== undefined) out.push(`"sub":${sub}`);
     if (permissions.resp !== undefined) {
       const resp = permissions.resp;
-      if (!isObject(resp)) {
+      if (!isPlainObject(resp)) {
         invalid('permissions.resp', 'must be an object { max, ttl? }');
       }
       const max = wholeNumber(resp.max, 'permissions.resp.max', -1);
@@ -203,10 +200,10 @@ export function userModelJson(
       out.push(`"resp":{"max":${max},"ttl":${ttl}}`);
     }
   }
-  if (limits !== undefined && !isObject(limits)) {
+  if (limits !== undefined && !isPlainObject(limits)) {
     invalid('limits', 'must be an object');
   }
-  const l: Record<string, unknown> = isObject(limits) ? limits : {};
+  const l: Record<string, unknown> = isPlainObject(limits) ? limits : {};
   if (l.src !== undefined) {
     const src = stringList(l.src, 'limits.src');
     src.forEach((cidr, i) => {

@@ -1,5 +1,6 @@
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
+import { isPlainObject } from '../common/is-plain-object.js';
 import { assertKeyFitsAlgorithm, loadPrivateKey } from '../common/keys.js';
 import { JwtIssuerError } from '../errors.js';
 import type { ConfigProblems } from '../config/config-problems.js';
@@ -74,10 +75,6 @@ export async function generateServiceKey(
 }
 
 const p = (key: string): string => `service.${key}`;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The URL when `v` is an absolute http(s) URL without a fragment, else `undefined` (callers check credentials). */
 function httpUrl(v: unknown): URL | undefined {
@@ -288,7 +285,11 @@ export async function normalizeServiceTokenOptions(
     } else {
       const seen = new Set<string>();
       raw.trustedIssuers.forEach((t: unknown, i: number) => {
-        if (!isObject(t) || typeof t.issuer !== 'string' || t.issuer === '') {
+        if (
+          !isPlainObject(t) ||
+          typeof t.issuer !== 'string' ||
+          t.issuer === ''
+        ) {
           problems.add(
             p('trustedIssuers'),
             `[${i}].issuer must be a non-empty string`,
