@@ -45,30 +45,52 @@ async function runFor(fn: () => unknown, ms: number): Promise<number> {
   return ops / ((now - start) / 1000);
 }
 
+/** Options of {@link compare}. */
+export interface CompareOptions {
+  /** Rounds (each contender runs once per round). @default BENCH_ROUNDS or 3 */
+  rounds?: number;
+  /** Total time per contender, in seconds, spread over the rounds. @default BENCH_SECONDS or 1.5 */
+  seconds?: number;
+}
+
 /**
- * Measures contenders side by side in this process. Rounds are interleaved (A B C, A B C, …) so that machine drift
- * affects every contender alike; each contender's best round counts. The first contender is the baseline.
+ * Measures contenders side by side in this process. Rounds are interleaved, in alternating order (A B C, C B A, …),
+ * so that machine drift and any cost one contender leaves behind (garbage, a busy server) affect every contender
+ * alike. Ops/s is each contender's best round; its ratio is the median, over the rounds, of its ops/s divided by the
+ * baseline's in the same round. The first contender is the baseline.
  */
 export async function compare(
   title: string,
   contenders: Contender[],
+  options: CompareOptions = {},
 ): Promise<BenchResult[]> {
-  const best = new Map<string, number>();
+  const roundCount = options.rounds ?? rounds;
+  const roundMs = ((options.seconds ?? seconds) * 1000) / roundCount;
+  const ops: number[][] = contenders.map(() => []);
   for (const c of contenders) await runFor(c.fn, 100); // warm-up
-  for (let r = 0; r < rounds; r++) {
-    for (const c of contenders) {
-      const ops = await runFor(c.fn, (seconds * 1000) / rounds);
-      best.set(c.name, Math.max(best.get(c.name) ?? 0, ops));
+  const order = contenders.map((_, i) => i);
+  for (let r = 0; r < roundCount; r++) {
+    for (const i of r % 2 === 0 ? order : order.toReversed()) {
+      ops[i].push(await runFor(contenders[i].fn, roundMs));
     }
   }
-  const base = best.get(contenders[0].name)!;
-  const results = contenders.map((c) => ({
+  const results = contenders.map((c, i) => ({
     name: c.name,
-    opsPerSec: best.get(c.name)!,
-    ratio: best.get(c.name)! / base,
+    opsPerSec: Math.max(...ops[i]),
+    ratio: median(ops[i].map((o, r) => o / ops[0][r])),
   }));
   printTable(title, results);
   return results;
+}
+
+/** Median of a list of numbers. */
+export function median(values: readonly number[]): number {
+  const sorted = values.toSorted((a, b) => a - b);
+  return (
+    (sorted[Math.floor((sorted.length - 1) / 2)] +
+      sorted[Math.ceil((sorted.length - 1) / 2)]) /
+    2
+  );
 }
 
 /** Prints a markdown table (the README's benchmark tables are pasted from this output). */

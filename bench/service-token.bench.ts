@@ -32,7 +32,7 @@ import {
   type VerificationKey,
 } from '../lib/index.js';
 import { JwsSigner } from '../lib/common/jws-signer.js';
-import { clock, compare, printTable } from './harness.js';
+import { clock, compare, median, printTable } from './harness.js';
 
 type Alg = 'RS256' | 'ES256' | 'EdDSA';
 
@@ -511,16 +511,6 @@ function rate(
   const start = clock();
   for (const t of tokens) check(t);
   return tokens.length / ((clock() - start) / 1000);
-}
-
-/** Median of a list of numbers. */
-function median(values: number[]): number {
-  const sorted = values.toSorted((a, b) => a - b);
-  return (
-    (sorted[Math.floor((sorted.length - 1) / 2)] +
-      sorted[Math.ceil((sorted.length - 1) / 2)]) /
-    2
-  );
 }
 
 /**

@@ -73,6 +73,10 @@ class BenchController {
 class BenchModule {}
 
 const IN_FLIGHT = 32;
+// A round-trip's time on a 2-core machine running the client, the server and nats-server at once varies by ±20 %
+// from one second to the next: many short paired rounds, ratios as medians (see compare).
+const ROUND_TRIP_ROUNDS = Number(process.env.BENCH_TRANSPORT_ROUNDS ?? 30);
+const ROUND_TRIP_SECONDS = Number(process.env.BENCH_TRANSPORT_SECONDS ?? 6);
 
 /**
  * The NATS transport (Nest's ClientProxy and server, a real nats-server on 127.0.0.1): the same message handler
@@ -126,6 +130,7 @@ export default async function (): Promise<void> {
           fn: one('bench.guarded'),
         },
       ],
+      { rounds: ROUND_TRIP_ROUNDS, seconds: ROUND_TRIP_SECONDS },
     );
     await compare(
       `NATS transport, request/reply, ${IN_FLIGHT} in flight (batches of ${IN_FLIGHT}/s)`,
@@ -143,6 +148,7 @@ export default async function (): Promise<void> {
           fn: batch('bench.guarded'),
         },
       ],
+      { rounds: ROUND_TRIP_ROUNDS, seconds: ROUND_TRIP_SECONDS },
     );
     // The guard alone, per message: a fresh NatsContext each time, as the server builds one per message.
     const guard = await app.resolve(ServiceTokenGuard);
