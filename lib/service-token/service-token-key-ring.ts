@@ -47,6 +47,24 @@ export interface RingKey {
   maxExpMs: number;
 }
 
+/** What both key rings read from the options: issuer, algorithm, rotation interval and token validity in ms. */
+export function ringSettings(options: ResolvedServiceTokenOptions): {
+  issuer: string;
+  algorithm: ServiceTokenAlgorithm;
+  intervalMs: number | undefined;
+  validityMs: number;
+} {
+  return {
+    issuer: options.issuer,
+    algorithm: options.algorithm,
+    intervalMs:
+      options.rotationInterval === undefined
+        ? undefined
+        : options.rotationInterval * 1000,
+    validityMs: options.tokenValidity * 1000,
+  };
+}
+
 /** RFC 7638 thumbprint: stable across restarts and replicas that share the key. */
 export function thumbprint(key: KeyObject): string {
   const jwk = createPublicKey(key).export({ format: 'jwk' }) as Record<
@@ -86,13 +104,12 @@ export class ServiceTokenKeyRing implements ServiceKeyRing {
   private jwksCache: { keys: PublishedJwk[] } | undefined;
 
   constructor(options: ResolvedServiceTokenOptions) {
-    this.issuer = options.issuer;
-    this.algorithm = options.algorithm;
-    this.intervalMs =
-      options.rotationInterval === undefined
-        ? undefined
-        : options.rotationInterval * 1000;
-    this.validityMs = options.tokenValidity * 1000;
+    ({
+      issuer: this.issuer,
+      algorithm: this.algorithm,
+      intervalMs: this.intervalMs,
+      validityMs: this.validityMs,
+    } = ringSettings(options));
     this.staticKey = makeRingKey(
       'static',
       `s-${thumbprint(options.privateKey)}`,

@@ -11,6 +11,7 @@ import {
   makeRingKey,
   type PublishedJwk,
   type RingKey,
+  ringSettings,
   type ServiceKeyRing,
   thumbprint,
 } from '../service-token-key-ring.js';
@@ -79,13 +80,12 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
     options: ResolvedServiceTokenOptions,
     private readonly store: ServiceTokenKeyStore,
   ) {
-    this.issuer = options.issuer;
-    this.algorithm = options.algorithm;
-    this.intervalMs =
-      options.rotationInterval === undefined
-        ? undefined
-        : options.rotationInterval * 1000;
-    this.validityMs = options.tokenValidity * 1000;
+    ({
+      issuer: this.issuer,
+      algorithm: this.algorithm,
+      intervalMs: this.intervalMs,
+      validityMs: this.validityMs,
+    } = ringSettings(options));
     this.leadMs = publicationLeadSeconds(options.jwksCooldown, true) * 1000;
     // Replicas share a ring only when they agree on everything that shapes it.
     this.ring = `nest-jwt-issuer:service-keys:${options.algorithm}:${this.intervalMs ?? 0}:${options.name}:${options.issuer}`;
