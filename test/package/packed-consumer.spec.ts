@@ -13,6 +13,10 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type RunningNatsServer,
+  startNatsServer,
+} from '../support/nats-server.js';
 
 // One tarball per run, packed by `npm pack` in a fresh checkout of the repository (the git-tracked and untracked,
 // not ignored files: what a clone would hold, with the working tree's edits), so `prepack` must build it. Every
@@ -33,10 +37,16 @@ const unpacked = join(nest12, 'node_modules', 'nest-jwt-issuer');
 const CHILD_TIMEOUT_MS = 240_000;
 const TEST_TIMEOUT_MS = CHILD_TIMEOUT_MS + 10_000;
 const execFileAsync = promisify(execFile);
-async function run(cmd: string, args: string[], cwd: string): Promise<string> {
+async function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env?: Record<string, string>,
+): Promise<string> {
   try {
     const { stdout } = await execFileAsync(cmd, args, {
       cwd,
+      env: env && { ...process.env, ...env },
       encoding: 'utf8',
       timeout: CHILD_TIMEOUT_MS,
       maxBuffer: 64 * 1024 * 1024,
@@ -331,32 +341,40 @@ await import('nest-jwt-issuer');`);
   );
 
   it(
-    'passes its Jest (ts-jest) e2e test that boots the module and calls a guarded route',
+    'passes its Jest (ts-jest) e2e tests: the guard over Express, and a hybrid app (Express or Fastify + NATS through a real nats-server)',
     async () => {
-      const out = await run(
-        'node',
-        [
-          nest11Bin('jest', 'bin/jest.js'),
-          '--config',
-          'test/jest-e2e.json',
-          '--ci',
-          '--runInBand',
-          '--cacheDirectory',
-          join(work, 'jest-cache'),
-          '--json',
-        ],
-        nest11,
-      );
-      const report = JSON.parse(out) as {
-        success: boolean;
-        numPassedTests: number;
-        numFailedTests: number;
-      };
-      expect(report).toMatchObject({
-        success: true,
-        numPassedTests: 2,
-        numFailedTests: 0,
-      });
+      // The NATS transport needs a server: started here (127.0.0.1, a free port), its URL given to Jest.
+      let nats: RunningNatsServer | undefined;
+      try {
+        nats = await startNatsServer('host: 127.0.0.1\nport: -1\n');
+        const out = await run(
+          'node',
+          [
+            nest11Bin('jest', 'bin/jest.js'),
+            '--config',
+            'test/jest-e2e.json',
+            '--ci',
+            '--runInBand',
+            '--cacheDirectory',
+            join(work, 'jest-cache'),
+            '--json',
+          ],
+          nest11,
+          { NATS_URL: nats.url },
+        );
+        const report = JSON.parse(out) as {
+          success: boolean;
+          numPassedTests: number;
+          numFailedTests: number;
+        };
+        expect(report).toMatchObject({
+          success: true,
+          numPassedTests: 14,
+          numFailedTests: 0,
+        });
+      } finally {
+        await nats?.stop();
+      }
     },
     TEST_TIMEOUT_MS,
   );
