@@ -23,7 +23,8 @@ import {
 // consumer below installs that same tarball:
 // - .pack-test/nest12: the root's node_modules (Nest 12, TypeScript 6) around it, as an ESM consumer.
 // - .pack-test/nest11: a copy of fixtures/nest11, a Nest 11 CommonJS project whose dependencies (Nest 11, Jest,
-//   ts-jest, TypeScript 5.9) the root's `npm ci` installed through a file: devDependency: no network here.
+//   ts-jest, TypeScript 5.9, and for its hybrid-app test @nestjs/microservices 11, @nestjs/platform-fastify 11 and
+//   nats 2) the root's `npm ci` installed through a file: devDependency: no network here.
 const root = join(import.meta.dirname, '..', '..');
 const fixtures = join(import.meta.dirname, 'fixtures');
 const nest11Fixture = join(fixtures, 'nest11');
