@@ -13,13 +13,18 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type RunningNatsServer,
+  startNatsServer,
+} from '../support/nats-server.js';
 
 // One tarball per run, packed by `npm pack` in a fresh checkout of the repository (the git-tracked and untracked,
 // not ignored files: what a clone would hold, with the working tree's edits), so `prepack` must build it. Every
 // consumer below installs that same tarball:
 // - .pack-test/nest12: the root's node_modules (Nest 12, TypeScript 6) around it, as an ESM consumer.
 // - .pack-test/nest11: a copy of fixtures/nest11, a Nest 11 CommonJS project whose dependencies (Nest 11, Jest,
-//   ts-jest, TypeScript 5.9) the root's `npm ci` installed through a file: devDependency: no network here.
+//   ts-jest, TypeScript 5.9, and for its hybrid-app test @nestjs/microservices 11, @nestjs/platform-fastify 11 and
+//   nats 2) the root's `npm ci` installed through a file: devDependency: no network here.
 const root = join(import.meta.dirname, '..', '..');
 const fixtures = join(import.meta.dirname, 'fixtures');
 const nest11Fixture = join(fixtures, 'nest11');
@@ -33,10 +38,16 @@ const unpacked = join(nest12, 'node_modules', 'nest-jwt-issuer');
 const CHILD_TIMEOUT_MS = 240_000;
 const TEST_TIMEOUT_MS = CHILD_TIMEOUT_MS + 10_000;
 const execFileAsync = promisify(execFile);
-async function run(cmd: string, args: string[], cwd: string): Promise<string> {
+async function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env?: Record<string, string>,
+): Promise<string> {
   try {
     const { stdout } = await execFileAsync(cmd, args, {
       cwd,
+      env: env && { ...process.env, ...env },
       encoding: 'utf8',
       timeout: CHILD_TIMEOUT_MS,
       maxBuffer: 64 * 1024 * 1024,
@@ -331,32 +342,40 @@ await import('nest-jwt-issuer');`);
   );
 
   it(
-    'passes its Jest (ts-jest) e2e test that boots the module and calls a guarded route',
+    'passes its Jest (ts-jest) e2e tests: the guard over Express, and a hybrid app (Express or Fastify + NATS through a real nats-server)',
     async () => {
-      const out = await run(
-        'node',
-        [
-          nest11Bin('jest', 'bin/jest.js'),
-          '--config',
-          'test/jest-e2e.json',
-          '--ci',
-          '--runInBand',
-          '--cacheDirectory',
-          join(work, 'jest-cache'),
-          '--json',
-        ],
-        nest11,
-      );
-      const report = JSON.parse(out) as {
-        success: boolean;
-        numPassedTests: number;
-        numFailedTests: number;
-      };
-      expect(report).toMatchObject({
-        success: true,
-        numPassedTests: 2,
-        numFailedTests: 0,
-      });
+      // The NATS transport needs a server: started here (127.0.0.1, a free port), its URL given to Jest.
+      let nats: RunningNatsServer | undefined;
+      try {
+        nats = await startNatsServer('host: 127.0.0.1\nport: -1\n');
+        const out = await run(
+          'node',
+          [
+            nest11Bin('jest', 'bin/jest.js'),
+            '--config',
+            'test/jest-e2e.json',
+            '--ci',
+            '--runInBand',
+            '--cacheDirectory',
+            join(work, 'jest-cache'),
+            '--json',
+          ],
+          nest11,
+          { NATS_URL: nats.url },
+        );
+        const report = JSON.parse(out) as {
+          success: boolean;
+          numPassedTests: number;
+          numFailedTests: number;
+        };
+        expect(report).toMatchObject({
+          success: true,
+          numPassedTests: 14,
+          numFailedTests: 0,
+        });
+      } finally {
+        await nats?.stop();
+      }
     },
     TEST_TIMEOUT_MS,
   );
