@@ -65,7 +65,7 @@ export class RateLimitedLog {
     this.timer = undefined;
     this.detailed = 0;
     if (this.held.size === 0) return;
-    const byKey = [...this.held].sort((a, b) => b[1] - a[1]);
+    const byKey = [...this.held].toSorted((a, b) => b[1] - a[1]);
     this.held.clear();
     const total = byKey.reduce((sum, [, n]) => sum + n, 0);
     const seconds = Math.max(
