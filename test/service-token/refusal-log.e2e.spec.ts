@@ -261,17 +261,17 @@ describe('refusal logs under a flood of bad tokens (real HTTP, Express)', () => 
   }, 120_000);
 });
 
-describe('service.refusalLogLines and service.refusalLogWindow', () => {
-  const base = { name: 'flood', issuer: ISSUER, privateKey: keys.privatePem };
-  const resolve = (
-    options: Parameters<typeof resolveJwtIssuerOptions>[0],
-    env: Record<string, string> = {},
-  ) =>
-    resolveJwtIssuerOptions(options, readJwtIssuerEnv(env), {
-      production: false,
-      logger: new LogCollector(),
-    });
+const base = { name: 'flood', issuer: ISSUER, privateKey: keys.privatePem };
+const resolve = (
+  options: Parameters<typeof resolveJwtIssuerOptions>[0],
+  env: Record<string, string> = {},
+) =>
+  resolveJwtIssuerOptions(options, readJwtIssuerEnv(env), {
+    production: false,
+    logger: new LogCollector(),
+  });
 
+describe('service.refusalLogLines and service.refusalLogWindow', () => {
   it('default to 10 lines per 60 s and are read from JWT_ISSUER_SERVICE_REFUSAL_LOG_LINES / _WINDOW', async () => {
     const defaults = (await resolve({ service: base }))!.service!;
     expect([defaults.refusalLogLines, defaults.refusalLogWindow]).toEqual([
