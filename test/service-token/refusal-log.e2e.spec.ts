@@ -158,6 +158,23 @@ async function flood(
   return out;
 }
 
+/** The app under attack: its own tokens accepted, routes /a (ServiceTokenGuard) and /b (a `with` class). */
+const startFloodApp = (
+  logger: LogCollector,
+  refusalLogLines: number,
+  refusalLogWindow: number,
+) =>
+  startServiceApp(
+    {
+      name: 'flood',
+      issuer: ISSUER,
+      privateKey: keys.privatePem,
+      refusalLogLines,
+      refusalLogWindow,
+    },
+    { logger, controllers: [BaseGuardController, ContextsGuardController] },
+  );
+
 describe('refusal logs under a flood of bad tokens (real HTTP, Express)', () => {
   let app: RunningApp | undefined;
   afterEach(async () => {
@@ -167,19 +184,7 @@ describe('refusal logs under a flood of bad tokens (real HTTP, Express)', () => 
 
   it('2,000 bad tokens of 7 kinds on two guard classes: every one 401, good tokens 200 meanwhile, at most 10 warnings, and one summary with the count per code when the app closes', async () => {
     const logs = new LogCollector();
-    app = await startServiceApp(
-      {
-        name: 'flood',
-        issuer: ISSUER,
-        privateKey: keys.privatePem,
-        refusalLogLines: 10,
-        refusalLogWindow: 3600,
-      },
-      {
-        logger: logs,
-        controllers: [BaseGuardController, ContextsGuardController],
-      },
-    );
+    app = await startFloodApp(logs, 10, 3600);
     const before = logs.lines.length;
     const result = await flood(app, 2000);
     expect(result.badStatuses).toEqual({ 401: 2000 });
@@ -212,19 +217,7 @@ describe('refusal logs under a flood of bad tokens (real HTTP, Express)', () => 
 
   it('the summary comes when the window ends, with no later refusal and the app still open; a quiet app writes nothing more', async () => {
     const logs = new LogCollector();
-    app = await startServiceApp(
-      {
-        name: 'flood',
-        issuer: ISSUER,
-        privateKey: keys.privatePem,
-        refusalLogLines: 3,
-        refusalLogWindow: 1,
-      },
-      {
-        logger: logs,
-        controllers: [BaseGuardController, ContextsGuardController],
-      },
-    );
+    app = await startFloodApp(logs, 3, 1);
     const before = logs.lines.length;
     const result = await flood(app, 70);
     expect(result.badStatuses).toEqual({ 401: 70 });

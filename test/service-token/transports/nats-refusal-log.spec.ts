@@ -1,11 +1,6 @@
 import 'reflect-metadata';
-import { headers } from '@nats-io/transport-node';
 import type { INestMicroservice } from '@nestjs/common';
-import {
-  type ClientProxy,
-  NatsRecordBuilder,
-  Transport,
-} from '@nestjs/microservices';
+import { type ClientProxy, Transport } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceTokenService } from '../../../lib/index.js';
@@ -18,17 +13,12 @@ import { LogCollector } from '../../support/service-token-apps.js';
 import {
   connectNatsClient,
   handledFor,
+  natsRecord as record,
   NatsReceiverController,
   startMicroservice,
 } from '../../support/service-token-transports.js';
 
 const ISSUER = 'http://nats-flood.test';
-
-const record = (data: unknown, authorization?: string) => {
-  const h = headers();
-  if (authorization !== undefined) h.set('authorization', authorization);
-  return new NatsRecordBuilder(data).setHeaders(h).build();
-};
 
 describe('refusal logs of a flood of bad NATS requests (real nats-server)', () => {
   const keys = rsaKeys();
