@@ -172,7 +172,14 @@ export function runTokenFuzz(options: TokenFuzzOptions): TokenFuzzReport {
       signText(alg, JSON.stringify(header(alg)), JSON.stringify(claims(n))),
     ),
   );
-  for (const t of genuine) verifier.verifySync(t); // cached: a mutation must never hit their entries
+  // Cached (a token is admitted on its second sight): a mutation must never hit their entries.
+  for (const t of genuine) {
+    verifier.verifySync(t);
+    verifier.verifySync(t);
+  }
+  if (verifier.cachedTokens !== genuine.length) {
+    throw new Error('fuzzer set-up: the genuine tokens are not all cached');
+  }
 
   const charAt = (t: string) => int(t.length);
   // Each mutation returns the token to try; JSON quirks that re-sign go through signText (then they are signed bytes).

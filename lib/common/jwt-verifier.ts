@@ -41,7 +41,8 @@ export interface JwtVerifierOptions {
   /** Longer tokens are refused before any parsing. @default 8192 */
   maxTokenBytes?: number;
   /**
-   * Entries of the LRU cache of verified tokens (each kept no longer than its token's `exp`); 0 disables it.
+   * Entries of the LRU cache of verified tokens (a token is cached from its second sight, and kept no longer than
+   * its `exp`); 0 disables it.
    * @default 10000
    */
   cacheSize?: number;
@@ -207,9 +208,9 @@ const paramsCache = new WeakMap<
  * base64url, no padding), JSON object header and payload, refused header parameters
  * (`crit`, `jku`, `x5u`, `jwk`, `x5c`), the trusted issuer (`iss` selects the key source), the key (`kid`), that
  * `alg` equals the key's own algorithm, the signature, then `exp` (required), `nbf`, `iat`, `aud` and the required
- * claims. Verified tokens are kept in a bounded LRU cache (`lru-cache`) keyed by their SHA-256, never served past
- * `exp` nor once their key is withdrawn; a hit costs the same after millions of distinct tokens as in a fresh
- * process.
+ * claims. Verified tokens seen twice are kept in a bounded LRU cache (`lru-cache`; a hit needs the SHA-256 of the
+ * exact verified string), never served past `exp` nor once their key is withdrawn; a hit costs the same after
+ * millions of distinct tokens as in a fresh process, and a token met once costs no more than its verification.
  *
  * @example
  * const verifier = new JwtVerifier({ sources: [jwks], requiredClaims: { source: 'microservice' } });
@@ -267,14 +268,14 @@ export class JwtVerifier {
       );
     }
     const now = Date.now();
-    let cacheKey: string | undefined;
+    let lookupKey: number | undefined;
     if (this.cache !== undefined) {
-      cacheKey = VerifiedTokenCache.idOf(token);
-      const hit = this.cache.get(cacheKey, now);
+      lookupKey = VerifiedTokenCache.lookupKeyOf(token);
+      const hit = this.cache.get(token, lookupKey, now);
       if (hit !== undefined) return hit.claims;
     }
 
-    // Before any decoding. A cache hit above needs no such check: its key is the SHA-256 of the UTF-8 of the exact
+    // Before any decoding. A cache hit above needs no such check: it requires the SHA-256 of the UTF-8 of the exact
     // string of a token that passed it (any character outside ASCII changes those bytes).
     if (!COMPACT_JWS.test(token)) {
       fail(
@@ -388,13 +389,13 @@ export class JwtVerifier {
       }
     }
 
-    // Cached claims are shared between callers: frozen. Uncached ones belong to this caller alone.
-    const claims = (
-      cacheKey === undefined ? payload : deepFreeze(payload)
-    ) as VerifiedClaims;
-    if (cacheKey !== undefined) {
-      this.cache!.set(cacheKey, { claims, expMs, key }, now);
+    // Cached on its second sight (see VerifiedTokenCache). Cached claims are shared between callers: frozen.
+    // Uncached ones belong to this caller alone.
+    if (lookupKey === undefined || !this.cache!.admit(lookupKey)) {
+      return payload as VerifiedClaims;
     }
+    const claims = deepFreeze(payload) as VerifiedClaims;
+    this.cache!.set(token, lookupKey, { claims, expMs, key }, now);
     return claims;
   }
 

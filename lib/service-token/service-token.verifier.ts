@@ -91,6 +91,11 @@ export class ServiceTokenVerifier {
       ServiceTokenClaims;
   }
 
+  /** Number of tokens in the verified-token cache (for metrics). */
+  get cachedTokens(): number {
+    return this.verifier.cachedTokens;
+  }
+
   /**
    * Verifies synchronously when the key is known (the common case), else asynchronously after a JWKS refetch.
    *

@@ -243,7 +243,8 @@ describe('JwtVerifier', () => {
     const json = `${JSON.stringify(claims()).slice(0, -1)},"deep":${'['.repeat(depth)}${']'.repeat(depth)}}`;
     const input = `${b64({ alg: 'EdDSA', kid: 'k-EdDSA' })}.${b64(json)}`;
     const t = `${input}.${cryptoSign(null, Buffer.from(input), keys.EdDSA.privateKey).toString('base64url')}`;
-    const out = verifier.verifySync(t);
+    verifier.verifySync(t); // first sight
+    const out = verifier.verifySync(t); // second sight: cached
     expect(Object.isFrozen(out.deep)).toBe(true);
     expect(verifier.verifySync(t)).toBe(out);
   });
@@ -330,6 +331,7 @@ describe('JwtVerifier', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const { verifier, sign } = setup();
     const t = sign('RS256', claims({ exp: now() + 10 }));
+    verifier.verifySync(t);
     const first = verifier.verifySync(t);
     expect(verifier.cachedTokens).toBe(1);
     expect(Object.isFrozen(first)).toBe(true);
@@ -337,6 +339,7 @@ describe('JwtVerifier', () => {
     vi.setSystemTime(Date.now() + 10_500); // past exp, within tolerance: verified again, not served
     const again = verifier.verifySync(t);
     expect(again).not.toBe(first);
+    expect(verifier.verifySync(t)).not.toBe(again);
     expect(verifier.cachedTokens).toBe(0); // the expired entry went, the token was not kept again
     vi.setSystemTime(Date.now() + 10_000); // beyond tolerance
     expect(code(() => verifier.verifySync(t))).toBe(
@@ -394,7 +397,10 @@ describe('JwtVerifier', () => {
     const short = Array.from({ length: 50 }, (_, i) =>
       sign('EdDSA', claims({ n: i, exp: now() + 30 })),
     );
-    for (const t of short) verifier.verifySync(t);
+    for (const t of short) {
+      verifier.verifySync(t);
+      verifier.verifySync(t); // second sight: cached
+    }
     expect(verifier.cachedTokens).toBe(50);
     vi.setSystemTime(Date.now() + 40_000);
     expect(code(() => verifier.verifySync(short[7]))).toBe(
@@ -404,7 +410,9 @@ describe('JwtVerifier', () => {
     const live = Array.from({ length: 120 }, (_, i) =>
       sign('EdDSA', claims({ n: 100 + i, exp: now() + 600 })),
     );
-    const first = live.map((t) => verifier.verifySync(t));
+    const first = live.map(
+      (t) => (verifier.verifySync(t), verifier.verifySync(t)),
+    );
     expect(verifier.cachedTokens).toBe(100);
     // The 100 most recent live tokens are served from the cache (the same frozen objects).
     for (let i = 20; i < live.length; i++) {
@@ -417,16 +425,87 @@ describe('JwtVerifier', () => {
     }
   });
 
+  it('caches a token from its second sight; a first sight leaves the claims to the caller', () => {
+    const { verifier, sign } = setup();
+    const t = sign('EdDSA');
+    const first = verifier.verifySync(t);
+    expect(verifier.cachedTokens).toBe(0);
+    expect(Object.isFrozen(first)).toBe(false); // not shared: nobody else gets this object
+    const second = verifier.verifySync(t);
+    expect(second).not.toBe(first);
+    expect(Object.isFrozen(second)).toBe(true);
+    expect(verifier.cachedTokens).toBe(1);
+    expect(verifier.verifySync(t)).toBe(second); // third sight: a hit
+    verifier.clearCache(); // forgets first sights too
+    verifier.verifySync(t);
+    expect(verifier.cachedTokens).toBe(0);
+  });
+
+  it('a burst of tokens met once does not flush the working set out of the cache', () => {
+    const { verifier, sign } = setup({ cacheSize: 8 });
+    const working = Array.from({ length: 4 }, (_, i) =>
+      sign('EdDSA', claims({ n: i })),
+    );
+    const cached = working.map(
+      (t) => (verifier.verifySync(t), verifier.verifySync(t)),
+    );
+    // 40 times the cache in one-off tokens: an LRU admitting every token would have evicted the working set 40 times.
+    for (let i = 0; i < 320; i++) {
+      expect(verifier.verifySync(sign('EdDSA', claims({ n: 100 + i }))).n).toBe(
+        100 + i,
+      );
+    }
+    expect(verifier.cachedTokens).toBe(4);
+    working.forEach((t, i) => expect(verifier.verifySync(t)).toBe(cached[i]));
+  });
+
+  it('a token that keeps coming back among many one-off tokens is cached by its third sight (never starved)', () => {
+    // Cache of 16: first sights are remembered in a set emptied every 64. Each hot token comes back after 28 one-off
+    // tokens and the 2 other hot tokens (30 < 2 × 16 first sights): admitted on its second sight, or on its third
+    // when the set was emptied in between; never later, however long the flood of one-off tokens goes on.
+    const { verifier, sign } = setup({ cacheSize: 16 });
+    const hot = Array.from({ length: 3 }, (_, i) =>
+      sign('EdDSA', claims({ hot: i })),
+    );
+    const cachedAt: (number | undefined)[] = hot.map(() => undefined);
+    let oneOff = 0;
+    for (let sight = 1; sight <= 20; sight++) {
+      hot.forEach((t, i) => {
+        if (cachedAt[i] !== undefined) return;
+        const before = verifier.cachedTokens;
+        verifier.verifySync(t);
+        if (verifier.cachedTokens > before) cachedAt[i] = sight;
+      });
+      for (let n = 0; n < 28; n++) {
+        verifier.verifySync(sign('EdDSA', claims({ n: oneOff++ })));
+      }
+    }
+    for (const sight of cachedAt) {
+      expect(sight).toBeGreaterThanOrEqual(2); // never on the first sight
+      expect(sight).toBeLessThanOrEqual(3);
+    }
+    expect(verifier.cachedTokens).toBe(3); // and no one-off token was cached
+    hot.forEach((t) =>
+      expect(verifier.verifySync(t)).toBe(verifier.verifySync(t)),
+    );
+  });
+
   it('a tampered token never hits the cache entry of the genuine one', () => {
     const { verifier, sign } = setup();
     const t = sign('RS256');
-    verifier.verifySync(t); // now cached
+    verifier.verifySync(t);
+    const cached = verifier.verifySync(t); // second sight: now cached
     expect(verifier.cachedTokens).toBe(1);
-    const [h, , s] = t.split('.'); // same signature
+    const [h, , s] = t.split('.'); // same signature, so the same lookup key: only the digest tells them apart
     const evil = `${h}.${b64(claims({ sub: 'admin' }))}.${s}`;
-    expect(code(() => verifier.verifySync(evil))).toBe(
-      'ERR_JWT_ISSUER_TOKEN_SIGNATURE_INVALID',
-    );
+    for (let i = 0; i < 3; i++) {
+      expect(code(() => verifier.verifySync(evil))).toBe(
+        'ERR_JWT_ISSUER_TOKEN_SIGNATURE_INVALID',
+      );
+    }
+    // The genuine entry is still there, untouched.
+    expect(verifier.cachedTokens).toBe(1);
+    expect(verifier.verifySync(t)).toBe(cached);
   });
 });
 

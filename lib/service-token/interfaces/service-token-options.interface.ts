@@ -92,7 +92,10 @@ export interface ServiceTokenOptions {
   clockTolerance?: number;
   /** Tokens longer than this many bytes are refused before any parsing. @default 8192 */
   maxTokenBytes?: number;
-  /** Entries in the cache of verified tokens (0 disables it). @default 10000 */
+  /**
+   * Entries in the cache of verified tokens (a token is cached from its second sight until its `exp`; 0 disables
+   * it). @default 10000
+   */
   verifiedCacheSize?: number;
   /** Timeout of one JWKS request, in seconds. @default 5 */
   jwksTimeout?: number;
