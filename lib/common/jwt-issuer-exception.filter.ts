@@ -5,9 +5,11 @@ import {
   HttpStatus,
   Injectable,
   Logger,
+  type OnApplicationShutdown,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+import { RateLimitedLog } from './rate-limited-log.js';
 
 /** The JSON body {@link JwtIssuerExceptionFilter} answers with. */
 export interface JwtIssuerErrorBody {
@@ -52,7 +54,9 @@ const MESSAGES: Partial<Record<JwtIssuerErrorCode, string>> = {
  *
  * `message` is a fixed text per code, never the error's own message: no value from the request or the server
  * (secret or not) reaches the client. One log line per error (warning for 4xx, error otherwise) gives operators the
- * method, the path without its query string, the code and the library's message, which never holds a secret.
+ * method, the path without its query string, the code and the library's message, which never holds a secret; at
+ * most 10 such lines per minute per filter instance, the others counted by code in one summary warning per minute
+ * (a client sending bad input in a loop costs a bounded log).
  * Works on Express and Fastify (it replies through the HTTP adapter). HTTP only: in other contexts the error is
  * rethrown unchanged. Subclass and override `statusOf`, `bodyOf` or `log` to change the mapping, the body (e.g.
  * to show the library's message on 400) or the log line.
@@ -67,8 +71,15 @@ const MESSAGES: Partial<Record<JwtIssuerErrorCode, string>> = {
  */
 @Catch(JwtIssuerError)
 @Injectable()
-export class JwtIssuerExceptionFilter implements ExceptionFilter<JwtIssuerError> {
+export class JwtIssuerExceptionFilter
+  implements ExceptionFilter<JwtIssuerError>, OnApplicationShutdown
+{
   protected readonly logger = new Logger('JwtIssuerExceptionFilter');
+  /** Bounds {@link log}: 10 detailed lines a minute, then one summary line per minute by code. */
+  private readonly logLimit = new RateLimitedLog(
+    (line) => this.logger.warn(line),
+    { lines: 10, windowMs: 60_000, subject: 'errors' },
+  );
 
   constructor(protected readonly adapterHost: HttpAdapterHost) {}
 
@@ -137,13 +148,22 @@ export class JwtIssuerExceptionFilter implements ExceptionFilter<JwtIssuerError>
     };
   }
 
-  /** One log line for operators: `<METHOD> <path>: <status> <code>: <library message>`, control characters masked. */
+  /**
+   * One log line for operators: `<METHOD> <path>: <status> <code>: <library message>`, control characters masked;
+   * past 10 lines in a minute only the code is counted, for the minute's one summary line.
+   */
   protected log(error: JwtIssuerError, status: number, route: string): void {
+    if (!this.logLimit.admit(error.code)) return;
     const line = `${route}: ${status} ${error.code}: ${error.message}`.replace(
       /[^ -~]/g,
       '?',
     );
     if (status < 500) this.logger.warn(line);
     else this.logger.error(line);
+  }
+
+  /** Writes the pending summary of held-back log lines and stops its timer (the application is closing). */
+  onApplicationShutdown(): void {
+    this.logLimit.close();
   }
 }

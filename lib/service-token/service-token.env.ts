@@ -102,4 +102,14 @@ export const SERVICE_TOKEN_ENV_VARS: readonly EnvVarSpec[] = [
     path: 'service.jwksKeyGracePeriod',
     kind: 'number',
   },
+  {
+    env: 'JWT_ISSUER_SERVICE_REFUSAL_LOG_LINES',
+    path: 'service.refusalLogLines',
+    kind: 'number',
+  },
+  {
+    env: 'JWT_ISSUER_SERVICE_REFUSAL_LOG_WINDOW',
+    path: 'service.refusalLogWindow',
+    kind: 'number',
+  },
 ];

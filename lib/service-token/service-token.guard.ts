@@ -2,14 +2,17 @@ import {
   type CanActivate,
   type ExecutionContext,
   ForbiddenException,
+  Inject,
   Injectable,
   Logger,
+  Optional,
   type Type,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { ServiceTokenClaims } from './interfaces/service-token-options.interface.js';
+import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
 import { AllowServices, SkipServiceAuth } from './service-token.decorators.js';
 import { ServiceTokenVerifier } from './service-token.verifier.js';
 import { loadRpcException, rpcRefusal } from './transports/rpc-refusal.js';
@@ -36,6 +39,7 @@ export interface ServiceTokenGuardOptions {
 }
 
 const BEARER = /^Bearer +([^ ]+) *$/i;
+const CODES = new Set<string>(Object.values(JwtIssuerErrorCode));
 
 /**
  * Lets a call through only with a valid service token in `authorization: Bearer …` (see
@@ -46,7 +50,9 @@ const BEARER = /^Bearer +([^ ]+) *$/i;
  * Refusals say nothing an attacker can use: over HTTP 401 with `WWW-Authenticate: Bearer error="invalid_token"`;
  * a valid token whose issuer the route does not accept ({@link AllowServices}) 403; a message handler's caller gets
  * an `RpcException` `{ statusCode: 401, message: 'Unauthorized' }` (gRPC: status `UNAUTHENTICATED`), an event is
- * dropped. The reason is logged, never the token. Transports without headers (TCP, Redis) cannot carry a token:
+ * dropped. The reason is logged, never the token, and the log is bounded: the first refusals of a window in detail
+ * (`service.refusalLogLines` per `service.refusalLogWindow` seconds, shared by every guard of the application), the
+ * others counted by code in one summary line per window. Transports without headers (TCP, Redis) cannot carry a token:
  * their calls are refused. Per handler with `@UseGuards(ServiceTokenGuard)`, or global with
  * {@link SkipServiceAuth} on public handlers; `ServiceTokenGuard.with({ contexts })` limits a global guard to some
  * kinds of call. Subclass to change `extractToken`, `verify` or `onUnauthorized`.
@@ -61,6 +67,13 @@ export class ServiceTokenGuard implements CanActivate {
   protected readonly logger = new Logger('ServiceTokenGuard');
   /** The kinds of call checked (see {@link ServiceTokenGuardOptions.contexts}); `undefined`: all. */
   protected readonly contexts: readonly string[] | undefined = undefined;
+  /**
+   * The application's refusal log budget, set by Nest (property injection keeps subclass constructors unchanged);
+   * a guard built with `new` gets its own with the defaults.
+   */
+  @Optional()
+  @Inject(ServiceTokenRefusalLog)
+  private refusalLog: ServiceTokenRefusalLog | undefined;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -155,26 +168,19 @@ export class ServiceTokenGuard implements CanActivate {
    * Logs why the call was refused and throws what the caller receives: over HTTP and GraphQL an
    * `UnauthorizedException` (a `ForbiddenException` for `SERVICE_NOT_ALLOWED`), with `WWW-Authenticate` on HTTP;
    * on a microservice handler an `RpcException`. The log line has the error code and reason and where the call
-   * went (HTTP method and path without query string, or the handler); never the token.
+   * went (HTTP method and path without query string, or the handler); never the token. Past the application's
+   * budget (`service.refusalLogLines` per `service.refusalLogWindow`) the line is replaced by a count per error code,
+   * written as one summary line when the window ends.
    *
    * @throws {UnauthorizedException | ForbiddenException | RpcException} always.
    */
   protected onUnauthorized(error: unknown, context: ExecutionContext): never {
-    let reason: string;
-    if (error instanceof JwtIssuerError) {
-      if (error.code === JwtIssuerErrorCode.NOT_CONFIGURED) throw error;
-      reason = `${error.code}: ${error.message}`;
-    } else {
-      reason = `unexpected ${(error as Error)?.name ?? 'error'}`;
-    }
-    const forbidden =
-      error instanceof JwtIssuerError &&
-      error.code === JwtIssuerErrorCode.SERVICE_NOT_ALLOWED;
+    const code = error instanceof JwtIssuerError ? error.code : undefined;
+    if (code === JwtIssuerErrorCode.NOT_CONFIGURED) throw error;
+    const forbidden = code === JwtIssuerErrorCode.SERVICE_NOT_ALLOWED;
     const type = context.getType<string>();
     if (type === 'http') {
-      const http = context.switchToHttp();
-      const req = http.getRequest<ServiceTokenRequest>();
-      const res = http.getResponse<{
+      const res = context.switchToHttp().getResponse<{
         header?: (n: string, v: string) => unknown;
         setHeader?: (n: string, v: string) => unknown;
       }>();
@@ -185,14 +191,20 @@ export class ServiceTokenGuard implements CanActivate {
       if (typeof res.header === 'function')
         res.header('WWW-Authenticate', value);
       else res.setHeader?.('WWW-Authenticate', value);
-      const path = (req.url ?? '').split('?')[0];
-      reason = `${req.method ?? '?'} ${path}: ${reason}`;
-    } else {
-      reason = `${type} ${context.getClass()?.name ?? '?'}.${context.getHandler()?.name ?? '?'}: ${reason}`;
     }
-    this.logger.warn(
-      `Refused service token on ${reason.replace(/[^ -~]/g, '?').slice(0, 1000)}`,
-    );
+    // Bounded: past the window's budget only the code is counted, for the window's one summary line.
+    this.refusalLog ??= new ServiceTokenRefusalLog();
+    if (
+      this.refusalLog.admit(
+        code !== undefined && CODES.has(code) ? code : 'unexpected',
+      )
+    ) {
+      this.logger.warn(
+        `Refused service token on ${refusalReason(error, context)
+          .replace(/[^ -~]/g, '?')
+          .slice(0, 1000)}`,
+      );
+    }
     if (type === 'rpc') {
       throw rpcRefusal(
         forbidden,
@@ -220,6 +232,20 @@ export class ServiceTokenGuard implements CanActivate {
     request[SERVICE_CLAIMS_PROPERTY] = claims;
     return true;
   }
+}
+
+/** Where the refused call went and why: `GET /path: <code>: <message>` or `rpc Class.handler: …`; never the token. */
+function refusalReason(error: unknown, context: ExecutionContext): string {
+  const why =
+    error instanceof JwtIssuerError
+      ? `${error.code}: ${error.message}`
+      : `unexpected ${(error as Error)?.name ?? 'error'}`;
+  const type = context.getType<string>();
+  if (type === 'http') {
+    const req = context.switchToHttp().getRequest<ServiceTokenRequest>();
+    return `${req.method ?? '?'} ${(req.url ?? '').split('?')[0]}: ${why}`;
+  }
+  return `${type} ${context.getClass()?.name ?? '?'}.${context.getHandler()?.name ?? '?'}: ${why}`;
 }
 
 // Outside the class body: a decorated class declared inside a method of a decorated class loses the outer class's

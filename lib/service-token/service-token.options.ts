@@ -42,6 +42,8 @@ const KNOWN = [
   'jwksCooldown',
   'jwksCacheMaxAge',
   'jwksKeyGracePeriod',
+  'refusalLogLines',
+  'refusalLogWindow',
 ];
 // Options of the issuing side: a section with none of them only verifies other services' tokens.
 const SIGNING = [
@@ -263,6 +265,8 @@ export async function normalizeServiceTokenOptions(
   const jwksCooldown = seconds('jwksCooldown', 30, 0, false)!;
   const jwksCacheMaxAge = seconds('jwksCacheMaxAge', 600, 0, false)!;
   const jwksKeyGracePeriod = seconds('jwksKeyGracePeriod', 300, 0, false)!;
+  const refusalLogLines = seconds('refusalLogLines', 10, 0)!;
+  const refusalLogWindow = seconds('refusalLogWindow', 60, 1, false)!;
   const keyStore = await resolveKeyStore(raw.keyStore, problems);
   if (rotationInterval !== undefined) {
     const lead = publicationLeadSeconds(jwksCooldown, keyStore !== undefined);
@@ -386,6 +390,8 @@ export async function normalizeServiceTokenOptions(
     jwksCooldown,
     jwksCacheMaxAge,
     jwksKeyGracePeriod,
+    refusalLogLines,
+    refusalLogWindow,
   };
   if (!signs) {
     if (

@@ -8,6 +8,7 @@ import {
 } from '../config/capability.interface.js';
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
 import { ServiceTokenJwksPublisher } from './service-token-jwks.publisher.js';
+import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
 import { ServiceTokenService } from './service-token.service.js';
 import { ServiceTokenVerifier } from './service-token.verifier.js';
 import type { ResolvedServiceTokenSection } from './interfaces/service-token-options.interface.js';
@@ -53,6 +54,21 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
       }),
     [ServiceTokenService],
   ),
+  {
+    // Always real (the defaults without a section): a guard refuses calls without a token even then.
+    provide: ServiceTokenRefusalLog,
+    inject: [JWT_ISSUER_RESOLVED_OPTIONS],
+    useFactory: (resolved: ResolvedSections) => {
+      const s = resolvedSection<ResolvedServiceTokenSection>(
+        resolved,
+        'service',
+      );
+      return new ServiceTokenRefusalLog(
+        s?.refusalLogLines,
+        s?.refusalLogWindow,
+      );
+    },
+  },
   {
     provide: ServiceTokenJwksPublisher,
     inject: [

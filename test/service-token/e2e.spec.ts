@@ -58,6 +58,8 @@ describe.each<Platform>(['express', 'fastify'])(
             { issuer: M1_ISSUER, jwksUri: `${m1.url}/.well-known/jwks.json` },
           ],
           jwksCooldown: 0.2,
+          // Every refusal of this spec logged in detail (the bound has its own spec).
+          refusalLogLines: 1000,
         },
         { platform, logger: logs },
       );

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { headers } from '@nats-io/transport-node';
 import type { KeyObject } from 'node:crypto';
 import { createServer, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import {
   GrpcMethod,
   MessagePattern,
   type MicroserviceOptions,
+  NatsRecordBuilder,
   Payload,
   Transport,
 } from '@nestjs/microservices';
@@ -216,6 +218,13 @@ export async function startHybridApp(
       ? (address as { port: number }).port
       : 0;
   return { app, url: `http://127.0.0.1:${port}` };
+}
+
+/** A NATS record whose headers carry `authorization` (none when undefined). */
+export function natsRecord(data: unknown, authorization?: string) {
+  const h = headers();
+  if (authorization !== undefined) h.set('authorization', authorization);
+  return new NatsRecordBuilder(data).setHeaders(h).build();
 }
 
 /** A connected Nest `ClientProxy` on the NATS transport. */

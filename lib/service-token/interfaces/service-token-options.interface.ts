@@ -109,6 +109,14 @@ export interface ServiceTokenOptions {
    * it at once. @default 300
    */
   jwksKeyGracePeriod?: number;
+  /**
+   * Refused calls the guards log in detail per `refusalLogWindow` (one budget for every `ServiceTokenGuard` of the
+   * application); the others are counted by error code and summarized in one warning when the window ends, so a
+   * flood of bad tokens costs a bounded number of log lines. 0 logs only the summaries. @default 10
+   */
+  refusalLogLines?: number;
+  /** The window of `refusalLogLines`, in seconds (at least 1). @default 60 */
+  refusalLogWindow?: number;
 }
 
 /** The verifying side of the `service` section after validation (internal). */
@@ -123,6 +131,8 @@ export interface ResolvedServiceTokenVerification {
   readonly jwksCooldown: number;
   readonly jwksCacheMaxAge: number;
   readonly jwksKeyGracePeriod: number;
+  readonly refusalLogLines: number;
+  readonly refusalLogWindow: number;
 }
 
 /** The `service` section of a service that issues tokens, after validation (internal): every field set, keys imported. */

@@ -22,6 +22,7 @@ import {
 import {
   connectNatsClient,
   handledFor,
+  natsRecord as record,
   NatsReceiverController,
   refusalCases,
   startMicroservice,
@@ -29,13 +30,6 @@ import {
 } from '../../support/service-token-transports.js';
 
 const M1_ISSUER = 'http://m1.test';
-
-/** A record whose headers carry `authorization` (none when undefined). */
-const record = (data: unknown, authorization?: string) => {
-  const h = headers();
-  if (authorization !== undefined) h.set('authorization', authorization);
-  return new NatsRecordBuilder(data).setHeaders(h).build();
-};
 
 describe('M1 → M2 over the NATS transport (real nats-server), the guard on M2’s handlers', () => {
   const keys = rsaKeys();
