@@ -39,6 +39,12 @@ export interface ServiceTokenGuardOptions {
 }
 
 const BEARER = /^Bearer +([^ ]+) *$/i;
+
+/** What a handler's decorators say to the guard. */
+interface RouteRules {
+  readonly skip: boolean;
+  readonly allowed: readonly string[] | undefined;
+}
 const CODES = new Set<string>(Object.values(JwtIssuerErrorCode));
 
 /**
@@ -75,6 +81,11 @@ export class ServiceTokenGuard implements CanActivate {
   @Inject(ServiceTokenRefusalLog)
   private refusalLog: ServiceTokenRefusalLog | undefined;
 
+  private readonly routeRules = new WeakMap<
+    object,
+    WeakMap<object, RouteRules>
+  >();
+
   constructor(
     protected readonly reflector: Reflector,
     protected readonly verifier: ServiceTokenVerifier,
@@ -93,8 +104,8 @@ export class ServiceTokenGuard implements CanActivate {
 
   /** Checks the token; resolves synchronously when the issuer's key is already known. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride(SkipServiceAuth, targets)) return true;
+    const rules = this.rulesOf(context);
+    if (rules.skip) return true;
     const type = context.getType<string>();
     if (this.contexts !== undefined && !this.contexts.includes(type)) {
       return true;
@@ -130,7 +141,7 @@ export class ServiceTokenGuard implements CanActivate {
     } catch (e) {
       this.onUnauthorized(e, context);
     }
-    const allowed = this.reflector.getAllAndOverride(AllowServices, targets);
+    const { allowed } = rules;
     if (result instanceof Promise) {
       return result.then(
         (claims) => this.admit(request, claims, allowed, context),
@@ -212,6 +223,32 @@ export class ServiceTokenGuard implements CanActivate {
       );
     }
     throw forbidden ? new ForbiddenException() : new UnauthorizedException();
+  }
+
+  /**
+   * The handler's `@SkipServiceAuth` and `@AllowServices` (handler over class), read once per handler and class:
+   * decorators are applied when classes are defined, and reading them through `Reflector` costs four metadata
+   * look-ups per call.
+   */
+  private rulesOf(context: ExecutionContext): RouteRules {
+    const handler = context.getHandler();
+    const cls = context.getClass();
+    let byClass = this.routeRules.get(handler);
+    if (byClass === undefined) {
+      byClass = new WeakMap();
+      this.routeRules.set(handler, byClass);
+    }
+    let rules = byClass.get(cls);
+    if (rules === undefined) {
+      const targets = [handler, cls];
+      rules = {
+        skip:
+          this.reflector.getAllAndOverride(SkipServiceAuth, targets) === true,
+        allowed: this.reflector.getAllAndOverride(AllowServices, targets),
+      };
+      byClass.set(cls, rules);
+    }
+    return rules;
   }
 
   private admit(
