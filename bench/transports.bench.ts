@@ -75,8 +75,8 @@ class BenchModule {}
 const IN_FLIGHT = 32;
 // A round-trip's time on a 2-core machine running the client, the server and nats-server at once varies by ±20 %
 // from one second to the next: many short paired rounds, ratios as medians (see compare).
-const ROUND_TRIP_ROUNDS = Number(process.env.BENCH_TRANSPORT_ROUNDS ?? 30);
-const ROUND_TRIP_SECONDS = Number(process.env.BENCH_TRANSPORT_SECONDS ?? 6);
+const ROUND_TRIP_ROUNDS = Number(process.env.BENCH_TRANSPORT_ROUNDS ?? 40);
+const ROUND_TRIP_SECONDS = Number(process.env.BENCH_TRANSPORT_SECONDS ?? 10);
 
 /**
  * The NATS transport (Nest's ClientProxy and server, a real nats-server on 127.0.0.1): the same message handler
