@@ -1,0 +1,30 @@
+import {
+  ClientProxyFactory,
+  RmqRecordBuilder,
+  Transport,
+} from '@nestjs/microservices';
+import { describeGuardOverBroker } from '../../support/broker-transport-suite.js';
+import { startRabbitMq } from '../../support/rabbitmq-server.js';
+
+const QUEUE = 'billing';
+
+describeGuardOverBroker({
+  name: 'the RabbitMQ transport (real rabbitmq-server)',
+  startBroker: () => startRabbitMq(),
+  server: (url) => ({
+    transport: Transport.RMQ,
+    options: { urls: [url], queue: QUEUE, queueOptions: { durable: false } },
+  }),
+  client: (url) =>
+    ClientProxyFactory.create({
+      transport: Transport.RMQ,
+      options: { urls: [url], queue: QUEUE, queueOptions: { durable: false } },
+    }),
+  // The documented way: the token in the AMQP message's headers (`properties.headers`).
+  record: (data, authorization) =>
+    new RmqRecordBuilder(data)
+      .setOptions(
+        authorization === undefined ? {} : { headers: { authorization } },
+      )
+      .build(),
+});
