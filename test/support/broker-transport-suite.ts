@@ -26,6 +26,8 @@ export interface BrokerTransport {
   client(url: string): ClientProxy;
   /** The record a caller sends: `data` with `authorization` in the transport's headers (none when undefined). */
   record(data: unknown, authorization: string | undefined): unknown;
+  /** A client of the transport whose protocol has no place for headers (MQTT 3.1.1): its calls are refused. */
+  headerlessClient?: { name: string; create(url: string): ClientProxy };
 }
 
 const M1_ISSUER = 'http://m1.test';
@@ -159,6 +161,32 @@ export function describeGuardOverBroker(transport: BrokerTransport): void {
       for (const [, code] of refused)
         expect(text).toContain(`ERR_JWT_ISSUER_${code}`);
     });
+
+    const headerless = transport.headerlessClient;
+    if (headerless) {
+      it(`a call from ${headerless.name} cannot carry the token: refused with { statusCode: 401 } (TOKEN_MISSING logged)`, async () => {
+        const other = headerless.create((broker as { url: string }).url);
+        try {
+          await other.connect();
+          const id = ++nextId;
+          const before = logs.lines.length;
+          await expect(
+            firstValueFrom(
+              other.send(
+                'billing.whoami',
+                transport.record({ id }, await tokens().authorizationHeader()),
+              ),
+            ),
+          ).rejects.toEqual({ statusCode: 401, message: 'Unauthorized' });
+          expect(handledFor(id)).toHaveLength(0);
+          const logged = refusedLines(before, 'whoami');
+          expect(logged).toHaveLength(1);
+          expect(logged[0]).toContain('ERR_JWT_ISSUER_TOKEN_MISSING');
+        } finally {
+          await other.close();
+        }
+      });
+    }
 
     it('never logs a token', async () => {
       const all = logs.lines.join('\n');

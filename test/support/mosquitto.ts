@@ -19,8 +19,8 @@ const INSTALL_HINT =
   '`brew install mosquitto` (macOS).';
 
 /** Finds the mosquitto binary; throws how to install it if absent (never a silent skip). */
-export function findMosquitto(): string {
-  return findExecutable('mosquitto', INSTALL_HINT);
+export function findMosquitto(dirs?: readonly string[]): string {
+  return findExecutable('mosquitto', INSTALL_HINT, dirs);
 }
 
 /**

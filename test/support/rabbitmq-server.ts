@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import {
   findExecutable,
   type RunningProcess,
@@ -32,16 +32,20 @@ const INSTALL_HINT =
  * `rabbitmq` user when run as root (and refuses other users): the script it wraps, in /usr/lib/rabbitmq/bin, runs a
  * node as the current user. Throws how to install it if absent (never a silent skip).
  */
-export function findRabbitMqServer(): { server: string; epmd: string } {
-  const server = findExecutable('rabbitmq-server', INSTALL_HINT, [
+export function findRabbitMqServer(
+  dirs: readonly string[] = [
     '/usr/lib/rabbitmq/bin',
-    ...(process.env.PATH ?? '').split(':').filter(Boolean),
+    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean),
     '/usr/sbin',
     '/usr/bin',
     '/usr/local/sbin',
     '/usr/local/bin',
-  ]);
-  return { server, epmd: findExecutable('epmd', INSTALL_HINT) };
+  ],
+): { server: string; epmd: string } {
+  return {
+    server: findExecutable('rabbitmq-server', INSTALL_HINT, dirs),
+    epmd: findExecutable('epmd', INSTALL_HINT, dirs),
+  };
 }
 
 /**

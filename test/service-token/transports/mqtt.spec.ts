@@ -3,8 +3,9 @@ import {
   MqttRecordBuilder,
   Transport,
 } from '@nestjs/microservices';
+import { describe, expect, it } from 'vitest';
 import { describeGuardOverBroker } from '../../support/broker-transport-suite.js';
-import { startMosquitto } from '../../support/mosquitto.js';
+import { findMosquitto, startMosquitto } from '../../support/mosquitto.js';
 
 describeGuardOverBroker({
   name: 'the MQTT 5 transport (real mosquitto)',
@@ -27,4 +28,21 @@ describeGuardOverBroker({
           : { userProperties: { authorization } },
       )
       .build(),
+  // MQTT 3.1.1 (mqtt.js' default protocol) has no user properties: the token never reaches the server.
+  headerlessClient: {
+    name: 'an MQTT 3.1.1 client',
+    create: (url) =>
+      ClientProxyFactory.create({
+        transport: Transport.MQTT,
+        options: { url, protocolVersion: 4 },
+      }),
+  },
+});
+
+describe('the mosquitto test helper', () => {
+  it('fails, never skips, when mosquitto is absent, saying how to install it', () => {
+    expect(() => findMosquitto(['/nonexistent'])).toThrow(
+      /apt-get install -y mosquitto/,
+    );
+  });
 });

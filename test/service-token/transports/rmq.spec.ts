@@ -3,8 +3,12 @@ import {
   RmqRecordBuilder,
   Transport,
 } from '@nestjs/microservices';
+import { describe, expect, it } from 'vitest';
 import { describeGuardOverBroker } from '../../support/broker-transport-suite.js';
-import { startRabbitMq } from '../../support/rabbitmq-server.js';
+import {
+  findRabbitMqServer,
+  startRabbitMq,
+} from '../../support/rabbitmq-server.js';
 
 const QUEUE = 'billing';
 
@@ -27,4 +31,12 @@ describeGuardOverBroker({
         authorization === undefined ? {} : { headers: { authorization } },
       )
       .build(),
+});
+
+describe('the rabbitmq-server test helper', () => {
+  it('fails, never skips, when rabbitmq-server is absent, saying how to install it', () => {
+    expect(() => findRabbitMqServer(['/nonexistent'])).toThrow(
+      /apt-get install -y rabbitmq-server/,
+    );
+  });
 });
