@@ -59,6 +59,8 @@ export function describeGuardOverBroker(transport: BrokerTransport): void {
         {
           name: 'm2',
           issuer: 'http://m2.test',
+          // Every refusal of this suite is asserted on its detailed log line: keep them all under the budget.
+          refusalLogLines: 100,
           trustedIssuers: [
             { issuer: M1_ISSUER, jwksUri: `${m1.url}/.well-known/jwks.json` },
           ],

@@ -58,7 +58,27 @@ export function findRabbitMqServer(
 export async function startRabbitMq(
   timeoutMs = 90_000,
 ): Promise<RunningRabbitMq> {
-  const { server, epmd: epmdBin } = findRabbitMqServer();
+  const bins = findRabbitMqServer();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(bins, timeoutMs);
+    } catch (e) {
+      // Another process took a port between the probe and the bind: try other ports.
+      if (
+        attempt >= 3 ||
+        !/eaddrinuse|address already in use|already a epmd running/i.test(
+          (e as Error).message,
+        )
+      )
+        throw e;
+    }
+  }
+}
+
+async function launch(
+  { server, epmd: epmdBin }: { server: string; epmd: string },
+  timeoutMs: number,
+): Promise<RunningRabbitMq> {
   const dir = mkdtempSync(join(tmpdir(), 'rabbitmq-test-'));
   const nodename = `rmqtest-${process.pid}-${randomBytes(4).toString('hex')}@localhost`;
   let epmd: RunningProcess | undefined;
@@ -74,10 +94,10 @@ export async function startRabbitMq(
     epmd = await startProcess(
       'epmd',
       epmdBin,
-      ['-port', String(epmdPort), '-address', '127.0.0.1'],
-      { ready: /^/, timeoutMs: 10_000 },
+      // -d -d: it says when it listens (and exits if the port is taken).
+      ['-d', '-d', '-port', String(epmdPort), '-address', '127.0.0.1'],
+      { ready: /entering the main select\(\) loop/, timeoutMs: 10_000 },
     );
-    await waitForPort(epmdPort, 10_000, epmd.log);
     writeFileSync(join(dir, 'rabbitmq-env.conf'), ''); // not /etc/rabbitmq/rabbitmq-env.conf
     writeFileSync(join(dir, 'enabled_plugins'), '[].\n'); // management and every other plugin off
     writeFileSync(

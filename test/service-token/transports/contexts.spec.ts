@@ -59,8 +59,9 @@ const mqtt = (userProperties: Record<string, unknown>) =>
   new MqttContext(['topic', { properties: { userProperties } }]);
 
 /**
- * The transports this machine cannot run (RabbitMQ, Kafka, MQTT 5) and the contexts the guard does not read: the
- * guard is called directly with Nest's own context classes built as their servers build them.
+ * Every transport context, Kafka's included (no Kafka broker is packaged in Debian; RabbitMQ and MQTT 5 also run over
+ * real brokers in rmq.spec.ts and mqtt.spec.ts), and the contexts the guard does not read: the guard is called
+ * directly with Nest's own context classes built as their servers build them.
  */
 describe('ServiceTokenGuard on every kind of context', () => {
   let app: INestApplicationContext;
