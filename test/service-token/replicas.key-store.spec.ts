@@ -23,8 +23,8 @@ import {
 } from '../../lib/index.js';
 import { normalizeServiceTokenOptions } from '../../lib/service-token/service-token.options.js';
 import { headerOf } from '../support/forge.js';
+import { freePort } from '../support/broker-process.js';
 import {
-  freePort,
   type RunningRedisServer,
   startRedisServer,
 } from '../support/redis-server.js';

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
 /**
@@ -109,5 +110,18 @@ export function startProcess(
     child.once('exit', (code, signal) =>
       fail(`exited (${code ?? signal}) before ready`),
     );
+  });
+}
+
+/** A port free on 127.0.0.1 right now, for servers that cannot pick one themselves or report the one they bound. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
   });
 }

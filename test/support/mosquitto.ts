@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findExecutable, startProcess } from './broker-process.js';
-import { freePort } from './redis-server.js';
+import { freePort } from './broker-process.js';
 
 /** A private mosquitto (MQTT 5 broker) started for a test on 127.0.0.1. */
 export interface RunningMosquitto {

@@ -1,13 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  accessSync,
-  constants,
-  mkdtempSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findExecutable } from './broker-process.js';
 
 /** A nats-server started for a test on 127.0.0.1. */
 export interface RunningNatsServer {
@@ -27,23 +22,8 @@ const INSTALL_HINT =
   'or a release from https://github.com/nats-io/nats-server/releases.';
 
 /** Finds the nats-server binary on PATH, then in /usr/sbin and /usr/local/bin; throws how to install it if absent. */
-export function findNatsServer(
-  dirs: readonly string[] = [
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean),
-    '/usr/sbin',
-    '/usr/local/bin',
-  ],
-): string {
-  for (const dir of dirs) {
-    const candidate = join(dir, 'nats-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // next
-    }
-  }
-  throw new Error(INSTALL_HINT);
+export function findNatsServer(dirs?: readonly string[]): string {
+  return findExecutable('nats-server', INSTALL_HINT, dirs);
 }
 
 /**

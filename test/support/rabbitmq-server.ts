@@ -8,7 +8,7 @@ import {
   type RunningProcess,
   startProcess,
 } from './broker-process.js';
-import { freePort } from './redis-server.js';
+import { freePort } from './broker-process.js';
 
 /** A private RabbitMQ node started for a test on 127.0.0.1 (AMQP 0-9-1, user guest/guest, no plugins). */
 export interface RunningRabbitMq {

@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { findExecutable, freePort } from './broker-process.js';
 
 /** A redis-server started for a test on 127.0.0.1, persistence off. */
 export interface RunningRedisServer {
@@ -21,37 +19,8 @@ const INSTALL_HINT =
   '/usr/local/bin. Install it: `apt-get install -y redis-server` (Debian/Ubuntu), `brew install redis` (macOS).';
 
 /** Finds the redis-server binary; throws how to install it if absent (never a silent skip). */
-export function findRedisServer(
-  dirs: readonly string[] = [
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean),
-    '/usr/bin',
-    '/usr/sbin',
-    '/usr/local/bin',
-  ],
-): string {
-  for (const dir of dirs) {
-    const candidate = join(dir, 'redis-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // next
-    }
-  }
-  throw new Error(INSTALL_HINT);
-}
-
-/** A port free on 127.0.0.1 right now (redis-server cannot pick one itself: its port 0 means no TCP). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+export function findRedisServer(dirs?: readonly string[]): string {
+  return findExecutable('redis-server', INSTALL_HINT, dirs);
 }
 
 /**

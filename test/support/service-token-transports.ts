@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { headers } from '@nats-io/transport-node';
 import type { KeyObject } from 'node:crypto';
-import { createServer, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import {
   Controller,
@@ -154,16 +153,6 @@ export const BILLING_PROTO = join(
   'transports',
   'billing.proto',
 );
-
-/** A port free now on 127.0.0.1 (for servers that cannot report the port they bound, like Nest's gRPC server). */
-export async function freePort(): Promise<number> {
-  const server: NetServer = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Starts a Nest microservice (no HTTP) with the `service` section and the controllers given. */
 export async function startMicroservice(

@@ -15,9 +15,9 @@ import {
   type RunningApp,
   startServiceApp,
 } from '../../support/service-token-apps.js';
+import { freePort } from '../../support/broker-process.js';
 import {
   BILLING_PROTO,
-  freePort,
   GrpcReceiverController,
   handledFor,
   refusalCases,

@@ -15,6 +15,7 @@ import {
   ServiceTokenService,
   withServiceToken,
 } from '../../../lib/index.js';
+import { freePort } from '../../support/broker-process.js';
 import {
   type RunningNatsServer,
   startNatsServer,
@@ -22,7 +23,6 @@ import {
 import { LogCollector } from '../../support/service-token-apps.js';
 import {
   connectNatsClient,
-  freePort,
   handledFor,
   NatsReceiverController,
   startHybridApp,
