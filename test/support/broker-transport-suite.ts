@@ -4,15 +4,14 @@ import type { ClientProxy, MicroserviceOptions } from '@nestjs/microservices';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headerOf, rsaKeys } from './forge.js';
-import {
-  LogCollector,
-  type RunningApp,
-  startServiceApp,
-} from './service-token-apps.js';
+import { LogCollector, type RunningApp } from './service-token-apps.js';
 import {
   handledFor,
+  M1_ISSUER,
+  m2Service,
   NatsReceiverController,
   refusalCases,
+  startM1,
   startMicroservice,
   waitFor,
 } from './service-token-transports.js';
@@ -29,8 +28,6 @@ export interface BrokerTransport {
   /** A client of the transport whose protocol has no place for headers (MQTT 3.1.1): its calls are refused. */
   headerlessClient?: { name: string; create(url: string): ClientProxy };
 }
-
-const M1_ISSUER = 'http://m1.test';
 
 /**
  * M1 → M2 through a real broker: M1 (HTTP, publishes its JWKS) signs the tokens, M2 is a Nest microservice on the
@@ -50,21 +47,10 @@ export function describeGuardOverBroker(transport: BrokerTransport): void {
 
     beforeAll(async () => {
       broker = await transport.startBroker();
-      m1 = await startServiceApp({
-        name: 'm1',
-        issuer: M1_ISSUER,
-        privateKey: keys.privatePem,
-      });
+      m1 = await startM1(keys.privatePem);
       m2 = await startMicroservice(
-        {
-          name: 'm2',
-          issuer: 'http://m2.test',
-          // Every refusal of this suite is asserted on its detailed log line: keep them all under the budget.
-          refusalLogLines: 100,
-          trustedIssuers: [
-            { issuer: M1_ISSUER, jwksUri: `${m1.url}/.well-known/jwks.json` },
-          ],
-        },
+        // Every refusal of this suite is asserted on its detailed log line: keep them all under the budget.
+        m2Service(m1, { refusalLogLines: 100 }),
         transport.server(broker.url),
         [NatsReceiverController],
         logs,

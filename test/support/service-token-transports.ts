@@ -37,6 +37,7 @@ import {
   SkipServiceAuth,
 } from '../../lib/index.js';
 import { forge } from './forge.js';
+import { type RunningApp, startServiceApp } from './service-token-apps.js';
 
 /** What the receiving handlers saw: one entry per handler run. */
 export interface HandledCall {
@@ -153,6 +154,29 @@ export const BILLING_PROTO = join(
   'transports',
   'billing.proto',
 );
+
+/** The issuer of M1, the calling service of the transport specs. */
+export const M1_ISSUER = 'http://m1.test';
+
+/** Starts M1: an HTTP app that signs the tokens and publishes its JWKS. */
+export function startM1(privateKey: string): Promise<RunningApp> {
+  return startServiceApp({ name: 'm1', issuer: M1_ISSUER, privateKey });
+}
+
+/** The `service` section of M2, the receiving microservice: it trusts M1's tokens, its keys fetched from M1's JWKS. */
+export function m2Service(
+  m1: RunningApp,
+  extra: Partial<ServiceTokenOptions> = {},
+): ServiceTokenOptions {
+  return {
+    name: 'm2',
+    issuer: 'http://m2.test',
+    trustedIssuers: [
+      { issuer: M1_ISSUER, jwksUri: `${m1.url}/.well-known/jwks.json` },
+    ],
+    ...extra,
+  };
+}
 
 /** Starts a Nest microservice (no HTTP) with the `service` section and the controllers given. */
 export async function startMicroservice(

@@ -13,18 +13,18 @@ import { headerOf, rsaKeys } from '../../support/forge.js';
 import {
   LogCollector,
   type RunningApp,
-  startServiceApp,
 } from '../../support/service-token-apps.js';
 import { freePort } from '../../support/broker-process.js';
 import {
   BILLING_PROTO,
   GrpcReceiverController,
   handledFor,
+  M1_ISSUER,
+  m2Service,
   refusalCases,
+  startM1,
   startMicroservice,
 } from '../../support/service-token-transports.js';
-
-const M1_ISSUER = 'http://m1.test';
 
 interface Billing {
   whoAmI(
@@ -45,22 +45,12 @@ describe('M1 → M2 over gRPC (@grpc/grpc-js on 127.0.0.1), the guard on M2’s 
   let nextId = 0;
 
   beforeAll(async () => {
-    m1 = await startServiceApp({
-      name: 'm1',
-      issuer: M1_ISSUER,
-      privateKey: keys.privatePem,
-    });
+    m1 = await startM1(keys.privatePem);
     staticKid = headerOf(await m1.service.getToken()).kid as string;
     const url = `127.0.0.1:${await freePort()}`;
     const grpc = { package: 'billing', protoPath: BILLING_PROTO, url };
     m2 = await startMicroservice(
-      {
-        name: 'm2',
-        issuer: 'http://m2.test',
-        trustedIssuers: [
-          { issuer: M1_ISSUER, jwksUri: `${m1.url}/.well-known/jwks.json` },
-        ],
-      },
+      m2Service(m1),
       { transport: Transport.GRPC, options: grpc },
       [GrpcReceiverController],
       logs,

@@ -17,19 +17,19 @@ import {
 import {
   LogCollector,
   type RunningApp,
-  startServiceApp,
 } from '../../support/service-token-apps.js';
 import {
   connectNatsClient,
   handledFor,
-  natsRecord as record,
+  M1_ISSUER,
+  m2Service,
   NatsReceiverController,
+  natsRecord as record,
   refusalCases,
+  startM1,
   startMicroservice,
   waitFor,
 } from '../../support/service-token-transports.js';
-
-const M1_ISSUER = 'http://m1.test';
 
 describe('M1 → M2 over the NATS transport (real nats-server), the guard on M2’s handlers', () => {
   const keys = rsaKeys();
@@ -42,19 +42,9 @@ describe('M1 → M2 over the NATS transport (real nats-server), the guard on M2�
 
   beforeAll(async () => {
     nats = await startNatsServer('host: 127.0.0.1\nport: -1\n');
-    m1 = await startServiceApp({
-      name: 'm1',
-      issuer: M1_ISSUER,
-      privateKey: keys.privatePem,
-    });
+    m1 = await startM1(keys.privatePem);
     m2 = await startMicroservice(
-      {
-        name: 'm2',
-        issuer: 'http://m2.test',
-        trustedIssuers: [
-          { issuer: M1_ISSUER, jwksUri: `${m1.url}/.well-known/jwks.json` },
-        ],
-      },
+      m2Service(m1),
       { transport: Transport.NATS, options: { servers: [nats.url] } },
       [NatsReceiverController],
       logs,
