@@ -48,7 +48,7 @@ export interface JwtVerifierOptions {
   cacheSize?: number;
 }
 
-/** The claims of a verified token (frozen). */
+/** The claims of a verified token (read-only; frozen when they come from, or went into, the shared cache). */
 export type VerifiedClaims = Readonly<Record<string, unknown>> & {
   readonly iss: string;
   readonly exp: number;
