@@ -96,6 +96,7 @@ export {
   createServiceTokenFetch,
   useServiceTokenInterceptor,
   type HeaderCarrier,
+  type ServiceTokenSource,
   type ServiceTokenClientOptions,
   type AxiosLike,
   type AxiosRequestConfigLike,

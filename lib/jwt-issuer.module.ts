@@ -15,21 +15,56 @@ import {
   resolveJwtIssuerOptions,
 } from './jwt-issuer.capabilities.js';
 import { jwtIssuerConfig } from './jwt-issuer.config.js';
+import { isPlainObject } from './common/is-plain-object.js';
 
-const resolvedOptionsProvider: Provider = {
-  provide: JWT_ISSUER_RESOLVED_OPTIONS,
-  inject: [JWT_ISSUER_MODULE_OPTIONS, jwtIssuerConfig.KEY, JWT_ISSUER_REQUIRED],
-  useFactory: (
-    explicit: JwtIssuerModuleOptions | undefined,
-    fromEnv: JwtIssuerModuleOptions,
-    required: readonly JwtIssuerRequirement[],
-  ) =>
-    resolveJwtIssuerOptions(explicit, fromEnv, undefined, {
-      required,
-      // The variables `jwtIssuerConfig` read (`ConfigModule.forRoot` puts a `.env` file's variables there too).
-      environment: process.env,
-    }),
-};
+/**
+ * The provider of the resolved options: the explicit options (with `patch` merged over them, section by section,
+ * key by key) over the environment's. The module uses it without a patch; `nest-jwt-issuer/testing` overrides the
+ * provider with a patch, so a test points an application at test issuers without editing its module (internal).
+ */
+export function resolvedOptionsProvider(
+  patch?: JwtIssuerModuleOptions,
+): Provider & { provide: symbol } {
+  return {
+    provide: JWT_ISSUER_RESOLVED_OPTIONS,
+    inject: [
+      JWT_ISSUER_MODULE_OPTIONS,
+      jwtIssuerConfig.KEY,
+      JWT_ISSUER_REQUIRED,
+    ],
+    useFactory: (
+      explicit: JwtIssuerModuleOptions | undefined,
+      fromEnv: JwtIssuerModuleOptions,
+      required: readonly JwtIssuerRequirement[],
+    ) =>
+      resolveJwtIssuerOptions(
+        patch ? mergeSections(explicit, patch) : explicit,
+        fromEnv,
+        undefined,
+        {
+          required,
+          // The variables `jwtIssuerConfig` read (`ConfigModule.forRoot` puts a `.env` file's variables there too).
+          environment: process.env,
+        },
+      ),
+  };
+}
+
+/** `patch` over `base`: a section that is an object on both sides is merged key by key; anything else is replaced. */
+function mergeSections(
+  base: JwtIssuerModuleOptions | undefined,
+  patch: JwtIssuerModuleOptions,
+): JwtIssuerModuleOptions {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    const before = out[key];
+    out[key] =
+      isPlainObject(before) && isPlainObject(value)
+        ? { ...before, ...value }
+        : value;
+  }
+  return out as JwtIssuerModuleOptions;
+}
 
 const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [
   ...c.providers,
@@ -52,7 +87,7 @@ const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [
  */
 @Module({
   imports: [ConfigModule.forFeature(jwtIssuerConfig)],
-  providers: [resolvedOptionsProvider, ...featureProviders],
+  providers: [resolvedOptionsProvider(), ...featureProviders],
   exports: featureProviders.map((p) =>
     typeof p === 'function' ? p : p.provide,
   ),

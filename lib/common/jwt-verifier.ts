@@ -82,7 +82,7 @@ function fail(code: JwtIssuerErrorCode, message: string): never {
 // token could be respelled in countless ways, each a distinct string. `\w` without the `u` flag is `[A-Za-z0-9_]`.
 // An empty signature passes here so that `alg: none` is reported as such (the header is read first); it is refused
 // when the signature is decoded.
-const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+export const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 
 /**
  * Decodes one base64url segment (its alphabet already checked by {@link COMPACT_JWS}) and refuses a non-canonical
@@ -106,7 +106,11 @@ function decodeSegment(segment: string, what: string): Buffer {
   return Buffer.from(segment, 'base64url');
 }
 
-function parseObject(segment: string, what: string): Record<string, unknown> {
+/** The JSON object of one segment: canonical base64url, UTF-8, a JSON object; `TOKEN_MALFORMED` otherwise (internal). */
+export function parseObject(
+  segment: string,
+  what: string,
+): Record<string, unknown> {
   const bytes = decodeSegment(segment, what);
   // Replacement characters would let distinct bytes read as the same claims (RFC 7519: UTF-8).
   if (!isUtf8(bytes)) {

@@ -18,13 +18,19 @@ export interface AccountJwtFacts {
   issuer: string;
   /** Expiry of the account JWT (unix seconds), if any. */
   expiresAt?: number;
+  /** The account's tags (`nats.tags`; `{{account-tag(x)}}` in scope templates). */
+  tags?: string[];
 }
 
 function bad(message: string): never {
   throw new JwtIssuerError(JwtIssuerErrorCode.ACCOUNT_JWT_INVALID, message);
 }
 
-function segmentJson(segment: string, what: string): Record<string, unknown> {
+/** The JSON object of a JWT segment (header or body); `ACCOUNT_JWT_INVALID` otherwise (internal). */
+export function segmentJson(
+  segment: string,
+  what: string,
+): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
@@ -89,6 +95,9 @@ export function inspectAccountJwt(
     issuer,
     name: typeof body.name === 'string' ? body.name : undefined,
     expiresAt: typeof body.exp === 'number' ? body.exp : undefined,
+    tags: Array.isArray(nats.tags)
+      ? nats.tags.filter((t): t is string => typeof t === 'string')
+      : undefined,
   };
   if (signingPublicKey === accountId) return { ...facts, scope: 'unscoped' };
   const keys = Array.isArray(nats.signing_keys) ? nats.signing_keys : [];

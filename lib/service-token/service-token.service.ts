@@ -29,6 +29,33 @@ export interface ServiceOpenIdConfiguration {
   id_token_signing_alg_values_supported: string[];
 }
 
+/**
+ * The claims of a service's own token, in the order they are written: `source: "microservice"`, `iss`, `sub`,
+ * `aud` (one value, or the list), `iat`, `exp`, a fresh `jti`. One layout for {@link ServiceTokenService.getToken}
+ * and the test issuer of `nest-jwt-issuer/testing` (internal).
+ */
+export function ownTokenClaims(
+  options: Pick<ResolvedServiceTokenOptions, 'issuer' | 'name' | 'audience'>,
+  iat: number,
+  validity: number,
+): Record<string, unknown> {
+  const claims: Record<string, unknown> = {
+    source: 'microservice',
+    iss: options.issuer,
+    sub: options.name,
+  };
+  if (options.audience) {
+    claims.aud =
+      options.audience.length === 1
+        ? options.audience[0]
+        : [...options.audience];
+  }
+  claims.iat = iat;
+  claims.exp = iat + validity;
+  claims.jti = randomUUID();
+  return claims;
+}
+
 // Renew the own token when this share of its lifetime has passed.
 const RENEW_AT = 0.75;
 // setTimeout cannot wait longer than this.
@@ -270,20 +297,7 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
     await this.start();
     const iat = Math.floor(Date.now() / 1000);
     const validity = this.options.tokenValidity;
-    const claims: Record<string, unknown> = {
-      source: 'microservice',
-      iss: this.options.issuer,
-      sub: this.options.name,
-    };
-    if (this.options.audience) {
-      claims.aud =
-        this.options.audience.length === 1
-          ? this.options.audience[0]
-          : [...this.options.audience];
-    }
-    claims.iat = iat;
-    claims.exp = iat + validity;
-    claims.jti = randomUUID();
+    const claims = ownTokenClaims(this.options, iat, validity);
     const signer = this.keyRing.signer(!this.keyRing.rotating);
     const value = this.sign(claims, signer);
     const issuedMs = iat * 1000;

@@ -1,6 +1,14 @@
 import type { ServiceTokenService } from '../service-token.service.js';
 import { InternalDestinations } from './internal-destinations.js';
 
+/**
+ * What the client helpers need of a token source: the `Authorization` value of the current token. A
+ * {@link ServiceTokenService}, or a test issuer's caller in `nest-jwt-issuer/testing`.
+ */
+export interface ServiceTokenSource {
+  authorizationHeader(): Promise<string>;
+}
+
 /** Anything with `set(name, value)`: NATS `MsgHdrs`, gRPC `Metadata`, WHATWG `Headers`. */
 export interface HeaderCarrier {
   set(name: string, value: string): unknown;
@@ -20,7 +28,7 @@ export interface HeaderCarrier {
  * await firstValueFrom(this.invoices.list(data, await withServiceToken(this.tokens, new Metadata())));
  */
 export async function withServiceToken<T extends HeaderCarrier>(
-  tokens: ServiceTokenService,
+  tokens: ServiceTokenService | ServiceTokenSource,
   carrier: T,
 ): Promise<T> {
   carrier.set('authorization', await tokens.authorizationHeader());
@@ -48,7 +56,7 @@ export interface ServiceTokenClientOptions {
  * @throws {JwtIssuerError} `INVALID_ARGUMENT` (when created) for an invalid `internal` list.
  */
 export function createServiceTokenFetch(
-  tokens: ServiceTokenService,
+  tokens: ServiceTokenService | ServiceTokenSource,
   options: ServiceTokenClientOptions & { fetch?: typeof fetch },
 ): typeof fetch {
   const internal = destinations(options);
