@@ -86,9 +86,10 @@ export const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 
 /**
  * Decodes one base64url segment (its alphabet already checked by {@link COMPACT_JWS}) and refuses a non-canonical
- * spelling: a last character whose unused low bits are not zero decodes to the same bytes as its canonical twin.
+ * spelling: a last character whose unused low bits are not zero decodes to the same bytes as its canonical twin
+ * (internal).
  */
-function decodeSegment(segment: string, what: string): Buffer {
+export function decodeSegment(segment: string, what: string): Buffer {
   const length = segment.length;
   const rest = length & 3;
   if (length === 0 || rest === 1) {

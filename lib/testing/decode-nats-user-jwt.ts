@@ -1,5 +1,9 @@
 import { verify } from 'node:crypto';
-import { COMPACT_JWS, parseObject } from '../common/jwt-verifier.js';
+import {
+  COMPACT_JWS,
+  decodeSegment,
+  parseObject,
+} from '../common/jwt-verifier.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import { inspectAccountJwt } from '../nats/account-jwt.js';
 import type { NatsScopeTemplate } from '../nats/interfaces/nats-account.interface.js';
@@ -126,7 +130,7 @@ export function decodeNatsUserJwt(
   ]);
   checkPublicNkey(claims.sub, 'decodeNatsUserJwt: sub', ['user']);
   if (s === '') malformed('the signature is empty');
-  const signature = Buffer.from(s, 'base64url');
+  const signature = decodeSegment(s, 'signature');
   if (
     !verify(null, Buffer.from(`${h}.${b}`), publicKeyObject(iss), signature)
   ) {

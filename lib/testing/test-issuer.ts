@@ -106,6 +106,9 @@ function fail(message: string): never {
   );
 }
 
+const base64urlJson = (o: object): string =>
+  Buffer.from(JSON.stringify(o)).toString('base64url');
+
 /** One key of the issuer: the real `ServiceTokenService` of a service with that key. */
 interface Generation {
   service: ServiceTokenService;
@@ -393,9 +396,7 @@ export class TestIssuer {
         return this.stranger.signer.sign(this.claims(claims));
       case 'algNone': {
         const header = { alg: 'none', typ: 'JWT', kid: this.kid };
-        const encode = (o: object) =>
-          Buffer.from(JSON.stringify(o)).toString('base64url');
-        return `${encode(header)}.${encode(this.claims(claims))}.`;
+        return `${base64urlJson(header)}.${base64urlJson(this.claims(claims))}.`;
       }
       default:
         return fail(

@@ -11,6 +11,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   license: string;
   keywords: string[];
   scripts: Record<string, string>;
+  typesVersions: Record<string, Record<string, string[]>>;
   exports: Record<string, unknown>;
   files: string[];
   engines: { node: string };
@@ -45,10 +46,26 @@ describe('package manifest', () => {
       },
       default: './dist/esm/index.js',
     });
+    // The testing helpers: their own entry point, with both builds and their types.
+    expect(pkg.exports['./testing']).toEqual({
+      import: {
+        types: './dist/esm/testing/index.d.ts',
+        default: './dist/esm/testing/index.js',
+      },
+      require: {
+        types: './dist/cjs/testing/index.d.ts',
+        default: './dist/cjs/testing/index.js',
+      },
+      default: './dist/esm/testing/index.js',
+    });
     expect(pkg.exports['./package.json']).toBe('./package.json');
     // Resolvers that ignore `exports` (TypeScript's node10, used by `module: commonjs` projects) read these.
     expect(pkg.main).toBe('./dist/cjs/index.js');
     expect(pkg.types).toBe('./dist/cjs/index.d.ts');
+    // …and, for the testing entry point, this mapping.
+    expect(pkg.typesVersions).toEqual({
+      '*': { testing: ['./dist/cjs/testing/index.d.ts'] },
+    });
     expect(pkg.files).toEqual(['dist', 'CHANGELOG.md']);
     expect(pkg.engines.node).toBe('^20.19.0 || ^22.12.0 || >=24.0.0');
   });
