@@ -150,6 +150,8 @@ beforeAll(async () => {
     join(fixtures, 'typed-consumer.ts'),
     join(nest12, 'typed-consumer.mts'),
   );
+  for (const file of readdirSync(join(fixtures, 'nest12')))
+    copyFileSync(join(fixtures, 'nest12', file), join(nest12, file));
 
   // Nest 11 (CommonJS) consumer: a copy of the fixture project; its node_modules link to the fixture's installed
   // packages (Nest 11 and what differs from the root's), the rest resolves from the root's node_modules.
@@ -289,6 +291,72 @@ describe('an ES module consumer (Nest 12)', () => {
   );
 });
 
+describe('nest-jwt-issuer/testing in the consumers', () => {
+  it(
+    'a Nest 12 ES module project passes its Vitest e2e tests of a guarded route and NATS handler written with it',
+    async () => {
+      let nats: RunningNatsServer | undefined;
+      try {
+        nats = await startNatsServer('host: 127.0.0.1\nport: -1\n');
+        const out = await run(
+          join(root, 'node_modules', '.bin', 'vitest'),
+          ['run', '--config', 'vitest.config.mts', '--reporter=json'],
+          nest12,
+          { NATS_URL: nats.url },
+        );
+        const report = JSON.parse(out.slice(out.indexOf('{'))) as {
+          success: boolean;
+          numPassedTests: number;
+          numFailedTests: number;
+        };
+        expect(report).toMatchObject({
+          success: true,
+          numPassedTests: 18,
+          numFailedTests: 0,
+        });
+      } finally {
+        await nats?.stop();
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'is not loaded by the main entry: requiring it loads no testing module, and the ESM build imports none',
+    async () => {
+      const loaded = JSON.parse(
+        await run(
+          'node',
+          [
+            '-e',
+            `require('nest-jwt-issuer'); console.log(JSON.stringify(Object.keys(require.cache)))`,
+          ],
+          nest11,
+        ),
+      ) as string[];
+      const ours = loaded.filter((f) => f.includes('nest-jwt-issuer/dist/'));
+      expect(ours.length).toBeGreaterThan(30);
+      expect(ours.filter((f) => f.includes('/testing/'))).toEqual([]);
+      // The ES build's import graph from index.js, file by file.
+      const seen = new Set<string>();
+      const todo = [join(unpacked, 'dist/esm/index.js')];
+      for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+        if (seen.has(f)) continue;
+        seen.add(f);
+        for (const m of readFileSync(f, 'utf8').matchAll(
+          /(?:from|import)\s*['"](\.[^'"]+)['"]/g,
+        ))
+          todo.push(join(dirname(f), m[1]));
+      }
+      expect(seen.size).toBe(ours.length);
+      expect([...seen].filter((f) => f.includes('/testing/'))).toEqual([]);
+      expect(listing).toContain('package/dist/esm/testing/index.js');
+      expect(listing).toContain('package/dist/cjs/testing/index.d.ts');
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
 describe('a Nest 11 CommonJS project', () => {
   it(
     'requires the CommonJS build with require(esm) disabled, and runs every capability and the guard',
@@ -342,7 +410,7 @@ await import('nest-jwt-issuer');`);
   );
 
   it(
-    'passes its Jest (ts-jest) e2e tests: the guard over Express, and a hybrid app (Express or Fastify + NATS through a real nats-server)',
+    'passes its Jest (ts-jest) e2e tests: the guard over Express, a hybrid app (Express or Fastify + NATS through a real nats-server), and a guarded route and NATS handler tested with nest-jwt-issuer/testing',
     async () => {
       // The NATS transport needs a server: started here (127.0.0.1, a free port), its URL given to Jest.
       let nats: RunningNatsServer | undefined;
@@ -370,7 +438,7 @@ await import('nest-jwt-issuer');`);
         };
         expect(report).toMatchObject({
           success: true,
-          numPassedTests: 14,
+          numPassedTests: 32,
           numFailedTests: 0,
         });
       } finally {
