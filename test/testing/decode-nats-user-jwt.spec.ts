@@ -137,6 +137,27 @@ describe('decodeNatsUserJwt: the claims of a NATS user JWT and the permissions a
     }
   });
 
+  it('with the default development template, as docs/testing.md shows', () => {
+    const plain = createNatsDevelopmentAccount();
+    const kp = createUser();
+    const jwt = issueUserJwt({
+      signingKey: plain.moduleOptions.signingKey,
+      accountId: plain.account.publicKey,
+      publicUserKey: kp.getPublicKey(),
+      name: 'alice',
+      tags: ['team:blue'],
+    });
+    const { permissions } = decodeNatsUserJwt(jwt, {
+      accountJwt: plain.account.jwt,
+    });
+    expect(permissions?.pub?.allow).toEqual(['users.alice.>', 'teams.blue.>']);
+    expect(permissions?.sub?.allow).toEqual([
+      'users.alice.>',
+      'teams.blue.>',
+      '_INBOX.>',
+    ]);
+  });
+
   it('an allow list that templating empties becomes "deny >", as on the server', () => {
     const only = createNatsDevelopmentAccount({
       template: { pub: { allow: ['regions.{{tag(region)}}.>'] } },

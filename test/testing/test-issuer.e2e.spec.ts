@@ -294,6 +294,36 @@ describe('the test issuer on its own', () => {
     }
   });
 
+  it('each bad token is refused for the reason docs/testing.md gives', async () => {
+    const t = await TestIssuer.start({ serve: false, audience: 'app' });
+    try {
+      const verifier = new ServiceTokenVerifier({
+        trustedIssuers: [],
+        localKeys: [t.keySource],
+        expectedAudience: ['app'],
+      });
+      const codes: Record<string, string> = {};
+      for (const kind of BAD_TOKEN_KINDS) {
+        codes[kind] = await verifier.verify(t.badToken(kind)).then(
+          () => 'accepted',
+          (e: { code: string }) => e.code,
+        );
+      }
+      expect(codes).toEqual({
+        expired: 'ERR_JWT_ISSUER_TOKEN_EXPIRED',
+        notYetValid: 'ERR_JWT_ISSUER_TOKEN_NOT_YET_VALID',
+        wrongIssuer: 'ERR_JWT_ISSUER_TOKEN_CLAIM_INVALID',
+        wrongAudience: 'ERR_JWT_ISSUER_TOKEN_CLAIM_INVALID',
+        noSource: 'ERR_JWT_ISSUER_TOKEN_CLAIM_INVALID',
+        tamperedSignature: 'ERR_JWT_ISSUER_TOKEN_SIGNATURE_INVALID',
+        unknownKid: 'ERR_JWT_ISSUER_TOKEN_KEY_UNKNOWN',
+        algNone: 'ERR_JWT_ISSUER_TOKEN_HEADER_REFUSED',
+      });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('refuses an unknown bad token kind and invalid claims with INVALID_ARGUMENT', async () => {
     const t = await TestIssuer.start({ serve: false });
     try {
