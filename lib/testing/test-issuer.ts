@@ -186,7 +186,13 @@ export class TestIssuer {
       fail('requestTimeout must be a number of seconds in (0, 3600]');
     }
     let http: TestIssuerHttp | undefined;
-    let issuer = `https://${encodeURIComponent(name).toLowerCase()}.issuer.invalid`;
+    // A host name made of the service name (letters, digits and dashes), under the reserved .invalid TLD.
+    const host =
+      name
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, '-')
+        .replace(/^-+|-+$/g, '') || 'test-service';
+    let issuer = `https://${host}.issuer.invalid`;
     const documents = new Map<
       string,
       { body(): unknown; cacheControl(): string }
@@ -225,8 +231,9 @@ export class TestIssuer {
       );
       documents.set(JWKS_PATH, {
         body: () => made.jwks(),
-        // As the module's own route: the keys change only when the issuer rotates.
-        cacheControl: () => 'max-age=3600, must-revalidate',
+        // As the module's own route.
+        cacheControl: () =>
+          `max-age=${made.generations[0].service.jwksMaxAge()}, must-revalidate`,
       });
       documents.set(OPENID_PATH, {
         body: () => made.openIdConfiguration(),

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { execFile, execFileSync } from 'node:child_process';
 import { connect as tcpConnect } from 'node:net';
 import { promisify } from 'node:util';
+import { Metadata } from '@grpc/grpc-js';
 import { headers } from '@nats-io/transport-node';
 import {
   Controller,
@@ -11,6 +12,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import {
+  type ClientGrpc,
   ClientProxyFactory,
   type ClientProxy,
   MessagePattern,
@@ -21,7 +23,8 @@ import {
 } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, type Observable } from 'rxjs';
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   JwtIssuerModule,
@@ -36,12 +39,18 @@ import {
   testIssuersEnv,
   trustTestIssuers,
 } from '../../lib/testing/index.js';
-import { findExecutable } from '../support/broker-process.js';
+import { findExecutable, freePort } from '../support/broker-process.js';
 import {
   type RunningNatsServer,
   startNatsServer,
 } from '../support/nats-server.js';
 import { startServiceApp } from '../support/service-token-apps.js';
+import {
+  BILLING_PROTO,
+  GrpcReceiverController,
+  handledFor,
+  startMicroservice,
+} from '../support/service-token-transports.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -166,6 +175,17 @@ describe('a guarded HTTP route and NATS handler, tested with nest-jwt-issuer/tes
     expect(handled.filter((h) => h.startsWith('nats:'))).toEqual(['nats:ok']);
   });
 
+  it('works with supertest: .set(billing.headers()) with a valid token (200) and a bad one (401)', async () => {
+    await request(app.getHttpServer())
+      .get('/internal/invoices')
+      .set(billing.headers())
+      .expect(200, { caller: 'billing' });
+    await request(app.getHttpServer())
+      .get('/internal/invoices')
+      .set(billing.headers(billing.badToken('unknownKid')))
+      .expect(401);
+  });
+
   it('mints tokens with any claims: added, changed, or left out with undefined', async () => {
     const token = billing.token({ scope: 'invoices:read', jti: undefined });
     const claims = JSON.parse(
@@ -218,6 +238,74 @@ describe('a guarded HTTP route and NATS handler, tested with nest-jwt-issuer/tes
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe(200);
+  });
+});
+
+interface Billing {
+  whoAmI(
+    data: { note: string },
+    metadata: Metadata,
+  ): Observable<{ issuer: string; subject: string; note: string }>;
+}
+
+describe('a guarded gRPC method, the token in the call metadata (withServiceToken + caller())', () => {
+  let billing: TestIssuer;
+  let server: Awaited<ReturnType<typeof startMicroservice>>;
+  let client: ClientGrpc & { close(): unknown };
+  let grpc: Billing;
+
+  beforeAll(async () => {
+    billing = await TestIssuer.start({ name: 'billing', algorithm: 'RS256' });
+    const options = {
+      package: 'billing',
+      protoPath: BILLING_PROTO,
+      url: `127.0.0.1:${await freePort()}`,
+    };
+    server = await startMicroservice(
+      { trustedIssuers: [billing.trustedIssuer] },
+      { transport: Transport.GRPC, options },
+      [GrpcReceiverController],
+    );
+    client = ClientProxyFactory.create({
+      transport: Transport.GRPC,
+      options,
+    }) as unknown as ClientGrpc & { close(): unknown };
+    grpc = client.getService<Billing>('Billing');
+  });
+  afterAll(async () => {
+    await client?.close();
+    await server?.close();
+    await billing?.close();
+  });
+
+  it('handles a call with a valid token, refuses each bad token (UNAUTHENTICATED) without running the method', async () => {
+    const ok = await firstValueFrom(
+      grpc.whoAmI(
+        { note: 'testing-ok' },
+        await withServiceToken(billing.caller(), new Metadata()),
+      ),
+    );
+    expect(ok).toEqual({
+      issuer: billing.issuer,
+      subject: 'billing',
+      note: 'testing-ok',
+    });
+    for (const kind of BAD_TOKEN_KINDS.filter((k) => k !== 'wrongAudience')) {
+      const note = `testing-${kind}`;
+      await expect(
+        firstValueFrom(
+          grpc.whoAmI(
+            { note },
+            await withServiceToken(
+              billing.caller(billing.badToken(kind)),
+              new Metadata(),
+            ),
+          ),
+        ),
+        kind,
+      ).rejects.toMatchObject({ code: 16 });
+      expect(handledFor(note)).toHaveLength(0);
+    }
   });
 });
 
