@@ -309,6 +309,51 @@ describe('a guarded gRPC method, the token in the call metadata (withServiceToke
   });
 });
 
+describe('the override helpers with an application configured by forRootAsync', () => {
+  it('merge the patch over the factory options, section by section', async () => {
+    const billing = await TestIssuer.start({ name: 'billing', audience: 'x' });
+    @Module({
+      imports: [
+        JwtIssuerModule.forRootAsync({
+          useFactory: async () => ({
+            ignoreEnvVars: true,
+            service: {
+              expectedAudience: 'x',
+              trustedIssuers: [
+                {
+                  issuer: 'https://a.internal',
+                  jwksUri: 'https://a.internal/j',
+                },
+              ],
+            },
+          }),
+        }),
+      ],
+      controllers: [InvoicesController],
+    })
+    class AsyncModule {}
+    const moduleRef = await trustTestIssuers(
+      Test.createTestingModule({ imports: [AsyncModule] }),
+      [billing],
+    ).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    try {
+      const url = `${await app.getUrl()}/internal/invoices`;
+      expect((await fetch(url, { headers: billing.headers() })).status).toBe(
+        200,
+      );
+      // The application's own expectedAudience still applies.
+      expect(
+        (await fetch(url, { headers: billing.headers({ aud: 'y' }) })).status,
+      ).toBe(401);
+    } finally {
+      await app.close();
+      await billing.close();
+    }
+  });
+});
+
 describe('the test issuer on its own', () => {
   it('gives the trustedIssuers entry and the JWT_ISSUER_SERVICE_TRUSTED_ISSUERS value, and serves its documents', async () => {
     const a = await TestIssuer.start({ name: 'a', algorithm: 'EdDSA' });
@@ -613,6 +658,31 @@ describe("its JWKS endpoint obeys the module's own JWKS route's rules for hostil
     expect(status).toBe(404);
     expect(closed).toBe(true);
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('caps its connections: beyond 128 open ones, new connections are closed at once', async () => {
+    const sockets = Array.from({ length: 140 }, () =>
+      tcpConnect(portOf(issuer), '127.0.0.1'),
+    );
+    try {
+      const closed = await Promise.all(
+        sockets.map(
+          (s) =>
+            new Promise<boolean>((resolve) => {
+              const t = setTimeout(() => resolve(false), 300);
+              s.once('close', () => {
+                clearTimeout(t);
+                resolve(true);
+              });
+              s.on('error', () => undefined);
+            }),
+        ),
+      );
+      expect(closed.filter(Boolean).length).toBeGreaterThanOrEqual(12);
+      expect(closed.filter((c) => !c).length).toBeGreaterThanOrEqual(100);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
   });
 
   it('drops a client that sends its headers too slowly (requestTimeout)', async () => {
