@@ -33,7 +33,7 @@ const NOT_FOUND = '{"statusCode":404,"message":"Not Found"}';
 export class TestIssuerHttp {
   private server: Server | undefined;
   private port = 0;
-  /** Requests answered per path (any method), for tests that count JWKS fetches. */
+  /** Requests answered per path of its documents (any method), for tests that count JWKS fetches. */
   readonly hits = new Map<string, number>();
 
   constructor(
@@ -94,7 +94,9 @@ export class TestIssuerHttp {
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    this.hits.set(path, (this.hits.get(path) ?? 0) + 1);
+    // Counted for its own paths only: a client sending random paths grows nothing.
+    if (this.documents.has(path))
+      this.hits.set(path, (this.hits.get(path) ?? 0) + 1);
     // The body of a request is never read: the connection closes after the answer instead.
     const hasBody =
       req.headers['transfer-encoding'] !== undefined ||

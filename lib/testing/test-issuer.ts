@@ -309,7 +309,10 @@ export class TestIssuer {
     };
   }
 
-  /** Requests its server answered on `path` (any method, the query ignored). @default the JWKS path */
+  /**
+   * Requests its server answered on `path`, its JWKS or OpenID configuration path (any method, the query ignored).
+   * @default the JWKS path
+   */
   requests(path: string = JWKS_PATH): number {
     return this.http?.hits.get(path) ?? 0;
   }
