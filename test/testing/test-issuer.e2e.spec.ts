@@ -694,6 +694,41 @@ describe("its JWKS endpoint obeys the module's own JWKS route's rules for hostil
     expect(closed).toBe(true);
   });
 
+  it('under seeded random requests (600): answers 200, 400, 404 or 431 (or closes), never fails, and still serves', async () => {
+    let state = 20261202;
+    const rand = (n: number) => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state % n;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)];
+    const noise = (n: number) =>
+      String.fromCharCode(...Array.from({ length: n }, () => rand(256)));
+    const methods = ['GET', 'HEAD', 'POST', 'OPTIONS', 'TRACE', 'G\u0000T', ''];
+    const paths = [JWKS, '/.well-known/openid-configuration', '/', '*', '//x'];
+    const seen = new Set<number>();
+    for (let round = 0; round < 60; round++) {
+      const batch = Array.from({ length: 10 }, () => {
+        const path =
+          pick(paths) + (rand(2) ? '' : noise(rand(40)).replace(/[\s]/g, ''));
+        const head = `${pick(methods)} ${path} HTTP/1.${rand(3)}\r\nHost: x\r\n`;
+        const extra = rand(3) === 0 ? `${noise(rand(64))}\r\n` : '';
+        const body = rand(4) === 0 ? `Content-Length: ${rand(100)}\r\n` : '';
+        return rawExchange(
+          portOf(issuer),
+          `${head}${extra}${body}Connection: close\r\n\r\n${rand(3) === 0 ? noise(rand(50)) : ''}`,
+          2000,
+          true,
+        );
+      });
+      for (const { status } of await Promise.all(batch)) seen.add(status);
+    }
+    for (const status of seen)
+      expect([0, 200, 400, 404, 431, 505]).toContain(status);
+    expect(seen).toContain(200);
+    expect(seen).toContain(404);
+    expect(await (await fetch(issuer.jwksUri)).json()).toEqual(issuer.jwks());
+  });
+
   it('serves public key members only', async () => {
     for (const algorithm of ['RS256', 'ES256', 'EdDSA'] as const) {
       const i = await TestIssuer.start({ algorithm, serve: false });
