@@ -26,11 +26,7 @@ function bad(message: string): never {
   throw new JwtIssuerError(JwtIssuerErrorCode.ACCOUNT_JWT_INVALID, message);
 }
 
-/** The JSON object of a JWT segment (header or body); `ACCOUNT_JWT_INVALID` otherwise (internal). */
-export function segmentJson(
-  segment: string,
-  what: string,
-): Record<string, unknown> {
+function segmentJson(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
