@@ -188,24 +188,22 @@ export class ServiceTokenHandshake {
     request: WsRequestLike,
     done: UpgradeDone,
   ) {
+    // Until Nest has the socket (and for good when it is refused), nobody listens for its errors: a bad frame would
+    // throw. Nest's adapter adds its own listener, which logs them.
+    socket.on('error', () => undefined);
     const admitted = this.admit(socket, {
       adapter: 'ws',
       headers: request.headers ?? {},
       auth: undefined,
       path: (request.url ?? '').split('?')[0],
     });
-    const refuse = () => {
-      // Nest never gets this socket, so nobody else listens for its errors (a bad frame would throw).
-      socket.on('error', () => undefined);
-      closeSocket(socket);
-    };
     if (admitted === true) done(socket, request);
-    else if (admitted === false) refuse();
+    else if (admitted === false) closeSocket(socket);
     else {
       socket.pause();
       void admitted.then((ok) => {
         if (ok) done(socket, request);
-        else refuse();
+        else closeSocket(socket);
         // Refused: resumed too, so that the close handshake completes (nothing listens for its messages).
         socket.resume();
       });

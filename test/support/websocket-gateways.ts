@@ -193,6 +193,7 @@ export function connectClient(
       });
       socket.once('error', reject);
     });
+    connected.catch(() => undefined); // a test that expects the refusal awaits it
     const ended = new Promise<{ code?: number; reason: string }>((resolve) => {
       socket.once('close', (code, reason) =>
         resolve({ code, reason: reason.toString() }),
@@ -239,6 +240,7 @@ export function connectClient(
       reject(err);
     });
   });
+  connected.catch(() => undefined); // a test that expects the refusal awaits it
   const ended = new Promise<{ code?: number; reason: string }>((resolve) => {
     socket.once('disconnect', (reason) => resolve({ reason }));
     socket.once('connect_error', (err) => resolve({ reason: err.message }));
