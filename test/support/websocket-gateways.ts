@@ -6,6 +6,7 @@ import {
   Module,
   UseGuards,
 } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Test } from '@nestjs/testing';
@@ -91,6 +92,25 @@ export class UnprotectedGateway {
   }
 }
 
+/** A gateway without @UseGuards, for an app whose ServiceTokenGuard is global (APP_GUARD). */
+@WebSocketGateway({ path: '/global' })
+export class GloballyGuardedGateway implements OnGatewayInit {
+  constructor(private readonly handshake: ServiceTokenHandshake) {}
+
+  afterInit(server: unknown): void {
+    this.handshake.protect(server);
+  }
+
+  @SubscribeMessage('whoami')
+  whoami(
+    @MessageBody() data: unknown,
+    @ServiceClaims('caller') caller: ServiceCaller,
+  ) {
+    gatewayRuns.push({ handler: 'global.whoami', caller, data });
+    return { event: 'whoami', data: { caller, data } };
+  }
+}
+
 export interface RunningGatewayApp {
   app: INestApplication;
   /** `http://127.0.0.1:PORT` */
@@ -102,11 +122,23 @@ export interface RunningGatewayApp {
 export async function startGatewayApp(
   service: ServiceTokenOptions,
   adapter: WsAdapterKind,
-  options: { logger?: LoggerService; unprotected?: boolean } = {},
+  options: {
+    logger?: LoggerService;
+    /** The gateway: EventsGateway by default. */
+    gateway?: 'unprotected' | 'global';
+  } = {},
 ): Promise<RunningGatewayApp> {
   @Module({
     imports: [JwtIssuerModule.forRoot({ ignoreEnvVars: true, service })],
-    providers: options.unprotected ? [UnprotectedGateway] : [EventsGateway],
+    providers:
+      options.gateway === 'unprotected'
+        ? [UnprotectedGateway]
+        : options.gateway === 'global'
+          ? [
+              GloballyGuardedGateway,
+              { provide: APP_GUARD, useClass: ServiceTokenGuard },
+            ]
+          : [EventsGateway],
   })
   class GatewayModule {}
   const moduleRef = await Test.createTestingModule({

@@ -119,11 +119,45 @@ describe.each<WsAdapterKind>(['ws', 'socket.io'])(
       }
     });
 
+    it('a global ServiceTokenGuard (APP_GUARD) checks gateway messages too', async () => {
+      const m2 = await startGatewayApp(m2Service(m1), adapter, {
+        gateway: 'global',
+      });
+      try {
+        const good = connectClient(m2, {
+          ...credentials(await m1.service.getToken()),
+          path: '/global',
+        });
+        await good.connected;
+        const id = ++nextId;
+        good.send('whoami', { id });
+        expect(await good.next('whoami')).toEqual([
+          'whoami',
+          { caller: { issuer: M1_ISSUER, subject: 'm1' }, data: { id } },
+        ]);
+        good.close();
+        const bad = connectClient(m2, {
+          ...credentials('not-a-token'),
+          path: '/global',
+        });
+        if (adapter === 'ws') {
+          await bad.connected;
+          expect((await bad.ended).code).toBe(4401);
+        } else {
+          await expect(bad.connected).rejects.toMatchObject({
+            message: 'Unauthorized',
+          });
+        }
+      } finally {
+        await m2.app.close();
+      }
+    });
+
     it('a guarded gateway whose afterInit does not protect the server: every message is refused, the socket ended', async () => {
       const logs = new LogCollector();
       const m2 = await startGatewayApp(m2Service(m1), adapter, {
         logger: logs,
-        unprotected: true,
+        gateway: 'unprotected',
       });
       try {
         const id = ++nextId;
