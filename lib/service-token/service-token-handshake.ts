@@ -48,6 +48,7 @@ interface WsServerLike {
   on: unknown;
 }
 interface WsSocketLike {
+  readonly readyState: number;
   pause(): void;
   resume(): void;
   on(event: 'error', listener: () => void): unknown;
@@ -202,8 +203,9 @@ export class ServiceTokenHandshake {
     else {
       socket.pause();
       void admitted.then((ok) => {
-        if (ok) done(socket, request);
-        else closeSocket(socket);
+        // A client gone while its token was verified is not handed to Nest (its close event has passed).
+        if (ok && socket.readyState === WS_OPEN) done(socket, request);
+        else if (!ok) closeSocket(socket);
         // Refused: resumed too, so that the close handshake completes (nothing listens for its messages).
         socket.resume();
       });
@@ -272,6 +274,9 @@ export class ServiceTokenHandshake {
     return (section?.clockTolerance ?? 5) * 1000;
   }
 }
+
+/** `WebSocket.OPEN`. */
+const WS_OPEN = 1;
 
 function ioRefusal(): HandshakeRefusal {
   return Object.assign(new Error('Unauthorized'), {
