@@ -75,6 +75,10 @@ export {
   type ServiceTokenRequest,
 } from './service-token/service-token.guard.js';
 export {
+  ServiceTokenHandshake,
+  type ServiceTokenHandshakeRequest,
+} from './service-token/service-token-handshake.js';
+export {
   ServiceTokenVerifier,
   type ServiceTokenVerifierOptions,
 } from './service-token/service-token.verifier.js';

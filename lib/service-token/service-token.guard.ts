@@ -21,9 +21,15 @@ import {
   SERVICE_TOKEN_CONTEXT_TYPES,
   type ServiceTokenContextType,
   type ServiceTokenRequest,
+  bearerToken,
   isGrpcMetadata,
   serviceTokenRequestOf,
 } from './transports/service-call.js';
+import {
+  loadWsException,
+  socketCallOf,
+  wsRefusal,
+} from './transports/websocket.js';
 
 export type { ServiceTokenContextType, ServiceTokenRequest };
 
@@ -31,32 +37,32 @@ export type { ServiceTokenContextType, ServiceTokenRequest };
 export interface ServiceTokenGuardOptions {
   /**
    * The kinds of call the guard checks; calls of other kinds pass through it untouched (for a global guard in a
-   * hybrid app whose other entry points are guarded otherwise). A kind it checks but cannot read (WebSockets, a
-   * GraphQL context without a request) is refused.
-   * @default every kind: `['http', 'rpc', 'graphql']`, and anything else is refused
+   * hybrid app whose other entry points are guarded otherwise). A kind it checks but cannot read (a GraphQL context
+   * without a request) is refused.
+   * @default every kind: `['http', 'rpc', 'graphql', 'ws']`, and anything else is refused
    */
   contexts?: readonly ServiceTokenContextType[];
 }
-
-const BEARER = /^Bearer +([^ ]+) *$/i;
 
 /** What a handler's decorators say to the guard. */
 interface RouteRules {
   readonly skip: boolean;
   readonly allowed: readonly string[] | undefined;
 }
-const CODES = new Set<string>(Object.values(JwtIssuerErrorCode));
 
 /**
  * Lets a call through only with a valid service token in `authorization: Bearer …` (see
  * {@link ServiceTokenVerifier}), on HTTP routes (Express, Fastify), microservice handlers (`@MessagePattern`,
- * `@EventPattern`: NATS headers, gRPC metadata, RabbitMQ, Kafka and MQTT 5 headers) and GraphQL resolvers (the
- * request in the GraphQL context). The verified claims go to {@link ServiceClaims} (and `request.serviceClaims`).
+ * `@EventPattern`: NATS headers, gRPC metadata, RabbitMQ, Kafka and MQTT 5 headers), GraphQL resolvers (the
+ * request in the GraphQL context) and WebSocket gateway messages (`@SubscribeMessage`, `ws` and socket.io: the
+ * token verified once at the handshake by {@link ServiceTokenHandshake}, accepted until it expires). The verified
+ * claims go to {@link ServiceClaims} (and `request.serviceClaims`).
  *
  * Refusals say nothing an attacker can use: over HTTP 401 with `WWW-Authenticate: Bearer error="invalid_token"`;
  * a valid token whose issuer the route does not accept ({@link AllowServices}) 403; a message handler's caller gets
  * an `RpcException` `{ statusCode: 401, message: 'Unauthorized' }` (gRPC: status `UNAUTHENTICATED`), an event is
- * dropped. The reason is logged, never the token, and the log is bounded: the first refusals of a window in detail
+ * dropped; a gateway message gets a `WsException` (the `exception` event) and, for a 401, its socket is closed (`ws`
+ * close code 4401, socket.io disconnect). The reason is logged, never the token, and the log is bounded: the first refusals of a window in detail
  * (`service.refusalLogLines` per `service.refusalLogWindow` seconds, shared by every guard of the application), the
  * others counted by code in one summary line per window. Transports without headers (TCP, Redis) cannot carry a token:
  * their calls are refused. Per handler with `@UseGuards(ServiceTokenGuard)`, or global with
@@ -110,11 +116,12 @@ export class ServiceTokenGuard implements CanActivate {
     if (this.contexts !== undefined && !this.contexts.includes(type)) {
       return true;
     }
-    if (type === 'rpc') {
-      const loading = loadRpcException();
+    if (type === 'rpc' || type === 'ws') {
+      const loading = type === 'rpc' ? loadRpcException() : loadWsException();
       if (loading !== undefined)
         return loading.then(() => this.canActivate(context));
     }
+    if (type === 'ws') return this.activateSocket(context, rules.allowed);
     const request = serviceTokenRequestOf(context);
     if (request === undefined) {
       this.onUnauthorized(
@@ -161,9 +168,7 @@ export class ServiceTokenGuard implements CanActivate {
     context?: ExecutionContext,
   ): string | undefined {
     void context;
-    const header = request.headers.authorization;
-    if (typeof header !== 'string') return undefined;
-    return BEARER.exec(header)?.[1];
+    return bearerToken(request.headers.authorization);
   }
 
   /** Verifies the token (synchronously when possible). */
@@ -178,12 +183,12 @@ export class ServiceTokenGuard implements CanActivate {
   /**
    * Logs why the call was refused and throws what the caller receives: over HTTP and GraphQL an
    * `UnauthorizedException` (a `ForbiddenException` for `SERVICE_NOT_ALLOWED`), with `WWW-Authenticate` on HTTP;
-   * on a microservice handler an `RpcException`. The log line has the error code and reason and where the call
+   * on a microservice handler an `RpcException`; on a gateway message a `WsException` (and a 401 closes the socket). The log line has the error code and reason and where the call
    * went (HTTP method and path without query string, or the handler); never the token. Past the application's
    * budget (`service.refusalLogLines` per `service.refusalLogWindow`) the line is replaced by a count per error code,
    * written as one summary line when the window ends.
    *
-   * @throws {UnauthorizedException | ForbiddenException | RpcException} always.
+   * @throws {UnauthorizedException | ForbiddenException | RpcException | WsException} always.
    */
   protected onUnauthorized(error: unknown, context: ExecutionContext): never {
     const code = error instanceof JwtIssuerError ? error.code : undefined;
@@ -205,16 +210,9 @@ export class ServiceTokenGuard implements CanActivate {
     }
     // Bounded: past the window's budget only the code is counted, for the window's one summary line.
     this.refusalLog ??= new ServiceTokenRefusalLog();
-    if (
-      this.refusalLog.admit(
-        code !== undefined && CODES.has(code) ? code : 'unexpected',
-      )
-    ) {
-      this.logger.warn(
-        `Refused service token on ${refusalReason(error, context)
-          .replace(/[^ -~]/g, '?')
-          .slice(0, 1000)}`,
-      );
+    this.refusalLog.refused(this.logger, error, refusalPlace(context));
+    if (type === 'ws') {
+      throw wsRefusal(forbidden, context.switchToWs().getClient());
     }
     if (type === 'rpc') {
       throw rpcRefusal(
@@ -251,6 +249,27 @@ export class ServiceTokenGuard implements CanActivate {
     return rules;
   }
 
+  /** A gateway message: the claims its socket's handshake verified, checked against their expiry, no new verification. */
+  private activateSocket(
+    context: ExecutionContext,
+    allowed: readonly string[] | undefined,
+  ): true | Promise<true> {
+    let call: ReturnType<typeof socketCallOf>;
+    try {
+      call = socketCallOf(context.switchToWs().getClient(), Date.now());
+    } catch (e) {
+      this.onUnauthorized(e, context);
+    }
+    const { request, claims } = call;
+    if (claims instanceof Promise) {
+      return claims.then(
+        (c) => this.admit(request, c, allowed, context),
+        (e: unknown) => this.onUnauthorized(e, context),
+      );
+    }
+    return this.admit(request, claims, allowed, context);
+  }
+
   private admit(
     request: ServiceTokenRequest,
     claims: ServiceTokenClaims,
@@ -271,18 +290,14 @@ export class ServiceTokenGuard implements CanActivate {
   }
 }
 
-/** Where the refused call went and why: `GET /path: <code>: <message>` or `rpc Class.handler: …`; never the token. */
-function refusalReason(error: unknown, context: ExecutionContext): string {
-  const why =
-    error instanceof JwtIssuerError
-      ? `${error.code}: ${error.message}`
-      : `unexpected ${(error as Error)?.name ?? 'error'}`;
+/** Where the refused call went: `GET /path` (no query string) or `rpc Class.handler`, `ws Class.handler`. */
+function refusalPlace(context: ExecutionContext): string {
   const type = context.getType<string>();
   if (type === 'http') {
     const req = context.switchToHttp().getRequest<ServiceTokenRequest>();
-    return `${req.method ?? '?'} ${(req.url ?? '').split('?')[0]}: ${why}`;
+    return `${req.method ?? '?'} ${(req.url ?? '').split('?')[0]}`;
   }
-  return `${type} ${context.getClass()?.name ?? '?'}.${context.getHandler()?.name ?? '?'}: ${why}`;
+  return `${type} ${context.getClass()?.name ?? '?'}.${context.getHandler()?.name ?? '?'}`;
 }
 
 // Outside the class body: a decorated class declared inside a method of a decorated class loses the outer class's

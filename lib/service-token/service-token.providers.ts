@@ -7,6 +7,7 @@ import {
   resolvedSection,
 } from '../config/capability.interface.js';
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
+import { ServiceTokenHandshake } from './service-token-handshake.js';
 import { ServiceTokenJwksPublisher } from './service-token-jwks.publisher.js';
 import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
 import { ServiceTokenService } from './service-token.service.js';
@@ -69,6 +70,8 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
       );
     },
   },
+  // For gateways: verifies WebSocket handshakes (it throws NOT_CONFIGURED at protect() without a verifier).
+  ServiceTokenHandshake,
   {
     provide: ServiceTokenJwksPublisher,
     inject: [

@@ -1,18 +1,30 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { ServiceTokenClaims } from '../interfaces/service-token-options.interface.js';
+import { socketRequestOf } from './websocket.js';
 
 /** Property of the request where {@link ServiceTokenGuard} puts the verified claims. */
 export const SERVICE_CLAIMS_PROPERTY = 'serviceClaims';
 
-/** The kinds of call {@link ServiceTokenGuard} can check: HTTP routes, microservice handlers, GraphQL resolvers. */
-export type ServiceTokenContextType = 'http' | 'rpc' | 'graphql';
+/**
+ * The kinds of call {@link ServiceTokenGuard} can check: HTTP routes, microservice handlers, GraphQL resolvers,
+ * WebSocket gateway messages.
+ */
+export type ServiceTokenContextType = 'http' | 'rpc' | 'graphql' | 'ws';
 
 /** Every {@link ServiceTokenContextType}, in the order the README lists them. */
 export const SERVICE_TOKEN_CONTEXT_TYPES: readonly ServiceTokenContextType[] = [
   'http',
   'rpc',
   'graphql',
+  'ws',
 ];
+
+const BEARER = /^Bearer +([^ ]+) *$/i;
+
+/** The token of an `authorization: Bearer <token>` value, or `undefined` (not text, or another scheme). @internal */
+export function bearerToken(header: unknown): string | undefined {
+  return typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
+}
 
 /**
  * The parts of a call the guard reads. Over HTTP (Express or Fastify) and GraphQL it is the HTTP request itself;
@@ -33,8 +45,8 @@ const RPC_REQUEST = Symbol('nest-jwt-issuer.serviceTokenRequest');
 type Carrier = { [RPC_REQUEST]?: ServiceTokenRequest };
 
 /**
- * The request of a call for the guard, or `undefined` when the context is one the guard cannot read (WebSockets,
- * a GraphQL context without an HTTP request, an unknown transport context).
+ * The request of a call for the guard, or `undefined` when the context is one the guard cannot read (a GraphQL
+ * context without an HTTP request, an unknown transport context, a WebSocket whose handshake was not verified).
  * @internal
  */
 export function serviceTokenRequestOf(
@@ -43,6 +55,7 @@ export function serviceTokenRequestOf(
   const type = context.getType<string>();
   if (type === 'http') return context.switchToHttp().getRequest();
   if (type === 'graphql') return graphqlRequest(context.getArgByIndex(2));
+  if (type === 'ws') return socketRequestOf(context.switchToWs().getClient());
   if (type !== 'rpc') return undefined;
   const carrier: unknown = context.switchToRpc().getContext();
   if (typeof carrier !== 'object' || carrier === null) return undefined;

@@ -127,11 +127,14 @@ describe('ServiceTokenGuard on every kind of context', () => {
     );
   });
 
-  it('contexts it cannot read are refused: WebSockets, a GraphQL context without a request, no RPC context', async () => {
+  it('contexts it cannot read are refused: a WebSocket whose handshake was not verified, a GraphQL context without a request, no RPC context', async () => {
     const before = logs.lines.length;
+    // A socket whose gateway did not call ServiceTokenHandshake.protect: the token is never read from a message.
     await expect(
-      passes('ws', [{ headers: { authorization: bearer } }, {}]),
-    ).rejects.toMatchObject({ status: 401 });
+      passes('ws', [{ headers: { authorization: bearer } }, {}, 'whoami']),
+    ).rejects.toMatchObject({
+      error: { status: 'error', statusCode: 401, message: 'Unauthorized' },
+    });
     await expect(
       passes('graphql', [{}, {}, { connectionParams: {} }, {}]),
     ).rejects.toMatchObject({ status: 401 });
@@ -139,7 +142,9 @@ describe('ServiceTokenGuard on every kind of context', () => {
       RpcException,
     );
     const text = logs.lines.slice(before).join('\n');
-    expect(text).toContain('the guard cannot read a ws call');
+    expect(text).toContain(
+      "ws Handlers.handle: ERR_JWT_ISSUER_TOKEN_MISSING: the socket's handshake was not verified",
+    );
     expect(text).toContain('the guard cannot read a graphql call');
   });
 

@@ -175,8 +175,10 @@ describe('a hybrid app (HTTP + NATS transport) with ServiceTokenGuard as APP_GUA
       JwtIssuerError,
     );
     expect(() =>
-      ServiceTokenGuard.with({ contexts: ['ws' as 'http'] }),
-    ).toThrow(/contexts must be a non-empty list of 'http', 'rpc', 'graphql'/);
+      ServiceTokenGuard.with({ contexts: ['sse' as 'http'] }),
+    ).toThrow(
+      /contexts must be a non-empty list of 'http', 'rpc', 'graphql', 'ws'/,
+    );
   });
 });
 
