@@ -95,8 +95,13 @@ export interface ConfigProblem {
  */
 export class JwtIssuerConfigError extends JwtIssuerError {
   override readonly name = 'JwtIssuerConfigError';
+  /**
+   * Every problem found. Not enumerable: the message already lists them one per line, and loggers that print an
+   * error's own properties (Nest's start-up `ExceptionHandler`, `console.error`) would print the list a second time.
+   */
+  declare readonly problems: readonly ConfigProblem[];
 
-  constructor(readonly problems: readonly ConfigProblem[]) {
+  constructor(problems: readonly ConfigProblem[]) {
     super(
       JwtIssuerErrorCode.CONFIG_INVALID,
       `Invalid nest-jwt-issuer configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
@@ -106,5 +111,9 @@ export class JwtIssuerConfigError extends JwtIssuerError {
           )
           .join('\n'),
     );
+    Object.defineProperty(this, 'problems', {
+      value: problems,
+      enumerable: false,
+    });
   }
 }
