@@ -1,78 +1,38 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JwtIssuerConfigError } from '../../lib/index.js';
+import {
+  buildSample,
+  startSample,
+  waitForOutput,
+} from '../support/sample-process.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-// The sample compiled as `npm start` compiles it (tsconfig.sample.json), into a folder of this repository (so that
-// node_modules resolves) of its own (so that it never races another test or a running `npm start` on dist-sample/).
-const build = join(root, '.sample-start-test', String(process.pid));
+let sample: ReturnType<typeof buildSample>;
 let cwd: string;
 
-/** The environment of a fresh shell: no JWT_ISSUER_* variable, no NODE_ENV, no colours. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (
-      !k.startsWith('JWT_ISSUER_') &&
-      k !== 'NODE_ENV' &&
-      !k.startsWith('VITEST')
-    )
-      env[k] = v;
-  return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...extra };
-}
-
-/** Starts the sample; resolves with its output when it exits, or when `until` matches (then it is stopped). */
-function runSample(
+/** Runs the sample to its exit, or until `until` appears in its output (then stops it). */
+async function runSample(
   env: Record<string, string>,
   until?: RegExp,
 ): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [join(build, 'sample/main.js')],
-      { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the sample did not finish in time:\n${out}`));
-    }, 60_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      if (until?.test(out)) child.kill('SIGTERM');
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
+  const running = startSample(sample.dir, cwd, env);
+  if (until) await waitForOutput(running, until);
+  const timer = setTimeout(() => running.child.kill('SIGKILL'), 60_000);
+  const code = until ? await running.stop() : await running.exited;
+  clearTimeout(timer);
+  return { code, out: running.output() };
 }
 
 beforeAll(() => {
-  mkdirSync(build, { recursive: true });
-  execFileSync(
-    process.execPath,
-    [
-      join(root, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      join(root, 'tsconfig.sample.json'),
-      '--outDir',
-      build,
-    ],
-    { cwd: root, stdio: 'pipe' },
-  );
+  sample = buildSample('start-logs');
   cwd = mkdtempSync(join(tmpdir(), 'sample-start-'));
 }, 120_000);
 
 afterAll(() => {
-  rmSync(build, { recursive: true, force: true });
+  sample?.remove();
   if (cwd) rmSync(cwd, { recursive: true, force: true });
 });
 
