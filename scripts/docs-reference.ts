@@ -96,9 +96,19 @@ class TsDocReader {
     return this.checker.getTypeAtLocation(node).getProperties();
   }
 
-  /** The properties of a property's type (its `undefined` removed), e.g. the options of one section. */
+  /**
+   * The properties of a property's type (its `undefined` removed), e.g. the options of one section; for a union
+   * (`Options | false`), the properties of each object member, once each.
+   */
   propertiesOf(member: ts.Symbol): ts.Symbol[] {
-    return this.checker.getNonNullableType(this.typeOf(member)).getProperties();
+    const type = this.checker.getNonNullableType(this.typeOf(member));
+    const members = type.isUnion() ? type.types : [type];
+    const seen = new Map<string, ts.Symbol>();
+    for (const t of members)
+      if (t.flags & ts.TypeFlags.Object)
+        for (const p of t.getProperties())
+          if (!seen.has(p.name)) seen.set(p.name, p);
+    return [...seen.values()];
   }
 
   /** A property's declared type, as written in the declaration. */
@@ -165,6 +175,19 @@ const ENV_FORMAT: Record<EnvVarSpec['kind'], string> = {
   json: 'JSON',
 };
 
+/** A TSDoc text without its mention of the variable `env` (`Env \`JWT_ISSUER_X\`.`, `(env \`…_X\`)`). */
+function withoutEnvMention(text: string, env: string): string {
+  return (
+    text
+      .replace(new RegExp(`\\s*Env \`${env}\`(\\s*\\([^)]*\\))?\\.?`), '')
+      // `(env …_CALLOUT_PASS)`, `(a secret; env JWT_ISSUER_…)`: the same, written shorter.
+      .replace(/[;,]?\s*\benv `(?:JWT_ISSUER_|…_)[A-Z0-9_]+`/g, '')
+      .replace(/\s+\(\s*\)/g, '')
+      .replace(/\(\s*[;,]\s*/g, '(')
+      .trim()
+  );
+}
+
 /** One table per capability section: every option of the section's type, with its variable when it has one. */
 function optionsTable(
   section: string,
@@ -181,32 +204,40 @@ function optionsTable(
     throw new Error(
       `JwtIssuerModuleOptions has no \`${section}\` property: the capability's options need their TSDoc there`,
     );
-  const options = docs.propertiesOf(sectionMember);
-  const known = new Set(options.map((o) => `${section}.${o.name}`));
-  for (const spec of envVars)
-    if (!known.has(spec.path))
-      throw new Error(`${spec.env} feeds ${spec.path}, which is not an option`);
-  const rows = options.map((option) => {
-    const path = `${section}.${option.name}`;
-    const spec = envVars.find((s) => s.path === path);
-    const doc = docs.doc(option);
-    // The TSDoc names the variable for readers of the source; the table has a column for it.
-    if (spec)
-      doc.text = doc.text
-        .replace(
-          new RegExp(`\\s*Env \`${spec.env}\`(\\s*\\([^)]*\\))?\\.?`),
-          '',
-        )
-        .trim();
-    if (!doc.text)
-      throw new Error(
-        `${path} has no TSDoc: its meaning goes in the options interface`,
+  const rows: string[] = [];
+  const documented = new Set<string>();
+  // Every option of the section; an option whose own options are fed by variables (`nats.callout.mode`) is
+  // followed by a row for each of them, and so on down.
+  const addRows = (members: ts.Symbol[], prefix: string) => {
+    for (const option of members) {
+      const path = `${prefix}.${option.name}`;
+      const name = path.slice(section.length + 1);
+      documented.add(path);
+      const spec = envVars.find((s) => s.path === path);
+      const doc = docs.doc(option);
+      // The TSDoc names the variable for readers of the source; the table has a column for it.
+      if (spec) {
+        doc.text = withoutEnvMention(doc.text, spec.env);
+        if (doc.default) doc.default = withoutEnvMention(doc.default, spec.env);
+      }
+      if (!doc.text)
+        throw new Error(
+          `${path} has no TSDoc: its meaning goes in the options interface`,
+        );
+      const env = spec
+        ? `\`${spec.env}\` (${ENV_FORMAT[spec.kind]}${spec.secret ? '; secret, never printed' : ''})`
+        : '—';
+      rows.push(
+        `| \`${name}\` | ${env} | \`${cell(docs.typeText(option))}\` | ${cell(defaultCell(doc.default))} | ${cell(doc.text)} |`,
       );
-    const env = spec
-      ? `\`${spec.env}\` (${ENV_FORMAT[spec.kind]}${spec.secret ? '; secret, never printed' : ''})`
-      : '—';
-    return `| \`${option.name}\` | ${env} | \`${cell(docs.typeText(option))}\` | ${cell(defaultCell(doc.default))} | ${cell(doc.text)} |`;
-  });
+      if (envVars.some((s) => s.path.startsWith(`${path}.`)))
+        addRows(docs.propertiesOf(option), path);
+    }
+  };
+  addRows(docs.propertiesOf(sectionMember), section);
+  for (const spec of envVars)
+    if (!documented.has(spec.path))
+      throw new Error(`${spec.env} feeds ${spec.path}, which is not an option`);
   return [
     '| option | environment variable | type | default | meaning |',
     '|---|---|---|---|---|',
