@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NestFactory } from '@nestjs/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNatsDevelopmentAccount } from '../../lib/index.js';
 import { freePort } from '../support/broker-process.js';
 import {
@@ -174,8 +174,7 @@ describe('the README quick start', () => {
         `from ${JSON.stringify(join(repositoryRoot, 'lib/index.js'))}`,
       ),
     );
-    const saved = { ...process.env };
-    Object.assign(process.env, env);
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
     try {
       const { AppModule } = (await import(file)) as { AppModule: never };
       const logs: string[] = [];
@@ -199,7 +198,7 @@ describe('the README quick start', () => {
         await app.close();
       }
     } finally {
-      process.env = saved;
+      vi.unstubAllEnvs();
       rmSync(file, { force: true });
     }
   }, 60_000);
