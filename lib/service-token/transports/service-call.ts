@@ -7,7 +7,7 @@ export const SERVICE_CLAIMS_PROPERTY = 'serviceClaims';
 /** The kinds of call {@link ServiceTokenGuard} can check: HTTP routes, microservice handlers, GraphQL resolvers. */
 export type ServiceTokenContextType = 'http' | 'rpc' | 'graphql';
 
-/** Every {@link ServiceTokenContextType}, in the order the README lists them. */
+/** Every {@link ServiceTokenContextType}, in the order docs/transports.md lists them. */
 export const SERVICE_TOKEN_CONTEXT_TYPES: readonly ServiceTokenContextType[] = [
   'http',
   'rpc',
