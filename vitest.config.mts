@@ -1,23 +1,5 @@
-import type { Reporter, TestModule } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
-
-/** Ends the run with one plain `N passed, N failed, N skipped` line that any CI log reader understands. */
-const summaryLine: Reporter = {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>) {
-    const count = { passed: 0, failed: 0, skipped: 0 };
-    for (const module of testModules) {
-      for (const test of module.children.allTests()) {
-        const state = test.result().state;
-        if (state === 'passed') count.passed++;
-        else if (state === 'failed') count.failed++;
-        else count.skipped++;
-      }
-    }
-    console.log(
-      `\n${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped`,
-    );
-  },
-};
+import { summaryLine } from './test/support/summary-line.reporter.js';
 
 export default defineConfig({
   oxc: {
@@ -29,6 +11,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // The closing line counts files that fail before or after their tests (import or set-up errors) as failures.
     reporters: ['default', summaryLine],
   },
 });

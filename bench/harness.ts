@@ -93,7 +93,7 @@ export function median(values: readonly number[]): number {
   );
 }
 
-/** Prints a markdown table (the README's benchmark tables are pasted from this output). */
+/** Prints a markdown table (`npm run bench -- NAME --write` puts this output into docs/benchmarks.md). */
 export function printTable(title: string, results: BenchResult[]): void {
   const lines = [
     `\n### ${title}\n`,

@@ -2,9 +2,15 @@
  * Stable error codes thrown by nest-jwt-issuer. Match on `error.code`, never on the message.
  */
 export const JwtIssuerErrorCode = {
-  /** Options or environment variables are invalid; see {@link JwtIssuerConfigError.problems}. */
+  /**
+   * Options or environment variables are invalid, a `require`d capability is missing, or a `JWT_ISSUER_*` variable
+   * is unknown; thrown at start-up, {@link JwtIssuerConfigError.problems} lists each problem.
+   */
   CONFIG_INVALID: 'ERR_JWT_ISSUER_CONFIG_INVALID',
-  /** A service was used whose configuration section is absent. */
+  /**
+   * A service was used whose configuration section is absent, or `ServiceTokenService` of a section that only
+   * verifies.
+   */
   NOT_CONFIGURED: 'ERR_JWT_ISSUER_NOT_CONFIGURED',
   /** A call argument is missing, of the wrong type or out of range. */
   INVALID_ARGUMENT: 'ERR_JWT_ISSUER_INVALID_ARGUMENT',
@@ -31,7 +37,7 @@ export const JwtIssuerErrorCode = {
   TOKEN_MALFORMED: 'ERR_JWT_ISSUER_TOKEN_MALFORMED',
   /** The token is larger than the configured limit; it was refused before parsing. */
   TOKEN_TOO_LARGE: 'ERR_JWT_ISSUER_TOKEN_TOO_LARGE',
-  /** The header asks for something refused: `alg` not allowed for the key, `crit`, `jku`, `x5u`, `jwk`… */
+  /** The header asks for something refused: `alg` not allowed for the key, `none`, `crit`, `jku`, `x5u`, `jwk`… */
   TOKEN_HEADER_REFUSED: 'ERR_JWT_ISSUER_TOKEN_HEADER_REFUSED',
   /** No trusted key has the token's `kid`. */
   TOKEN_KEY_UNKNOWN: 'ERR_JWT_ISSUER_TOKEN_KEY_UNKNOWN',
@@ -47,7 +53,10 @@ export const JwtIssuerErrorCode = {
   SERVICE_NOT_ALLOWED: 'ERR_JWT_ISSUER_SERVICE_NOT_ALLOWED',
   /** A remote JWKS could not be fetched or parsed. */
   JWKS_UNAVAILABLE: 'ERR_JWT_ISSUER_JWKS_UNAVAILABLE',
-  /** The shared key store (`service.keyStore`) could not be read when the replica needed it to start. */
+  /**
+   * The shared key store (`service.keyStore`) could not be read when a replica needed it to start (one without
+   * `privateKey`, in development).
+   */
   KEY_STORE_UNAVAILABLE: 'ERR_JWT_ISSUER_KEY_STORE_UNAVAILABLE',
 } as const;
 
@@ -95,8 +104,13 @@ export interface ConfigProblem {
  */
 export class JwtIssuerConfigError extends JwtIssuerError {
   override readonly name = 'JwtIssuerConfigError';
+  /**
+   * Every problem found. Not enumerable: the message already lists them one per line, and loggers that print an
+   * error's own properties (Nest's start-up `ExceptionHandler`, `console.error`) would print the list a second time.
+   */
+  declare readonly problems: readonly ConfigProblem[];
 
-  constructor(readonly problems: readonly ConfigProblem[]) {
+  constructor(problems: readonly ConfigProblem[]) {
     super(
       JwtIssuerErrorCode.CONFIG_INVALID,
       `Invalid nest-jwt-issuer configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
@@ -106,5 +120,9 @@ export class JwtIssuerConfigError extends JwtIssuerError {
           )
           .join('\n'),
     );
+    Object.defineProperty(this, 'problems', {
+      value: problems,
+      enumerable: false,
+    });
   }
 }

@@ -1,4 +1,4 @@
-// Side effect: warns if the ESM and CommonJS builds of this package both load (see the README, Package).
+// Side effect: warns if the ESM and CommonJS builds of this package both load (see docs/compatibility.md, the dual-package hazard).
 import './common/dual-package-guard.js';
 export { JwtIssuerModule } from './jwt-issuer.module.js';
 export { jwtIssuerConfig } from './jwt-issuer.config.js';

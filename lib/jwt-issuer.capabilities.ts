@@ -48,7 +48,7 @@ export type JwtIssuerRequirement =
 /** The prefix of every environment variable the module reads; no other variable may use it. */
 export const JWT_ISSUER_ENV_PREFIX = 'JWT_ISSUER_';
 
-/** Every environment variable the module reads (also the source of the README's table). */
+/** Every environment variable the module reads (also the source of the tables of docs/configuration.md). */
 export const JWT_ISSUER_ENV_VARS: readonly EnvVarSpec[] =
   JWT_ISSUER_CAPABILITIES.flatMap((c) => c.envVars);
 

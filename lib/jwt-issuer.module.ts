@@ -1,5 +1,4 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
 import type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';
 import {
   ASYNC_OPTIONS_TYPE,
@@ -66,6 +65,15 @@ function mergeSections(
   return out as JwtIssuerModuleOptions;
 }
 
+// The environment, read as the `jwtIssuer` namespace reads it. A provider of the module rather than
+// `ConfigModule.forFeature(jwtIssuerConfig)`: that import made a second ConfigModule instance, logged at every start
+// (`ConfigModule dependencies initialized` twice), for nothing the module needs (`ConfigModule.forRoot`, when the app
+// has one, has put a .env file's variables in process.env before any provider is built).
+const envOptionsProvider: Provider = {
+  provide: jwtIssuerConfig.KEY,
+  useFactory: () => jwtIssuerConfig(),
+};
+
 const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [
   ...c.providers,
 ]);
@@ -86,8 +94,11 @@ const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [
  * imports: [JwtIssuerModule.forRootAsync({ inject: [ConfigService], useFactory: (c: ConfigService) => ({ … }) })]
  */
 @Module({
-  imports: [ConfigModule.forFeature(jwtIssuerConfig)],
-  providers: [resolvedOptionsProvider(), ...featureProviders],
+  providers: [
+    envOptionsProvider,
+    resolvedOptionsProvider(),
+    ...featureProviders,
+  ],
   exports: featureProviders.map((p) =>
     typeof p === 'function' ? p : p.provide,
   ),

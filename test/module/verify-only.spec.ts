@@ -36,7 +36,7 @@ import {
 
 const ORDERS = 'https://orders.internal';
 
-// M2 (billing) exactly as in the README: only JWT_ISSUER_SERVICE_TRUSTED_ISSUERS is set.
+// M2 (billing) exactly as in docs/service-tokens.md: only JWT_ISSUER_SERVICE_TRUSTED_ISSUERS is set.
 @Controller('internal')
 class InvoicesController {
   constructor(private readonly tokens: ServiceTokenService) {}
@@ -65,7 +65,7 @@ class InvoicesController {
 class BillingModule {}
 
 describe.each(['express', 'fastify'] as const)(
-  'a service that only verifies (README M2), NODE_ENV=production, on %s',
+  'a service that only verifies (docs/service-tokens.md, M2), NODE_ENV=production, on %s',
   (platform) => {
     const keys = rsaKeys();
     const logs = new LogCollector();

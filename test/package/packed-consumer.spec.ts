@@ -200,10 +200,20 @@ describe('npm pack in a fresh checkout', () => {
   it(
     'builds before packing and ships both builds, their declarations and maps, and the docs only',
     () => {
+      // The name the README's install line uses.
+      const { name, version } = JSON.parse(
+        readFileSync(join(root, 'package.json'), 'utf8'),
+      ) as { name: string; version: string };
+      expect(tarball).toBe(join(work, `${name}-${version}.tgz`));
       for (const entry of listing)
         expect(entry).toMatch(
-          /^package\/(dist\/(esm|cjs)\/|package\.json$|README\.md$|LICENSE$|CHANGELOG\.md$)/,
+          /^package\/(dist\/(esm|cjs)\/|docs\/[\w.-]+\.md$|package\.json$|README\.md$|LICENSE$|CHANGELOG\.md$)/,
         );
+      // The README's links lead to the topic pages, in the tarball too.
+      expect(listing).toContain('package/docs/README.md');
+      expect(listing).not.toContainEqual(
+        expect.stringMatching(/^package\/docs\/api\//),
+      );
       for (const file of [
         'package.json',
         'README.md',

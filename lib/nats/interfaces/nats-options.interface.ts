@@ -6,22 +6,27 @@ import type { DecodedSeed } from '../nkey.js';
  * from its environment variable; explicit options win key by key.
  */
 export interface NatsUserJwtOptions {
-  /** Public key of the account, `A…` (required; env `JWT_ISSUER_NATS_ACCOUNT_ID`). */
+  /**
+   * Public key of the account the users belong to, `A…` (their `nats.issuer_account`). Required once the section is
+   * on (any of its options or variables set). Env `JWT_ISSUER_NATS_ACCOUNT_ID`.
+   */
   accountId?: string;
   /**
-   * Seed of the account's signing key, `SA…` (required; a secret; env `JWT_ISSUER_NATS_SIGNING_KEY`). Preferably a
-   * scoped signing key: its template then gives every user its permissions.
+   * Seed of the account's signing key, `SA…` (a secret), decoded once at bootstrap. Required once the section is on.
+   * Preferably a scoped signing key: its template then gives every user its permissions. Env
+   * `JWT_ISSUER_NATS_SIGNING_KEY`.
    */
   signingKey?: string;
   /**
-   * Default lifetime of issued user JWTs, in whole seconds (env `JWT_ISSUER_NATS_EXPIRES_IN`).
+   * Default lifetime of issued user JWTs, in whole seconds (at least 1); a call's `expiresIn` wins. Env
+   * `JWT_ISSUER_NATS_EXPIRES_IN`.
    * @default none: user JWTs never expire unless a call passes `expiresIn`
    */
   expiresIn?: number;
   /**
-   * The account JWT (env `JWT_ISSUER_NATS_ACCOUNT_JWT`). When given, bootstrap checks it: signature, subject =
-   * `accountId`, the signing key is listed, and whether it is scoped (then permissions/limits are refused per call,
-   * and the template is reported). @default none: the key's scope is unknown
+   * The account JWT. When given, bootstrap checks it: signature, subject = `accountId`, the signing key is listed,
+   * and whether the key is scoped (then permissions/limits are refused per call, and the template is logged). Env
+   * `JWT_ISSUER_NATS_ACCOUNT_JWT`. @default none: the key's scope is unknown
    */
   accountJwt?: string;
 }

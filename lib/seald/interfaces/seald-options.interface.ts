@@ -34,19 +34,26 @@ export type SealdPermission =
  * JwtIssuerModule.forRoot({ seald: { secretId: '32266d8c-…', secret: process.env.SEALD_SECRET!, appId: '…' } })
  */
 export interface SealdJwtOptions {
-  /** The JWTSecretId (not secret): the `iss` of every token. Env `JWT_ISSUER_SEALD_SECRET_ID`. */
+  /**
+   * The JWTSecretId (not secret): the `iss` of every token. Required once the section is on. Env
+   * `JWT_ISSUER_SEALD_SECRET_ID`.
+   */
   secretId?: string;
-  /** The JWTSecret; its UTF-8 (ASCII) bytes are the HS256 key. Env `JWT_ISSUER_SEALD_SECRET`. */
+  /**
+   * The JWTSecret; its UTF-8 (ASCII) bytes are the HS256 key, imported once; never printed. Required once the
+   * section is on. Env `JWT_ISSUER_SEALD_SECRET`.
+   */
   secret?: string;
   /**
-   * The permissions the JWTSecret was created with, so that a token asking for more is refused here rather than by
-   * Seald. Env `JWT_ISSUER_SEALD_PERMISSIONS` (comma-separated integers, e.g. `3,4`).
-   * @default [SealdPermission.ALL]
+   * The permissions the JWTSecret was created with (`SealdPermission`: -1, 0…5), so that a token asking for more is
+   * refused here rather than by Seald: token `scopes` must be a subset, and `-1` among them allows every scope. Env
+   * `JWT_ISSUER_SEALD_PERMISSIONS` (comma-separated integers, e.g. `3,4`).
+   * @default [-1] (`SealdPermission.ALL`)
    */
   permissions?: readonly (SealdPermission | number)[];
   /**
    * The Seald application id: connector values must end in `@<appId>`, and the sign-up token builds its connector
-   * from it. Env `JWT_ISSUER_SEALD_APP_ID`.
+   * from it (`createSignupToken({ userId })` needs it). Env `JWT_ISSUER_SEALD_APP_ID`. @default none
    */
   appId?: string;
 }

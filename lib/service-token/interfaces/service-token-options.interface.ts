@@ -45,22 +45,27 @@ export interface ServiceTokenOptions {
    */
   name?: string;
   /**
-   * The `iss` of this service's tokens: its base URL, an absolute `http(s)` URL (the JWKS is published under it).
-   * Required to issue tokens.
+   * The `iss` of this service's tokens: its base URL, an absolute `http(s)` URL without query, fragment or
+   * credentials (else a start-up error); its `jwks_uri` is `issuer` + `jwksPath`. Required to issue tokens.
    */
   issuer?: string;
   /** `aud` put in this service's own token (one value or several). @default no `aud` */
   audience?: string | string[];
   /** When set, the guard accepts only tokens whose `aud` contains one of these values. @default no `aud` check */
   expectedAudience?: string | string[];
-  /** Signing algorithm of the static and dynamic keys. @default 'RS256' */
+  /** Signing algorithm of the static and dynamic keys: `RS256`, `ES256` or `EdDSA`. @default 'RS256' */
   algorithm?: ServiceTokenAlgorithm;
   /**
    * The static signing key: PEM (PKCS#8, PKCS#1, SEC1), a private JWK (object or JSON text), a file holding either,
-   * or a `KeyObject`. Required when `NODE_ENV` is `production`; otherwise a development key is generated.
+   * or a `KeyObject`; its `kid` is `s-<RFC 7638 thumbprint>`, the same in every replica and after restarts. Required
+   * to issue tokens when `NODE_ENV` is `production`; otherwise a development key is generated, with a loud warning.
+   * @default a development key, outside production
    */
   privateKey?: PrivateKeyInput;
-  /** Lifetime of this service's own token (`getToken()`) and the default of `createJwt()`. @default 3600 */
+  /**
+   * Lifetime of this service's own token (`getToken()`, renewed at 75 % of it) and the default of `createJwt()`, in
+   * seconds. @default 3600
+   */
   tokenValidity?: number;
   /**
    * Enables dynamic keys (`kid` `d-<created ms>`) rotated every this many seconds; `getToken()` then signs with
@@ -74,17 +79,30 @@ export interface ServiceTokenOptions {
    * Where the replicas of this service share their keys. `'memory'`: each process keeps its own (one replica).
    * A `redis://` or `rediss://` URL (needs the optional peer `ioredis`): every replica with the same `name`,
    * `issuer`, `algorithm`, `rotationInterval` and `privateKey` signs with the same keys and serves the same JWKS.
-   * Or your own {@link ServiceTokenKeyStore} (e.g. a `RedisServiceTokenKeyStore` around your client).
+   * Or your own {@link ServiceTokenKeyStore} (e.g. a `RedisServiceTokenKeyStore` around your client). The URL may
+   * hold a password, so the variable is never printed. See docs/replicas.md.
    * @default 'memory'
    */
   keyStore?: 'memory' | string | ServiceTokenKeyStore;
   /** Serve the JWKS and the OpenID configuration over HTTP. @default true */
   publishJwks?: boolean;
-  /** Path of the JWKS route. @default '/.well-known/jwks.json' */
+  /** Path of the JWKS route (SuperTokens uses `/auth/jwt/jwks.json`). @default '/.well-known/jwks.json' */
   jwksPath?: string;
-  /** Path of the OpenID configuration route. @default '/.well-known/openid-configuration' */
+  /**
+   * Path of the OpenID configuration route (`issuer`, `jwks_uri`, `id_token_signing_alg_values_supported`).
+   * @default '/.well-known/openid-configuration'
+   */
   openidConfigurationPath?: string;
-  /** Other services whose tokens the guard accepts. @default [] */
+  /**
+   * Other services whose tokens the guard accepts, e.g.
+   * `[{ "issuer": "https://billing.internal", "jwksUri": "https://billing.internal/.well-known/jwks.json" }]`;
+   * required when the section does not issue tokens. Each entry: `issuer`, `jwksUri`, optionally `algorithms` (those
+   * its keys may use, default all three: a JWK with another `alg` is refused, a JWK without `alg` is bound to the
+   * one listed algorithm that fits its `kty`/`crv`) and `allowHttp`. A plain-`http` `jwksUri` to a host other than
+   * loopback (`localhost`, `127.0.0.0/8`, `::1`) lets anyone on the path swap the keys: a warning, and a start-up
+   * error in production unless the entry says `"allowHttp": true`. A `jwksUri` holding `user:password@` and unknown
+   * keys in an entry are refused. @default []
+   */
   trustedIssuers?: TrustedIssuerOptions[];
   /** The guard accepts this service's own tokens (verified with its local keys). @default true */
   acceptOwnTokens?: boolean;
@@ -93,15 +111,25 @@ export interface ServiceTokenOptions {
   /** Tokens longer than this many bytes are refused before any parsing. @default 8192 */
   maxTokenBytes?: number;
   /**
-   * Entries in the cache of verified tokens (a token is cached from its second sight until its `exp`; 0 disables
-   * it). @default 10000
+   * Entries in the cache of verified tokens (`lru-cache`; a token is cached from its second sight, a hit needs its
+   * SHA-256 to match, each entry lives until its token's `exp` and is never served past it; 0 disables the cache).
+   * @default 10000
    */
   verifiedCacheSize?: number;
-  /** Timeout of one JWKS request, in seconds. @default 5 */
+  /**
+   * Deadline of one JWKS request, in seconds: connection, headers and the whole body together, whatever the server
+   * does. @default 5
+   */
   jwksTimeout?: number;
-  /** Minimum time between two requests to one JWKS endpoint, in seconds. @default 30 */
+  /**
+   * Minimum time between two requests to one JWKS endpoint for unknown `kid`s, in seconds; after a failure the
+   * retry comes sooner: 1 s, 2 s, 4 s… up to this. @default 30
+   */
   jwksCooldown?: number;
-  /** Longest time a fetched JWKS is used before it is refreshed (shorter when the server says so). @default 600 */
+  /**
+   * Longest use of a fetched JWKS before a background refresh, in seconds (a shorter `Cache-Control: max-age` wins,
+   * even below `jwksCooldown`, down to 1 s). @default 600
+   */
   jwksCacheMaxAge?: number;
   /**
    * How long a key missing from one JWKS response stays usable, in seconds: replicas behind a load balancer that

@@ -11,7 +11,7 @@ export const SERVICE_CLAIMS_PROPERTY = 'serviceClaims';
  */
 export type ServiceTokenContextType = 'http' | 'rpc' | 'graphql' | 'ws';
 
-/** Every {@link ServiceTokenContextType}, in the order the README lists them. */
+/** Every {@link ServiceTokenContextType}, in the order docs/transports.md lists them. */
 export const SERVICE_TOKEN_CONTEXT_TYPES: readonly ServiceTokenContextType[] = [
   'http',
   'rpc',

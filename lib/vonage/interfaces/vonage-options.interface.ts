@@ -8,11 +8,16 @@ import type { PrivateKeyInput } from '../../common/keys.js';
  * JwtIssuerModule.forRoot({ vonage: { applicationId: 'aaaaaaaa-bbbb-…', privateKey: './private.key' } })
  */
 export interface VonageJwtOptions {
-  /** The Vonage application id (`application_id` claim). Env `JWT_ISSUER_VONAGE_APPLICATION_ID`. */
+  /**
+   * The Vonage application id (`application_id` claim). Required once the section is on. Env
+   * `JWT_ISSUER_VONAGE_APPLICATION_ID`.
+   */
   applicationId?: string;
   /**
-   * The application's private key (RSA, at least 2048 bits): PEM text (literal `\n` escapes accepted), JWK, the
-   * path of a key file, or a KeyObject. Imported once. Env `JWT_ISSUER_VONAGE_PRIVATE_KEY`.
+   * The application's `private.key` (RSA, at least 2048 bits): PEM text (in the variable, a one-line PEM with
+   * literal `\n` escapes is accepted), JWK, the path of a key file, or a KeyObject. Imported once at start-up.
+   * Required once the section is on. A public key, a malformed PEM, an unreadable path or a non-RSA key is a
+   * start-up error that never quotes the key. Env `JWT_ISSUER_VONAGE_PRIVATE_KEY`.
    */
   privateKey?: PrivateKeyInput;
   /**

@@ -130,7 +130,7 @@ describe('a hybrid app (HTTP + NATS transport) with ServiceTokenGuard as APP_GUA
     });
   });
 
-  it('inheritAppConfig: false: Nest does not apply the global guard to the NATS handlers (the README warns)', async () => {
+  it('inheritAppConfig: false: Nest does not apply the global guard to the NATS handlers (docs/transports.md warns)', async () => {
     await withApp(ServiceTokenGuard, false, async (_app, url) => {
       expect((await fetch(`${url}/hybrid/whoami`)).status).toBe(401);
       const id = ++nextId;
