@@ -1,6 +1,7 @@
 import {
   closeSync,
   constants,
+  fchmodSync,
   openSync,
   readFileSync,
   writeSync,
@@ -275,6 +276,8 @@ export function writeNewFile(
     );
   }
   try {
+    // A replaced file keeps its old mode through O_TRUNC: set it, so a secret never stays world-readable.
+    fchmodSync(fd, mode);
     writeSync(fd, text);
   } finally {
     closeSync(fd);
