@@ -284,7 +284,10 @@ export function writeNewFile(
   }
 }
 
-/** Reads a token from the positional argument, or standard input for `-` (or when no argument and stdin is piped). */
+/**
+ * Reads a token from the positional argument, or standard input for `-` (or when no argument and stdin is piped).
+ * A NATS `.creds` text gives its JWT (never its seed); a JSON answer `{ "token" }` or `{ "jwt" }` gives that token.
+ */
 export async function readTokenInput(
   positionals: string[],
   io: CliIo,
@@ -306,6 +309,16 @@ export async function readTokenInput(
       text,
     );
   if (creds) text = creds[1];
+  // The JSON answer of a token endpoint ({ "token": … } or { "jwt": … }), as the sample's routes give it.
+  if (text.startsWith('{')) {
+    try {
+      const answer = JSON.parse(text) as { token?: unknown; jwt?: unknown };
+      const found = answer.token ?? answer.jwt;
+      if (typeof found === 'string') text = found.trim();
+    } catch {
+      // not JSON: reported as a malformed token below
+    }
+  }
   if (text === '')
     throw new Refusal(
       'no token: the input is empty',

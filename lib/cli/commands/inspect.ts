@@ -157,12 +157,13 @@ export const inspect: CliCommand = {
   optionHelp: [
     [
       'TOKEN',
-      'the token; - or no argument reads it from standard input (a .creds file works too: its JWT is read, never its seed)',
+      'the token; - or no argument reads it from standard input (a .creds file works too: its JWT is read, never its seed; so does a JSON answer with a token or jwt member)',
     ],
   ],
   examples: [
     'nest-jwt-issuer inspect eyJhbGciOi...',
     'nest-jwt-issuer inspect - < alice.creds',
+    'curl -s -X POST localhost:3000/vonage/tokens -H "content-type: application/json" -d \'{"user":"jamie"}\' | nest-jwt-issuer inspect',
     'nest-jwt-issuer token service --key k.pem --iss http://127.0.0.1:3000 --sub alice | nest-jwt-issuer inspect --json',
   ],
   options: {},
