@@ -106,12 +106,13 @@ export function parseCommandArgs(
       allowPositionals: true,
       strict: true,
     });
-    if (!values.help && positionals.length > (c.positionals ?? 0)) {
+    const allowed = c.positionals ?? 0;
+    if (!values.help && positionals.length > allowed) {
+      // Not echoed: a stray argument may be a secret pasted in the wrong place.
       throw new UsageError(
-        `unexpected argument${positionals.length > 1 ? 's' : ''}: ${positionals
-          .slice(c.positionals ?? 0)
-          .map((p) => shown(p))
-          .join(' ')}`,
+        allowed === 0
+          ? `takes no arguments, only options (got ${positionals.length}; not shown)`
+          : `takes at most ${allowed} argument${allowed === 1 ? '' : 's'} (got ${positionals.length}; not shown)`,
       );
     }
     return { values, positionals };

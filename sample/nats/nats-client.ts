@@ -60,25 +60,30 @@ async function main(): Promise<number> {
   })();
   console.log(`connected to ${server} as ${user.name} (${user.key})`);
 
-  /** Subscribes and publishes on `subject`: allowed when the message comes back, refused when the server says so. */
-  async function attempt(subject: string): Promise<boolean> {
+  /**
+   * Subscribes to `prefix.>` and publishes to `prefix.hello`: allowed when the message comes back, refused when the
+   * server says so (a permissions violation).
+   */
+  async function attempt(prefix: string): Promise<boolean> {
     const before = violations.length;
     let delivered = false;
-    const sub = nc.subscribe(subject, { max: 1 });
+    const sub = nc.subscribe(`${prefix}.>`, { max: 1 });
     void (async () => {
       for await (const _ of sub) delivered = true;
     })().catch(() => undefined);
     await nc.flush();
-    nc.publish(subject, 'hello');
+    nc.publish(`${prefix}.hello`, 'hello');
     await nc.flush();
     await nc.flush();
     const refused = violations.slice(before);
     if (delivered && refused.length === 0) {
-      console.log(`allowed  ${subject}  (subscribed, published, received)`);
+      console.log(
+        `allowed  ${prefix}.>  (subscribed; ${prefix}.hello published and received)`,
+      );
       return true;
     }
     console.log(
-      `refused  ${subject}  (${refused.join('; ') || 'nothing delivered'})`,
+      `refused  ${prefix}.>  (${refused.join('; ') || 'nothing delivered'})`,
     );
     return false;
   }
@@ -86,9 +91,9 @@ async function main(): Promise<number> {
   const team = user.tags.find((t) => t.startsWith('team:'))?.slice(5);
   const other = user.name === 'bob' ? 'carol' : 'bob';
   const results = [
-    await attempt(`users.${user.name}.hello`),
-    ...(team === undefined ? [] : [await attempt(`teams.${team}.hello`)]),
-    !(await attempt(`users.${other}.hello`)),
+    await attempt(`users.${user.name}`),
+    ...(team === undefined ? [] : [await attempt(`teams.${team}`)]),
+    !(await attempt(`users.${other}`)),
   ];
   await nc.close();
   // Exit 0 when the template did what the sample promises: own subjects allowed, another user's refused.

@@ -210,8 +210,13 @@ describe('nest-jwt-issuer: usage, help, exit codes', () => {
     ]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--iss is required/);
-    const extra = await cli(['check', 'surplus']);
+    const stray = 'S'.repeat(20);
+    secrets.push(stray);
+    const extra = await cli(['check', stray]);
     expect(extra.code).toBe(2);
+    expect(extra.stderr).toMatch(
+      /takes no arguments, only options \(got 1; not shown\)/,
+    );
   });
 
   it('--version prints the package version', async () => {
