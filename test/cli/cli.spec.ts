@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { execFile } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -7,6 +8,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/broker-process.js';
 import {
   buildCli,
+  cleanEnv,
   type CliRun,
   runCliProcess,
 } from '../support/cli-process.js';
@@ -1266,5 +1269,60 @@ describe('check: the same problems as JwtIssuerModule for the same environment',
     // the file is missing, before the CLI runs; otherwise the CLI refuses with 1.
     expect([1, 9]).toContain(missing.code);
     expect(missing.stderr).toMatch(/does not exist|not found/);
+  });
+});
+
+describe('docs/cli.md: the blocks marked `bash tested` run as written', () => {
+  it('runs each in one empty folder, with nest-jwt-issuer on PATH, and prints the lines the page shows', async () => {
+    const page = readFileSync(
+      join(import.meta.dirname, '..', '..', 'docs', 'cli.md'),
+      'utf8',
+    );
+    const bin = join(dir, 'docs-bin');
+    const work = join(dir, 'docs-run');
+    mkdirSync(bin, { recursive: true });
+    mkdirSync(work, { recursive: true });
+    chmodSync(main, 0o755);
+    symlinkSync(main, join(bin, 'nest-jwt-issuer'));
+    const blocks = [
+      ...page.matchAll(
+        /^```bash tested( exit=(\d))?\n([\s\S]*?)^```\n(?:\n```text\n([\s\S]*?)^```$)?/gm,
+      ),
+    ];
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    for (const [, , exit, commands, expected] of blocks) {
+      const run = await new Promise<CliRun>((resolve) => {
+        execFile(
+          'bash',
+          ['-o', 'pipefail', '-c', `set -e\n${commands}`],
+          {
+            cwd: work,
+            env: { ...cleanEnv(), PATH: `${bin}:${process.env.PATH}` },
+          },
+          (error, stdout, stderr) =>
+            resolve({
+              code: error ? ((error as { code?: number }).code ?? 1) : 0,
+              stdout,
+              stderr,
+              ms: 0,
+            }),
+        );
+      });
+      for (const secret of secrets)
+        expect(run.stdout + run.stderr).not.toContain(secret);
+      expect(run.code, `${commands}\n${run.stderr}`).toBe(Number(exit ?? 0));
+      for (const line of (expected ?? '')
+        .split('\n')
+        .filter((l) => l.trim() !== '')) {
+        expect(run.stdout, commands).toContain(line);
+      }
+    }
+    for (const f of [
+      'orders-key.pem',
+      'alice.creds',
+      'nats-dev/signing-key.nk',
+    ]) {
+      expect(statSync(join(work, f)).mode & 0o777, f).toBe(0o600);
+    }
   });
 });
