@@ -261,6 +261,26 @@ describe('docs/sample.md, run as written: every flow of the sample (NATS, servic
         );
       }
     }
+    // "The next npm start reuses sample/.dev/": restarted, the sample still trusts the token minted before, and
+    // the nats-server started before (same configuration) still accepts the users it issues.
+    const first = running[0];
+    process.kill(-first.child.pid!, 'SIGTERM');
+    await new Promise((r) => first.child.once('exit', r));
+    const again = startBackground('npm start', copy, env);
+    running.push(again);
+    await waitFor(again, /Listening on http:\/\/127\.0\.0\.1:\d+/, 240_000);
+    expect(again.output()).toMatch(/DEVELOPMENT service key reused/);
+    expect(again.output()).toMatch(/NATS: DEVELOPMENT KEYS reused/);
+    const after = await terminal.run(
+      ported(
+        [
+          `curl -s localhost:3000/service-token/internal/report -H "authorization: Bearer $TOKEN"`,
+          `curl -s -XPOST localhost:3000/nats/users -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{}' | npm run -s sample:nats-client`,
+        ].join('\n'),
+      ),
+    );
+    expect(after.stdout).toContain('"caller":"alice"');
+    expect(after.stdout).toContain('allowed  users.alice.>');
     // What the page says npm start keeps: the dev folder, its secrets at 0600.
     for (const file of [
       'service-key.pem',
@@ -275,7 +295,7 @@ describe('docs/sample.md, run as written: every flow of the sample (NATS, servic
       ).toBe(0o600);
     }
     // No secret of sample/.dev in what the sample logged.
-    const log = running[0].output();
+    const log = running.map((bg) => bg.output()).join('\n');
     for (const file of [
       'service-key.pem',
       'seald-secret.txt',
