@@ -1,6 +1,12 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,6 +58,7 @@ describe('the curl lines of the docs, against `npm start`', () => {
   let running: SampleProcess;
   let cwd: string;
   let port: number;
+  let cliBin: string;
 
   beforeAll(async () => {
     sample = buildSample('docs-commands');
@@ -59,8 +66,15 @@ describe('the curl lines of the docs, against `npm start`', () => {
     port = await freePort();
     running = startSample(sample.dir, cwd, {
       PORT: String(port),
-      SAMPLE_NATS_SERVER_CONF: join(cwd, 'nats-server.conf'),
+      SAMPLE_DEV_DIR: join(cwd, 'dev'),
     });
+    cliBin = join(cwd, 'bin');
+    mkdirSync(cliBin);
+    writeFileSync(
+      join(cliBin, 'nest-jwt-issuer'),
+      `#!/bin/sh\nexec "${process.execPath}" "${join(sample.dir, 'lib/cli/main.js')}" "$@"\n`,
+      { mode: 0o755 },
+    );
     await waitForOutput(running, /Listening on http/);
   }, 120_000);
 
@@ -86,8 +100,18 @@ describe('the curl lines of the docs, against `npm start`', () => {
       const [shell, comment = ''] = command.split(/ {2,}# /);
       const { stdout } = await execFileAsync(
         'bash',
-        ['-c', shell.replaceAll('localhost:3000', `127.0.0.1:${port}`)],
-        { timeout: 10_000 },
+        [
+          '-c',
+          shell
+            .replaceAll('localhost:3000', `127.0.0.1:${port}`)
+            // In the repository the CLI runs through `npm run -s cli --` (the `npm start` build): the same CLI.
+            .replaceAll('npm run -s cli --', 'nest-jwt-issuer'),
+        ],
+        // `nest-jwt-issuer` on PATH, as `npx` puts it in a consumer: the CLI of this build of the sample.
+        {
+          timeout: 10_000,
+          env: { ...process.env, PATH: `${cliBin}:${process.env.PATH}` },
+        },
       );
       const where = `${page}: ${shell}`;
       expect(stdout.length, where).toBeGreaterThan(0);
@@ -102,6 +126,11 @@ describe('the curl lines of the docs, against `npm start`', () => {
           expect(stdout.toLowerCase(), where).toContain(
             header.trim().toLowerCase(),
           );
+      } else if (
+        /\| *(nest-jwt-issuer|npm run -s cli --) (?!.*--json)/.test(shell)
+      ) {
+        // Piped into the CLI for a person to read: it exited 0 (execFile throws otherwise) and named the token's kind.
+        expect(stdout, where).toMatch(/^kind: /m);
       } else {
         // A JSON answer, not an error body.
         const body = JSON.parse(stdout) as { statusCode?: number };

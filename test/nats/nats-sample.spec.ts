@@ -50,12 +50,12 @@ describe('sample app, zero configuration: POST /nats/users over real HTTP, users
   const saved: Record<string, string | undefined> = {};
 
   beforeAll(async () => {
-    for (const k of [...NATS_ENV, 'NODE_ENV', 'SAMPLE_NATS_SERVER_CONF'])
+    for (const k of [...NATS_ENV, 'NODE_ENV', 'SAMPLE_DEV_DIR'])
       saved[k] = process.env[k];
     for (const k of NATS_ENV) delete process.env[k];
     process.env.NODE_ENV = 'development';
     dir = mkdtempSync(join(tmpdir(), 'nats-sample-'));
-    process.env.SAMPLE_NATS_SERVER_CONF = join(dir, 'nats-server.conf');
+    process.env.SAMPLE_DEV_DIR = dir;
     const moduleRef = await Test.createTestingModule({
       imports: [AppModule],
     }).compile();
@@ -63,10 +63,10 @@ describe('sample app, zero configuration: POST /nats/users over real HTTP, users
     await app.listen(0, '127.0.0.1');
     base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     // The file exactly as the sample wrote it; only the port is moved off 4222 for the test.
-    server = await startNatsServerWithFile(
-      process.env.SAMPLE_NATS_SERVER_CONF,
-      ['-p', '-1'],
-    );
+    server = await startNatsServerWithFile(join(dir, 'nats-server.conf'), [
+      '-p',
+      '-1',
+    ]);
   });
 
   afterAll(async () => {
@@ -105,7 +105,7 @@ describe('sample app, zero configuration: POST /nats/users over real HTTP, users
   }
 
   it('wrote a development nats-server config', () => {
-    const text = readFileSync(process.env.SAMPLE_NATS_SERVER_CONF!, 'utf8');
+    const text = readFileSync(join(dir, 'nats-server.conf'), 'utf8');
     expect(text).toMatch(/DEVELOPMENT ONLY/);
     expect(text).toMatch(/resolver: MEMORY/);
   });

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
   mkdirSync,
@@ -454,6 +455,86 @@ await import('nest-jwt-issuer');`);
       } finally {
         await nats?.stop();
       }
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+/**
+ * Links the package's bins into `project/node_modules/.bin` as npm does on install (a symlink to the bin file, made
+ * executable: the tarball, like every npm tarball, stores it as a plain file).
+ */
+function linkBins(project: string): void {
+  const pkg = join(project, 'node_modules', 'nest-jwt-issuer');
+  const { bin } = JSON.parse(
+    readFileSync(join(pkg, 'package.json'), 'utf8'),
+  ) as {
+    bin: Record<string, string>;
+  };
+  mkdirSync(join(project, 'node_modules', '.bin'), { recursive: true });
+  for (const [name, file] of Object.entries(bin)) {
+    chmodSync(join(pkg, file), 0o755);
+    const link = join(project, 'node_modules', '.bin', name);
+    rmSync(link, { force: true });
+    symlinkSync(join('..', 'nest-jwt-issuer', file), link);
+  }
+}
+
+describe('the nest-jwt-issuer bin, run with npx in each consumer', () => {
+  it.each([
+    ['an ES module project (Nest 12)', () => nest12],
+    ['a CommonJS project (Nest 11)', () => nest11],
+  ])(
+    '%s: npx nest-jwt-issuer makes a key, mints a token, inspects it and checks the environment; the CommonJS build runs too',
+    async (_name, project) => {
+      const cwd = project();
+      linkBins(cwd);
+      const npx = (...args: string[]) =>
+        run('npx', ['--no-install', 'nest-jwt-issuer', ...args], cwd);
+      rmSync(join(cwd, 'cli-key.pem'), { force: true });
+      await npx('keys', 'service', '--out', 'cli-key.pem');
+      const token = (
+        await npx(
+          'token',
+          'service',
+          '--key',
+          'cli-key.pem',
+          '--iss',
+          'https://orders.internal',
+          '--sub',
+          'orders',
+        )
+      ).trim();
+      const inspected = JSON.parse(await npx('inspect', token, '--json')) as {
+        kind: string;
+      };
+      expect(inspected.kind).toBe('service token');
+      expect(await npx('check')).toContain('No problems.');
+      const version = JSON.parse(
+        readFileSync(
+          join(cwd, 'node_modules', 'nest-jwt-issuer', 'package.json'),
+          'utf8',
+        ),
+      ) as { version: string };
+      expect(
+        (
+          await run(
+            'node',
+            [
+              join(
+                'node_modules',
+                'nest-jwt-issuer',
+                'dist',
+                'cjs',
+                'cli',
+                'main.js',
+              ),
+              '--version',
+            ],
+            cwd,
+          )
+        ).trim(),
+      ).toBe(version.version);
     },
     TEST_TIMEOUT_MS,
   );

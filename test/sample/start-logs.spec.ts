@@ -65,7 +65,7 @@ describe('what the sample prints when it starts', () => {
     const { out } = await runSample(
       {
         PORT: '0',
-        SAMPLE_NATS_SERVER_CONF: join(cwd, 'nats-server.conf'),
+        SAMPLE_DEV_DIR: join(cwd, 'dev'),
       },
       /Listening on http/,
     );

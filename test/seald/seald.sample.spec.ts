@@ -1,5 +1,8 @@
 import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeJwt, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SealdController } from '../../sample/seald/seald.controller.js';
@@ -87,12 +90,22 @@ describe('sample: Seald routes over HTTP', () => {
     }
   });
 
-  it('without the environment, runs on loudly announced development defaults', async () => {
+  it('without the environment, runs on loudly announced development defaults, its secret kept in the dev folder (0600) and reused', async () => {
     for (const name of ENV) vi.stubEnv(name, undefined);
     vi.stubEnv('NODE_ENV', 'development');
+    const dir = mkdtempSync(join(tmpdir(), 'seald-sample-'));
+    vi.stubEnv('SAMPLE_DEV_DIR', dir);
     const { result: app, output } = await start();
     try {
       expect(output).toContain('DEVELOPMENT ONLY');
+      expect(output).toContain('generated now');
+      const file = join(dir, 'seald-secret.txt');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const secret = readFileSync(file, 'utf8').trim();
+      expect(output).not.toContain(secret);
+      const again = await start();
+      expect(again.output).toContain('reused');
+      await again.result!.close();
       const res = await post(app!, '/seald/tokens/signup', {
         userId: 'dev-user',
       });
@@ -105,8 +118,13 @@ describe('sample: Seald routes over HTTP', () => {
         value: `dev-user@${DEV_SEALD_APP_ID}`,
         type: 'AP',
       });
+      await jwtVerify(
+        (JSON.parse(res.text) as { token: string }).token,
+        new TextEncoder().encode(secret),
+      );
     } finally {
       await app!.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,5 +1,8 @@
 import 'reflect-metadata';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { verifySignature } from '@vonage/jwt';
 import { decodeJwt, jwtVerify } from 'jose';
@@ -79,12 +82,20 @@ describe('sample: Vonage route over HTTP', () => {
     }
   });
 
-  it('without the environment, runs on a loudly announced development key', async () => {
+  it('without the environment, runs on a loudly announced development key, kept in the dev folder (0600) and reused', async () => {
     for (const name of ENV) vi.stubEnv(name, undefined);
     vi.stubEnv('NODE_ENV', 'development');
+    const dir = mkdtempSync(join(tmpdir(), 'vonage-sample-'));
+    vi.stubEnv('SAMPLE_DEV_DIR', dir);
     const { result: app, output } = await start();
     try {
       expect(output).toContain('DEVELOPMENT ONLY');
+      expect(output).toContain('generated now');
+      const file = join(dir, 'vonage-key.pem');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const again = await start();
+      expect(again.output).toContain('reused');
+      await again.result!.close();
       const res = await post(app!, { user: 'dev' });
       expect(res.status).toBe(200);
       const claims = decodeJwt(
@@ -94,8 +105,13 @@ describe('sample: Vonage route over HTTP', () => {
       expect(Object.keys((claims.acl as { paths: object }).paths)).toHaveLength(
         9,
       );
+      await jwtVerify(
+        (JSON.parse(res.text) as { token: string }).token,
+        createPublicKey(readFileSync(file, 'utf8')),
+      );
     } finally {
       await app!.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
