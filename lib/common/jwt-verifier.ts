@@ -1,10 +1,15 @@
 import { isUtf8 } from 'node:buffer';
-import { type KeyObject, verify as cryptoVerify } from 'node:crypto';
+import { constants, type KeyObject, verify as cryptoVerify } from 'node:crypto';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
-/** Asymmetric JWS algorithms the verifier accepts (HMAC is never accepted: a public key is no secret). */
-export type VerifyAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
+/**
+ * Asymmetric JWS algorithms the verifier accepts (HMAC is never accepted: a public key is no secret; `none` never).
+ * RS256, ES256 and EdDSA are allowed by default; PS256, RS384, RS512, ES384 and ES512 (what identity providers
+ * sign with) only for an issuer that declares them.
+ */
+export type VerifyAlgorithm =
+  'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
 
 /** A public key bound to one algorithm and one `kid`, imported once. */
 export interface VerificationKey {
@@ -167,16 +172,38 @@ function deepFreeze<T extends object>(value: T): T {
   return value;
 }
 
+type VerifyKeyParam =
+  | KeyObject
+  | { key: KeyObject; dsaEncoding: 'ieee-p1363' }
+  | { key: KeyObject; padding: number; saltLength: number };
+
 /** Turns a public key into what `crypto.verify` wants for its algorithm (built once per key). */
-function verifyParams(
-  k: VerificationKey,
-): [string | null, KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' }] {
+function verifyParams(k: VerificationKey): [string | null, VerifyKeyParam] {
   switch (k.alg) {
     case 'RS256':
       return ['sha256', k.key];
+    case 'RS384':
+      return ['sha384', k.key];
+    case 'RS512':
+      return ['sha512', k.key];
+    case 'PS256':
+      // RFC 7518 3.5: MGF1 with the same hash, and a salt as long as the hash (refused otherwise).
+      return [
+        'sha256',
+        {
+          key: k.key,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: 32,
+        },
+      ];
     case 'ES256':
-      // JWS ES256 signatures are r||s (IEEE P1363), not DER.
-      return ['sha256', { key: k.key, dsaEncoding: 'ieee-p1363' }];
+    case 'ES384':
+    case 'ES512':
+      // JWS ECDSA signatures are r||s (IEEE P1363), not DER.
+      return [
+        k.alg === 'ES256' ? 'sha256' : k.alg === 'ES384' ? 'sha384' : 'sha512',
+        { key: k.key, dsaEncoding: 'ieee-p1363' },
+      ];
     case 'EdDSA':
       return [null, k.key];
   }
