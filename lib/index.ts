@@ -81,7 +81,10 @@ export {
 export {
   SkipServiceAuth,
   AllowServices,
+  RequireScopes,
   ServiceClaims,
+  type RequiredScopes,
+  type ScopeRequirement,
   SERVICE_CLAIMS_PROPERTY,
   type ServiceCaller,
 } from './service-token/service-token.decorators.js';
@@ -90,6 +93,7 @@ export type {
   ServiceTokenAlgorithm,
   ServiceTokenClaims,
   TrustedIssuerOptions,
+  TrustedIssuerProfile,
 } from './service-token/interfaces/service-token-options.interface.js';
 export {
   withServiceToken,
@@ -104,6 +108,7 @@ export { InternalDestinations } from './service-token/clients/internal-destinati
 export {
   JwtVerifier,
   importVerificationJwk,
+  type IssuerClaimRules,
   type JwtVerifierOptions,
   type KeySource,
   type VerificationKey,

@@ -33,8 +33,28 @@ export interface KeySource {
   refresh?(): Promise<void>;
 }
 
+/**
+ * The claim checks of one issuer's tokens, replacing the verifier's defaults for that issuer (the token profile).
+ * Signature, `exp`, `nbf` and `iat` are checked for every issuer alike.
+ */
+export interface IssuerClaimRules {
+  /** Accept only tokens whose `aud` contains one of these. @default the verifier's `audience` */
+  audience?: readonly string[];
+  /** Claims that must be present with exactly these values. @default the verifier's `requiredClaims` */
+  requiredClaims?: Readonly<Record<string, string | number | boolean>>;
+  /** Claims that must be present as non-empty strings (e.g. `client_id`). @default none */
+  requiredStringClaims?: readonly string[];
+  /**
+   * The token is an OAuth 2.0 access token (RFC 9068): a `typ` header, when present, must be `at+jwt` or
+   * `application/at+jwt` (so an ID token, `typ: JWT`, is not taken for an access token). @default false
+   */
+  accessToken?: boolean;
+}
+
 /** Options of {@link JwtVerifier}. */
 export interface JwtVerifierOptions {
+  /** Per issuer (`iss`): claim checks that replace the defaults below for that issuer's tokens. */
+  issuerRules?: ReadonlyMap<string, IssuerClaimRules>;
   /** One source per trusted issuer; a token's `iss` selects the source, its `kid` the key. */
   sources: readonly KeySource[];
   /** Accept only tokens whose `aud` contains one of these. @default no audience check */
@@ -62,7 +82,19 @@ export type VerifiedClaims = Readonly<Record<string, unknown>> & {
 interface ParsedHeader {
   alg: string;
   kid: string;
+  /** `typ` when present (any JSON value), else `undefined`. */
+  typ: unknown;
 }
+
+/** {@link IssuerClaimRules} ready for the verifier. */
+interface CompiledRules {
+  readonly audience: ReadonlySet<string> | undefined;
+  readonly required: readonly [string, string | number | boolean][];
+  readonly requiredStrings: readonly string[];
+  readonly accessToken: boolean;
+}
+
+const ACCESS_TOKEN_TYP = new Set(['at+jwt', 'application/at+jwt']);
 
 // Header parameters that would make the verifier trust something other than its configured keys, or change the
 // meaning of the signature: refused outright.
@@ -143,7 +175,7 @@ function parseHeader(segment: string): ParsedHeader {
       );
     }
   }
-  const { alg, kid } = header;
+  const { alg, kid, typ } = header;
   if (typeof alg !== 'string')
     fail(JwtIssuerErrorCode.TOKEN_HEADER_REFUSED, 'the header has no alg');
   if (alg === 'none' || alg.startsWith('HS')) {
@@ -155,7 +187,7 @@ function parseHeader(segment: string): ParsedHeader {
   if (typeof kid !== 'string' || kid === '') {
     fail(JwtIssuerErrorCode.TOKEN_HEADER_REFUSED, 'the header has no kid');
   }
-  return { alg, kid };
+  return { alg, kid, typ };
 }
 
 function deepFreeze<T extends object>(value: T): T {
@@ -245,8 +277,8 @@ const paramsCache = new WeakMap<
  */
 export class JwtVerifier {
   private readonly sources = new Map<string, KeySource>();
-  private readonly audience: ReadonlySet<string> | undefined;
-  private readonly required: [string, string | number | boolean][];
+  private readonly defaultRules: CompiledRules;
+  private readonly rules = new Map<string, CompiledRules>();
   private readonly toleranceMs: number;
   private readonly maxTokenBytes: number;
   private readonly cache:
@@ -255,8 +287,17 @@ export class JwtVerifier {
 
   constructor(options: JwtVerifierOptions) {
     for (const s of options.sources) this.sources.set(s.issuer, s);
-    this.audience = options.audience ? new Set(options.audience) : undefined;
-    this.required = Object.entries(options.requiredClaims ?? {});
+    this.defaultRules = compileRules(
+      {},
+      options.audience,
+      options.requiredClaims,
+    );
+    for (const [issuer, r] of options.issuerRules ?? []) {
+      this.rules.set(
+        issuer,
+        compileRules(r, options.audience, options.requiredClaims),
+      );
+    }
     this.toleranceMs = (options.clockTolerance ?? 5) * 1000;
     this.maxTokenBytes = options.maxTokenBytes ?? 8192;
     const cacheSize = options.cacheSize ?? 10_000;
@@ -342,6 +383,20 @@ export class JwtVerifier {
       Object.defineProperty(error, 'source', { value: source });
       throw error;
     }
+    const rules = this.rules.get(source.issuer) ?? this.defaultRules;
+    if (
+      rules.accessToken &&
+      header.typ !== undefined &&
+      !(
+        typeof header.typ === 'string' &&
+        ACCESS_TOKEN_TYP.has(header.typ.toLowerCase())
+      )
+    ) {
+      fail(
+        JwtIssuerErrorCode.TOKEN_HEADER_REFUSED,
+        `typ '${printableTyp(header.typ)}' is not an access token's (at+jwt)`,
+      );
+    }
     if (header.alg !== key.alg) {
       fail(
         JwtIssuerErrorCode.TOKEN_HEADER_REFUSED,
@@ -397,21 +452,31 @@ export class JwtVerifier {
         );
       }
     }
-    if (this.audience !== undefined) {
+    const audience = rules.audience;
+    if (audience !== undefined) {
       const auds =
         typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-      if (!auds.some((a) => typeof a === 'string' && this.audience!.has(a))) {
+      if (!auds.some((a) => typeof a === 'string' && audience.has(a))) {
         fail(
           JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
           'the token is not meant for this audience (aud)',
         );
       }
     }
-    for (const [name, value] of this.required) {
+    for (const [name, value] of rules.required) {
       if (payload[name] !== value) {
         fail(
           JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
           `the claim '${name}' is not ${JSON.stringify(value)}`,
+        );
+      }
+    }
+    for (const name of rules.requiredStrings) {
+      const v = payload[name];
+      if (typeof v !== 'string' || v === '') {
+        fail(
+          JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
+          `the token has no '${name}' (a non-empty string)`,
         );
       }
     }
@@ -435,6 +500,26 @@ export class JwtVerifier {
   clearCache(): void {
     this.cache?.clear();
   }
+}
+
+function compileRules(
+  rules: IssuerClaimRules,
+  audience: readonly string[] | undefined,
+  requiredClaims: JwtVerifierOptions['requiredClaims'],
+): CompiledRules {
+  const aud = rules.audience ?? audience;
+  return {
+    audience: aud ? new Set(aud) : undefined,
+    required: Object.entries(rules.requiredClaims ?? requiredClaims ?? {}),
+    requiredStrings: [...(rules.requiredStringClaims ?? [])],
+    accessToken: rules.accessToken ?? false,
+  };
+}
+
+function printableTyp(typ: unknown): string {
+  return typeof typ === 'string'
+    ? typ.slice(0, 40).replace(/[^ -~]/g, '?')
+    : `(${typeof typ})`;
 }
 
 // Lives with the other key checks; re-exported here, where it has always been.
