@@ -12,6 +12,7 @@ import { JwtIssuerError } from '../errors.js';
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
 import { publicationLeadSeconds } from './key-store/publication-lead.js';
+import { normalizeOAuth2Client } from './oauth2/oauth2-client.options.js';
 import { RedisServiceTokenKeyStore } from './key-store/redis-key-store.js';
 import type { ServiceTokenKeyStore } from './key-store/service-token-key-store.interface.js';
 import type {
@@ -50,6 +51,7 @@ const KNOWN = [
   'jwksKeyGracePeriod',
   'refusalLogLines',
   'refusalLogWindow',
+  'oauth2',
 ];
 // Options of the issuing side: a section with none of them only verifies other services' tokens.
 const SIGNING = [
@@ -63,6 +65,7 @@ const SIGNING = [
   'keyStore',
   'jwksPath',
   'openidConfigurationPath',
+  'oauth2',
 ];
 const TRUSTED_ISSUER_KEYS = [
   'issuer',
@@ -263,6 +266,7 @@ export async function normalizeServiceTokenOptions(
   const refusalLogLines = seconds('refusalLogLines', 10, 0)!;
   const refusalLogWindow = seconds('refusalLogWindow', 60, 1, false)!;
   const keyStore = await resolveKeyStore(raw.keyStore, problems);
+  const oauth2 = normalizeOAuth2Client(raw.oauth2, problems);
   if (rotationInterval !== undefined) {
     const lead = publicationLeadSeconds(jwksCooldown, keyStore !== undefined);
     if (rotationInterval < lead) {
@@ -488,6 +492,7 @@ export async function normalizeServiceTokenOptions(
       publishJwks,
       jwksPath,
       openidConfigurationPath,
+      oauth2,
     },
   };
 }

@@ -2,6 +2,10 @@ import type { KeyObject } from 'node:crypto';
 import type { VerifyAlgorithm } from '../../common/jwt-verifier.js';
 import type { PrivateKeyInput } from '../../common/keys.js';
 import type { ServiceTokenKeyStore } from '../key-store/service-token-key-store.interface.js';
+import type {
+  ResolvedOAuth2Client,
+  ServiceOAuth2ClientOptions,
+} from '../oauth2/oauth2-client.interface.js';
 
 /** Asymmetric algorithms service tokens are signed with. */
 export type ServiceTokenAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
@@ -140,6 +144,14 @@ export interface ServiceTokenOptions {
   refusalLogLines?: number;
   /** The window of `refusalLogLines`, in seconds (at least 1). @default 60 */
   refusalLogWindow?: number;
+  /**
+   * Get this service's outgoing token from an OAuth 2.0 token endpoint (client credentials) instead of signing it:
+   * `getToken()`, `authorizationHeader()`, the fetch and axios helpers and `withServiceToken` then send the
+   * identity provider's access token (per destination when `destinations` say so). A signing option: the section
+   * needs `name` and `issuer` (and `privateKey` in production; `private_key_jwt` signs its assertion with it).
+   * @default off (the service signs its own tokens)
+   */
+  oauth2?: ServiceOAuth2ClientOptions;
 }
 
 /** The verifying side of the `service` section after validation (internal). */
@@ -176,6 +188,8 @@ export interface ResolvedServiceTokenOptions extends ResolvedServiceTokenVerific
   readonly publishJwks: boolean;
   readonly jwksPath: string;
   readonly openidConfigurationPath: string;
+  /** The OAuth 2.0 client that obtains the outgoing token; `undefined`: the service signs it. */
+  readonly oauth2: ResolvedOAuth2Client | undefined;
 }
 
 /**
