@@ -26,6 +26,7 @@ import {
 
 const M2_RESOURCE = 'http://m2.test';
 const OTHER_RESOURCE = 'http://other.test';
+const SHORT_RESOURCE = 'http://short.test';
 const BASIC_SECRET = 'basic-s3cr3t-never-logged';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -104,10 +105,20 @@ function config(
         jwks_uri: m1JwksUri,
         scope: 'invoices:read invoices:write',
       },
+      {
+        client_id: 'm1-short',
+        client_secret: BASIC_SECRET,
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+        scope: 'invoices:read',
+      },
     ],
     resources: {
       [M2_RESOURCE]: { scope: 'invoices:read invoices:write invoices:admin' },
       [OTHER_RESOURCE]: { scope: 'invoices:read invoices:write' },
+      [SHORT_RESOURCE]: { scope: 'invoices:read', ttl: 4 },
     },
   };
 }
@@ -134,6 +145,7 @@ describe('OAuth 2.0 client credentials: M1 gets its token from a real authorizat
   let m1Basic: RunningApp;
   let m1Jwt: RunningApp;
   let m2: RunningApp;
+  let m1Short: RunningApp;
 
   beforeAll(async () => {
     as = await authorizationServer();
@@ -181,6 +193,23 @@ describe('OAuth 2.0 client credentials: M1 gets its token from a real authorizat
       { logger: logs, controllers: [ResourceController] },
     );
     peer.url = m2.url;
+    m1Short = await startServiceApp(
+      {
+        name: 'm1-short',
+        issuer: 'http://m1-short.test',
+        oauth2: {
+          issuer: as.issuer,
+          clientId: 'm1-short',
+          clientSecret: BASIC_SECRET,
+          resource: SHORT_RESOURCE,
+          destinations: [
+            { url: 'http://127.0.0.1:9/a', resource: SHORT_RESOURCE },
+            { url: 'http://127.0.0.1:9/b', resource: M2_RESOURCE },
+          ],
+        },
+      },
+      { logger: logs, controllers: [CallerController] },
+    );
     // Both M1s asked at start-up, before the provider was up: they get a token once their back-off has passed.
     await eventually(() => m1Basic.service.getToken());
     await eventually(() => m1Jwt.service.getToken());
@@ -189,6 +218,7 @@ describe('OAuth 2.0 client credentials: M1 gets its token from a real authorizat
     await m2?.app.close();
     await m1Basic?.app.close();
     await m1Jwt?.app.close();
+    await m1Short?.app.close();
     await as?.stop();
   });
 
@@ -306,6 +336,44 @@ describe('OAuth 2.0 client credentials: M1 gets its token from a real authorizat
     const text = logs.lines.join('\n');
     expect(text).toContain("typ 'JWT' is not an access token's");
     expect(text).toContain("the token has no 'client_id'");
+  });
+
+  it('one request in flight per destination, however many callers; renewed in the background before exp', async () => {
+    const issued = () => as.log().match(/^issued m1-short$/gm)?.length ?? 0;
+    await eventually(() => m1Short.service.getToken());
+    const before = issued();
+    // 50 concurrent first calls for destination a: one token request, one token for all of them.
+    const tokens = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        m1Short.service.getToken('http://127.0.0.1:9/a/x'),
+      ),
+    );
+    expect(new Set(tokens).size).toBe(1);
+    expect(issued()).toBe(before + 1);
+    // Destination b has its own token (another resource); the others are untouched.
+    const b = await m1Short.service.getToken('http://127.0.0.1:9/b');
+    expect(payloadOf(b).aud).toBe(M2_RESOURCE);
+    expect(issued()).toBe(before + 2);
+    // Served from memory until 75 % of its 4 s lifetime; then the same token comes back at once while one renewal runs.
+    const first = tokens[0];
+    expect(await m1Short.service.getToken('http://127.0.0.1:9/a')).toBe(first);
+    expect(issued()).toBe(before + 2);
+    await sleep(3100);
+    const during = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        m1Short.service.getToken('http://127.0.0.1:9/a'),
+      ),
+    );
+    expect(new Set(during)).toEqual(new Set([first]));
+    await eventually(async () => {
+      const renewed = await m1Short.service.getToken('http://127.0.0.1:9/a');
+      if (renewed === first) throw new Error('not renewed yet');
+      return renewed;
+    }, 2000);
+    expect(issued()).toBe(before + 3);
+    expect(
+      await m1Short.service.authorizationHeader('http://127.0.0.1:9/a'),
+    ).toBe(`Bearer ${await m1Short.service.getToken('http://127.0.0.1:9/a')}`);
   });
 
   it('the provider rotates its key: M2 fetches the new JWKS on the unknown kid; tokens of the old key still pass', async () => {

@@ -62,6 +62,10 @@ const provider = new Provider(issuer, {
     return globalThis.fetch(url, options);
   },
 });
+// One line per access token issued, for tests that count requests.
+provider.on('client_credentials.issued', (token) =>
+  console.log(`issued ${token.clientId}`),
+);
 provider.on('server_error', (_ctx, err) => console.error('server_error', err));
 
 const server = createServer(provider.callback());
