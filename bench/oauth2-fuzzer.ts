@@ -204,8 +204,6 @@ export function runOAuth2ParserFuzz(
     }
   };
 
-  const fold = (message: string): string =>
-    message.replace(/'[^']*'/g, "'…'").replace(/\d+/g, 'N');
   const fail = (i: number, what: string, input: unknown): never => {
     throw new OAuth2ParserFuzzFailure(
       `seed ${options.seed}, iteration ${i}: ${what} (input ${JSON.stringify(input)?.slice(0, 300)})`,
@@ -289,3 +287,8 @@ export function runOAuth2ParserFuzz(
 }
 
 const NOT_JSON = Symbol('not JSON');
+
+/** A refusal message with its quoted values and numbers folded, to count refusals by kind. */
+function fold(message: string): string {
+  return message.replace(/'[^']*'/g, "'…'").replace(/\d+/g, 'N');
+}

@@ -376,7 +376,7 @@ export async function normalizeServiceTokenOptions(
           );
           return;
         }
-        let audience: string[] | undefined;
+        let issuerAudience: string[] | undefined;
         if (t.audience !== undefined) {
           const values =
             typeof t.audience === 'string' ? [t.audience] : t.audience;
@@ -391,11 +391,11 @@ export async function normalizeServiceTokenOptions(
             );
             return;
           }
-          audience = [...(values as string[])];
+          issuerAudience = [...(values as string[])];
         }
         if (
           profile === 'oauth2' &&
-          audience === undefined &&
+          issuerAudience === undefined &&
           expectedAudience === undefined
         ) {
           problems.add(
@@ -409,7 +409,7 @@ export async function normalizeServiceTokenOptions(
           issuer: t.issuer,
           ...(discovery ? {} : { jwksUri: t.jwksUri as string }),
           ...(profile === 'oauth2' ? { profile: 'oauth2' as const } : {}),
-          ...(audience ? { audience } : {}),
+          ...(issuerAudience ? { audience: issuerAudience } : {}),
           ...(algorithms
             ? { algorithms: [...new Set(algorithms as VerifyAlgorithm[])] }
             : {}),

@@ -22,6 +22,7 @@ import {
 type NewAlgorithm = 'PS256' | 'RS384' | 'RS512' | 'ES384' | 'ES512';
 const NEW: NewAlgorithm[] = ['PS256', 'RS384', 'RS512', 'ES384', 'ES512'];
 const now = () => Math.floor(Date.now() / 1000);
+const resource = (alg: string) => `http://api-${alg.toLowerCase()}.test`;
 
 function keyPair(alg: NewAlgorithm | 'RS256' | 'ES256'): {
   privateKey: KeyObject;
@@ -137,7 +138,6 @@ describe('PS256, RS384, RS512, ES384, ES512: declared per trusted issuer, with t
 
 describe('the new algorithms from a real authorization server (oidc-provider signs, the verifier finds its keys by discovery)', () => {
   let as: AuthorizationServer;
-  const resource = (alg: string) => `http://api-${alg.toLowerCase()}.test`;
 
   beforeAll(async () => {
     as = await authorizationServer();

@@ -123,6 +123,15 @@ function config(
   };
 }
 
+/** M1's `/call` route: what M2 answered M1. */
+async function viaM1(m1: RunningApp, path: string) {
+  return (await (await fetch(`${m1.url}/call?path=${path}`)).json()) as {
+    status: number;
+    wwwAuthenticate: string | null;
+    body: { caller?: ServiceCaller };
+  };
+}
+
 /** Retries `f` until it resolves (M1 asked before its authorization server was up: back-off of 1 s, 2 s…). */
 async function eventually<T>(f: () => Promise<T>, ms = 8000): Promise<T> {
   const until = Date.now() + ms;
@@ -222,12 +231,7 @@ describe('OAuth 2.0 client credentials: M1 gets its token from a real authorizat
     await as?.stop();
   });
 
-  const viaM1 = async (m1: RunningApp, path: string) =>
-    (await (await fetch(`${m1.url}/call?path=${path}`)).json()) as {
-      status: number;
-      wwwAuthenticate: string | null;
-      body: { caller?: ServiceCaller };
-    };
+  const issued = () => as.log().match(/^issued m1-short$/gm)?.length ?? 0;
   const direct = async (token: string, path = '/internal/invoices') => {
     const res = await fetch(`${m2.url}${path}`, {
       headers: { authorization: `Bearer ${token}` },
@@ -339,7 +343,6 @@ describe('OAuth 2.0 client credentials: M1 gets its token from a real authorizat
   });
 
   it('one request in flight per destination, however many callers; renewed in the background before exp', async () => {
-    const issued = () => as.log().match(/^issued m1-short$/gm)?.length ?? 0;
     await eventually(() => m1Short.service.getToken());
     const before = issued();
     // 50 concurrent first calls for destination a: one token request, one token for all of them.

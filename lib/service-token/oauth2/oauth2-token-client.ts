@@ -93,6 +93,11 @@ function errorCodeOf(body: unknown): string {
     : '';
 }
 
+/** `application/x-www-form-urlencoded` encoding of one value. */
+function formEncode(v: string): string {
+  return encodeURIComponent(v).replace(/%20/g, '+');
+}
+
 /** The token of one destination (or of the default request). */
 class TokenSlot {
   header: string | undefined;
@@ -147,8 +152,7 @@ export class OAuth2TokenClient {
     }));
     if (options.clientAuth === 'client_secret_basic') {
       // RFC 6749 2.3.1: both parts form-urlencoded before Basic encoding.
-      const form = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
-      this.basic = `Basic ${Buffer.from(`${form(options.clientId)}:${form(options.clientSecret ?? '')}`).toString('base64')}`;
+      this.basic = `Basic ${Buffer.from(`${formEncode(options.clientId)}:${formEncode(options.clientSecret ?? '')}`).toString('base64')}`;
     }
   }
 

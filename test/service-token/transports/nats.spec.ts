@@ -121,19 +121,20 @@ describe('M1 â†’ M2 over the NATS transport (real nats-server), the guard on M2â
     expect(handledFor(id)).toHaveLength(0);
   });
 
+  const send = async (scope: string) => {
+    const id = ++nextId;
+    const token = await m1.service.createJwt({
+      source: 'microservice',
+      sub: 'm1',
+      scope,
+    });
+    const reply = firstValueFrom(
+      client.send('billing.scoped', record({ id }, `Bearer ${token}`)),
+    );
+    return { id, reply };
+  };
+
   it('a valid token without the scopes the handler requires gets { statusCode: 403 }; with them it is handled', async () => {
-    const send = async (scope: string) => {
-      const id = ++nextId;
-      const token = await m1.service.createJwt({
-        source: 'microservice',
-        sub: 'm1',
-        scope,
-      });
-      const reply = firstValueFrom(
-        client.send('billing.scoped', record({ id }, `Bearer ${token}`)),
-      );
-      return { id, reply };
-    };
     const without = await send('invoices:read');
     await expect(without.reply).rejects.toEqual({
       statusCode: 403,
