@@ -105,6 +105,12 @@ export {
   type AxiosRequestConfigLike,
 } from './service-token/clients/service-token-clients.js';
 export { InternalDestinations } from './service-token/clients/internal-destinations.js';
+export type {
+  OAuth2ClientAuthMethod,
+  OAuth2DestinationOptions,
+  OAuth2TokenRequestOptions,
+  ServiceOAuth2ClientOptions,
+} from './service-token/oauth2/oauth2-client.interface.js';
 export {
   JwtVerifier,
   importVerificationJwk,

@@ -24,6 +24,8 @@ const MAX_LIFETIME_S = 366 * 24 * 3600;
 // Renew once this share of the lifetime has passed (in the background while the token is still good).
 const RENEW_AT = 0.75;
 const RETRY_MIN_MS = 1000;
+// Destination strings whose slot is remembered (the URLs an application calls; emptied when full).
+const DESTINATION_CACHE_SIZE = 1024;
 const RETRY_MAX_MS = 30_000;
 // Visible ASCII: what an access token is made of (RFC 6750 b64token and opaque tokens), safe in a header.
 const ACCESS_TOKEN = /^[\x21-\x7e]+$/;
@@ -136,6 +138,7 @@ export class OAuth2TokenClient {
   }[];
   private endpoint: string | undefined;
   private readonly basic: string | undefined;
+  private readonly slotByDestination = new Map<string, TokenSlot>();
 
   /**
    * @param signAssertion signs the claims of a `private_key_jwt` client assertion with this service's static key.
@@ -177,12 +180,27 @@ export class OAuth2TokenClient {
   }
 
   private slotFor(destination: string | URL | undefined): TokenSlot {
-    if (destination !== undefined) {
-      for (const { match, slot } of this.slots) {
-        if (match.includes(destination)) return slot;
-      }
+    if (destination === undefined || this.slots.length === 0) {
+      return this.defaultSlot;
     }
-    return this.defaultSlot;
+    // Matching parses the URL: the answer is remembered per destination string (a bounded map, emptied when full).
+    const key =
+      typeof destination === 'string' ? destination : destination.href;
+    let found = this.slotByDestination.get(key);
+    if (found === undefined) {
+      found = this.defaultSlot;
+      for (const { match, slot } of this.slots) {
+        if (match.includes(key)) {
+          found = slot;
+          break;
+        }
+      }
+      if (this.slotByDestination.size >= DESTINATION_CACHE_SIZE) {
+        this.slotByDestination.clear();
+      }
+      this.slotByDestination.set(key, found);
+    }
+    return found;
   }
 
   /** Past the renewal time: a still usable token is served while it is renewed; otherwise the caller waits. */
