@@ -54,7 +54,7 @@ export const JwtIssuerErrorCode = {
    * This service's access token could not be obtained from its OAuth 2.0 token endpoint (unreachable, slow, refused
    * the client, or answered something that is no token response); retried with back-off.
    */
-  TOKEN_REQUEST_FAILED: 'ERR_JWT_ISSUER_TOKEN_REQUEST_FAILED',
+  OAUTH2_TOKEN_UNAVAILABLE: 'ERR_JWT_ISSUER_OAUTH2_TOKEN_UNAVAILABLE',
   /** A remote JWKS could not be fetched or parsed. */
   JWKS_UNAVAILABLE: 'ERR_JWT_ISSUER_JWKS_UNAVAILABLE',
   /** The shared key store (`service.keyStore`) could not be read when the replica needed it to start. */

@@ -113,7 +113,7 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
    * @example
    * const jwt = await serviceTokens.getToken();
    * const forBilling = await serviceTokens.getToken('https://billing.internal/invoices');
-   * @throws {JwtIssuerError} `TOKEN_REQUEST_FAILED` (with `service.oauth2`) when no usable token could be obtained.
+   * @throws {JwtIssuerError} `OAUTH2_TOKEN_UNAVAILABLE` (with `service.oauth2`) when no usable token could be obtained.
    */
   getToken(destination?: string | URL): Promise<string> {
     if (this.oauth2) return this.oauth2.token(destination);
@@ -136,7 +136,7 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
    *
    * @example
    * await fetch(url, { headers: { authorization: await serviceTokens.authorizationHeader(url) } });
-   * @throws {JwtIssuerError} `TOKEN_REQUEST_FAILED` (with `service.oauth2`) when no usable token could be obtained.
+   * @throws {JwtIssuerError} `OAUTH2_TOKEN_UNAVAILABLE` (with `service.oauth2`) when no usable token could be obtained.
    */
   async authorizationHeader(destination?: string | URL): Promise<string> {
     if (this.oauth2) return this.oauth2.header(destination);

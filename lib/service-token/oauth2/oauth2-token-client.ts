@@ -311,7 +311,7 @@ export class OAuth2TokenClient {
     slot.nextAttemptAt = Date.now() + delay;
     const message = `${this.what(slot)} failed: ${describeFetchError(cause)}`;
     slot.lastError = new JwtIssuerError(
-      JwtIssuerErrorCode.TOKEN_REQUEST_FAILED,
+      JwtIssuerErrorCode.OAUTH2_TOKEN_UNAVAILABLE,
       message,
       { cause },
     );
