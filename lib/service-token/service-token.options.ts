@@ -65,7 +65,6 @@ const SIGNING = [
   'keyStore',
   'jwksPath',
   'openidConfigurationPath',
-  'oauth2',
 ];
 const TRUSTED_ISSUER_KEYS = [
   'issuer',
@@ -434,17 +433,26 @@ export async function normalizeServiceTokenOptions(
     refusalLogWindow,
   };
   if (!signs) {
-    if (
-      raw.trustedIssuers === undefined ||
-      (Array.isArray(raw.trustedIssuers) && raw.trustedIssuers.length === 0)
-    ) {
+    if (oauth2?.clientAuth === 'private_key_jwt') {
       problems.add(
-        p('trustedIssuers'),
-        "is required when the service does not issue tokens: set JWT_ISSUER_SERVICE_TRUSTED_ISSUERS to verify other services' tokens, or JWT_ISSUER_SERVICE_NAME and JWT_ISSUER_SERVICE_ISSUER to issue them",
+        p('oauth2.clientAuth'),
+        "private_key_jwt signs its client assertion with this service's key: set JWT_ISSUER_SERVICE_NAME, JWT_ISSUER_SERVICE_ISSUER and JWT_ISSUER_SERVICE_PRIVATE_KEY (and register its JWKS URL at the identity provider), or use client_secret_basic with JWT_ISSUER_SERVICE_OAUTH2_CLIENT_SECRET",
       );
       return undefined;
     }
-    return { ...verification, signing: undefined };
+    if (
+      raw.oauth2 === undefined &&
+      (raw.trustedIssuers === undefined ||
+        (Array.isArray(raw.trustedIssuers) && raw.trustedIssuers.length === 0))
+    ) {
+      problems.add(
+        p('trustedIssuers'),
+        "is required when the service does not issue tokens: set JWT_ISSUER_SERVICE_TRUSTED_ISSUERS to verify other services' tokens, or JWT_ISSUER_SERVICE_NAME and JWT_ISSUER_SERVICE_ISSUER to issue them (or JWT_ISSUER_SERVICE_OAUTH2_* to get them from an identity provider)",
+      );
+      return undefined;
+    }
+    if (raw.oauth2 !== undefined && oauth2 === undefined) return undefined;
+    return { ...verification, signing: undefined, oauth2 };
   }
 
   let privateKey: KeyObject | undefined;
@@ -478,6 +486,7 @@ export async function normalizeServiceTokenOptions(
   if (!name || !issuer || !privateKey) return undefined;
   return {
     ...verification,
+    oauth2,
     signing: {
       ...verification,
       name,

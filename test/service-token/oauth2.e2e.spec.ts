@@ -265,6 +265,38 @@ describe('OAuth 2.0 client credentials: M1 gets its token from a real authorizat
     expect(r.body.caller).toEqual({ issuer: as.issuer, subject: 'm1-basic' });
   });
 
+  it('a service that only calls others (service.oauth2 with a client secret, nothing to sign) works the same', async () => {
+    const m1Lean = await startServiceApp(
+      {
+        oauth2: {
+          issuer: as.issuer,
+          clientId: 'm1-basic',
+          clientSecret: BASIC_SECRET,
+          scope: 'invoices:read',
+          resource: M2_RESOURCE,
+        },
+      },
+      { peer, logger: logs, controllers: [CallerController] },
+    );
+    try {
+      const r = await viaM1(m1Lean, '/internal/invoices');
+      expect(r.status).toBe(200);
+      expect(r.body.caller).toEqual({ issuer: as.issuer, subject: 'm1-basic' });
+      // It publishes no JWKS and signs nothing.
+      expect((await fetch(`${m1Lean.url}/.well-known/jwks.json`)).status).toBe(
+        404,
+      );
+      await expect(
+        Promise.resolve().then(() => m1Lean.service.createJwt({})),
+      ).rejects.toMatchObject({
+        code: 'ERR_JWT_ISSUER_NOT_CONFIGURED',
+        message: expect.stringContaining('service.oauth2'),
+      });
+    } finally {
+      await m1Lean.app.close();
+    }
+  });
+
   it('private_key_jwt: the assertion is signed with M1’s own key, which the provider reads from M1’s published JWKS', async () => {
     const r = await viaM1(m1Jwt, '/internal/write');
     expect(r.status).toBe(200);

@@ -185,6 +185,29 @@ describe('service.oauth2 and oauth2 trusted issuers: options and environment', (
     );
   });
 
+  it('without signing options: client_secret_basic alone is a complete section; private_key_jwt needs the key', async () => {
+    const lean = await resolve(
+      {},
+      {
+        JWT_ISSUER_SERVICE_OAUTH2_TOKEN_ENDPOINT: 'https://idp.test/token',
+        JWT_ISSUER_SERVICE_OAUTH2_CLIENT_ID: 'orders',
+        JWT_ISSUER_SERVICE_OAUTH2_CLIENT_SECRET: 'hunter2',
+      },
+    );
+    expect(lean.signing).toBeUndefined();
+    expect(lean.oauth2?.clientAuth).toBe('client_secret_basic');
+    const message = await problemsOf(
+      resolve({
+        service: {
+          oauth2: { tokenEndpoint: 'https://idp.test/token', clientId: 'o' },
+        },
+      }),
+    );
+    expect(message).toContain(
+      "service.oauth2.clientAuth (JWT_ISSUER_SERVICE_OAUTH2_CLIENT_AUTH): private_key_jwt signs its client assertion with this service's key",
+    );
+  });
+
   it('basic without a secret, and an unknown method, are problems', async () => {
     const message = await problemsOf(
       resolve({

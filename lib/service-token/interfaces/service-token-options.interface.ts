@@ -147,8 +147,10 @@ export interface ServiceTokenOptions {
   /**
    * Get this service's outgoing token from an OAuth 2.0 token endpoint (client credentials) instead of signing it:
    * `getToken()`, `authorizationHeader()`, the fetch and axios helpers and `withServiceToken` then send the
-   * identity provider's access token (per destination when `destinations` say so). A signing option: the section
-   * needs `name` and `issuer` (and `privateKey` in production; `private_key_jwt` signs its assertion with it).
+   * identity provider's access token (per destination when `destinations` say so). With `client_secret_basic` the
+   * section needs nothing else (a service that only calls others, or also verifies with `trustedIssuers`);
+   * `private_key_jwt` signs its assertion with this service's key, so it needs `name`, `issuer` and `privateKey`
+   * (and the identity provider must know this service's JWKS URL).
    * @default off (the service signs its own tokens)
    */
   oauth2?: ServiceOAuth2ClientOptions;
@@ -198,6 +200,8 @@ export interface ResolvedServiceTokenOptions extends ResolvedServiceTokenVerific
  */
 export interface ResolvedServiceTokenSection extends ResolvedServiceTokenVerification {
   readonly signing: ResolvedServiceTokenOptions | undefined;
+  /** The OAuth 2.0 client of the outgoing token, signing or not (`client_secret_basic` only without signing). */
+  readonly oauth2: ResolvedOAuth2Client | undefined;
 }
 
 /** The claims of a verified service token (or, from an `oauth2` issuer, access token). */
