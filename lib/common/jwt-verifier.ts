@@ -45,10 +45,11 @@ export interface IssuerClaimRules {
   /** Claims that must be present as non-empty strings (e.g. `client_id`). @default none */
   requiredStringClaims?: readonly string[];
   /**
-   * The token is an OAuth 2.0 access token (RFC 9068): a `typ` header, when present, must be `at+jwt` or
-   * `application/at+jwt` (so an ID token, `typ: JWT`, is not taken for an access token). @default false
+   * The `typ` header values accepted when a token has one (compared without case); a token without `typ` passes.
+   * For OAuth 2.0 access tokens (RFC 9068) `['at+jwt', 'application/at+jwt']`: an ID token (`typ: JWT`) is then
+   * not taken for an access token. @default any `typ`
    */
-  accessToken?: boolean;
+  typ?: readonly string[];
 }
 
 /** Options of {@link JwtVerifier}. */
@@ -91,10 +92,9 @@ interface CompiledRules {
   readonly audience: ReadonlySet<string> | undefined;
   readonly required: readonly [string, string | number | boolean][];
   readonly requiredStrings: readonly string[];
-  readonly accessToken: boolean;
+  /** Lower-case `typ` values accepted when present; `undefined`: any. */
+  readonly typ: ReadonlySet<string> | undefined;
 }
-
-const ACCESS_TOKEN_TYP = new Set(['at+jwt', 'application/at+jwt']);
 
 // Header parameters that would make the verifier trust something other than its configured keys, or change the
 // meaning of the signature: refused outright.
@@ -385,16 +385,16 @@ export class JwtVerifier {
     }
     const rules = this.rules.get(source.issuer) ?? this.defaultRules;
     if (
-      rules.accessToken &&
+      rules.typ !== undefined &&
       header.typ !== undefined &&
       !(
         typeof header.typ === 'string' &&
-        ACCESS_TOKEN_TYP.has(header.typ.toLowerCase())
+        rules.typ.has(header.typ.toLowerCase())
       )
     ) {
       fail(
         JwtIssuerErrorCode.TOKEN_HEADER_REFUSED,
-        `typ '${printableTyp(header.typ)}' is not an access token's (at+jwt)`,
+        `typ '${printableTyp(header.typ)}' is not accepted for this issuer (${[...rules.typ].join(', ')})`,
       );
     }
     if (header.alg !== key.alg) {
@@ -512,7 +512,7 @@ function compileRules(
     audience: aud ? new Set(aud) : undefined,
     required: Object.entries(rules.requiredClaims ?? requiredClaims ?? {}),
     requiredStrings: [...(rules.requiredStringClaims ?? [])],
-    accessToken: rules.accessToken ?? false,
+    typ: rules.typ ? new Set(rules.typ.map((t) => t.toLowerCase())) : undefined,
   };
 }
 

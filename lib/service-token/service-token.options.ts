@@ -73,6 +73,7 @@ const TRUSTED_ISSUER_KEYS = [
   'audience',
   'algorithms',
   'allowHttp',
+  'accessTokenTypes',
 ];
 const PROFILES = ['service', 'oauth2'];
 
@@ -403,6 +404,22 @@ export async function normalizeServiceTokenOptions(
           );
           return;
         }
+        const types = t.accessTokenTypes;
+        if (
+          types !== undefined &&
+          (profile !== 'oauth2' ||
+            !Array.isArray(types) ||
+            types.length === 0 ||
+            types.some(
+              (x) => typeof x !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(x),
+            ))
+        ) {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].accessTokenTypes must be a non-empty list of typ values (e.g. ["at+jwt", "JWT"]), on an entry of profile 'oauth2'`,
+          );
+          return;
+        }
         seen.add(t.issuer);
         trustedIssuers.push({
           issuer: t.issuer,
@@ -413,6 +430,7 @@ export async function normalizeServiceTokenOptions(
             ? { algorithms: [...new Set(algorithms as VerifyAlgorithm[])] }
             : {}),
           ...(t.allowHttp ? { allowHttp: true } : {}),
+          ...(types ? { accessTokenTypes: [...(types as string[])] } : {}),
         });
       });
     }

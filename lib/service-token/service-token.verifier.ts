@@ -12,6 +12,7 @@ import type {
 import type { ServiceCaller } from './service-token.decorators.js';
 
 const SERVICE_PROFILE = { source: 'microservice' } as const;
+const RFC9068_TYP = ['at+jwt', 'application/at+jwt'];
 
 /** Options of a standalone {@link ServiceTokenVerifier}. Durations in seconds. */
 export interface ServiceTokenVerifierOptions {
@@ -70,7 +71,7 @@ export class ServiceTokenVerifier {
           audience: audience ?? options.expectedAudience ?? [],
           requiredClaims: {},
           requiredStringClaims: ['client_id'],
-          accessToken: true,
+          typ: t.accessTokenTypes ?? RFC9068_TYP,
         });
       } else if (audience !== undefined) {
         issuerRules.set(t.issuer, { audience });

@@ -9,6 +9,7 @@ import {
   ServiceClaims,
   ServiceTokenGuard,
   ServiceTokenService,
+  ServiceTokenVerifier,
 } from '../../lib/index.js';
 import {
   type AuthorizationServer,
@@ -360,6 +361,20 @@ describe('OAuth 2.0 client credentials: M1 gets its token from a real authorizat
       'ES256',
     );
     expect((await direct(idToken)).status).toBe(401);
+    // An identity provider whose access tokens say typ JWT (Keycloak, Entra) is accepted once declared so.
+    const lenient = new ServiceTokenVerifier({
+      trustedIssuers: [
+        {
+          issuer: as.issuer,
+          profile: 'oauth2',
+          audience: M2_RESOURCE,
+          accessTokenTypes: ['at+jwt', 'JWT'],
+        },
+      ],
+    });
+    await expect(lenient.verify(idToken)).resolves.toMatchObject({
+      client_id: 'x',
+    });
     const { client_id: _, ...noClient } = claims;
     void _;
     const anonymous = forge(
@@ -370,7 +385,9 @@ describe('OAuth 2.0 client credentials: M1 gets its token from a real authorizat
     );
     expect((await direct(anonymous)).status).toBe(401);
     const text = logs.lines.join('\n');
-    expect(text).toContain("typ 'JWT' is not an access token's");
+    expect(text).toContain(
+      "typ 'JWT' is not accepted for this issuer (at+jwt, application/at+jwt)",
+    );
     expect(text).toContain("the token has no 'client_id'");
   });
 

@@ -117,6 +117,7 @@ describe('service.oauth2 and oauth2 trusted issuers: options and environment', (
               { issuer: 'https://idp.test', profile: 'oauth2' },
               { issuer: 'not-a-url' },
               { issuer: 'https://c.test', profile: 'saml' as never },
+              { issuer: 'https://d.test', accessTokenTypes: ['JWT'] },
             ],
           },
         },
@@ -145,6 +146,10 @@ describe('service.oauth2 and oauth2 trusted issuers: options and environment', (
         '[1] has no jwksUri, so its issuer must be an absolute http(s) URL',
       ],
       ['service.trustedIssuers ', "[2].profile must be 'service' or 'oauth2'"],
+      [
+        'service.trustedIssuers ',
+        '[3].accessTokenTypes must be a non-empty list of typ values',
+      ],
     ]) {
       expect(
         lines.some(

@@ -37,6 +37,13 @@ export interface TrustedIssuerOptions {
    */
   audience?: string | string[];
   /**
+   * For the `oauth2` profile, the `typ` header values accepted when a token has one (compared without case). RFC 9068
+   * says `at+jwt`, which tells an access token from an ID token; identity providers that send `typ: "JWT"` in their
+   * access tokens (Keycloak and Microsoft Entra do) need `["at+jwt", "JWT"]`, and then only the audience tells their
+   * ID tokens apart: keep the API's audience distinct from every client id. @default ['at+jwt', 'application/at+jwt']
+   */
+  accessTokenTypes?: string[];
+  /**
    * Algorithms its keys may use: any of RS256, RS384, RS512, PS256, ES256, ES384, ES512, EdDSA (never HMAC, never
    * `none`). A JWK with another `alg` is refused; a JWK without `alg` (RFC 7517 makes it optional) is bound to the
    * one of these that fits its `kty`/`crv`. @default ['RS256', 'ES256', 'EdDSA']
