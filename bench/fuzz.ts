@@ -1,9 +1,14 @@
+import {
+  OAuth2ParserFuzzFailure,
+  runOAuth2ParserFuzz,
+} from './oauth2-fuzzer.js';
 import { runTokenFuzz, TokenFuzzFailure } from './token-fuzzer.js';
 
 /**
  * The long run of the verifier's mutation fuzzer (the test suite runs 30,000 mutations):
  * `npm run fuzz -- [iterations] [seed]`, default 1,000,000 mutations from a seed taken from the clock. Prints the
- * seed first, so that a failure can be replayed; exits 1 on the first broken invariant.
+ * seed first, so that a failure can be replayed; exits 1 on the first broken invariant. Then as many mutations of
+ * the discovery document and token response parsers (`runOAuth2ParserFuzz`), with the same seed.
  */
 function main(): void {
   const iterations = Number(process.argv[2] ?? 1_000_000);
@@ -46,6 +51,18 @@ function main(): void {
   console.log(
     `ok: ${iterations.toLocaleString('en-US')} mutations in ${((performance.now() - started) / 1000).toFixed(1)} s, ${total.signed.toLocaleString('en-US')} of them re-signed, ${total.accepted.toLocaleString('en-US')} accepted (each the exact signed bytes), refused: ${JSON.stringify(total.refused)}`,
   );
+  try {
+    const r = runOAuth2ParserFuzz({ seed, iterations });
+    console.log(
+      `ok: discovery document and token response parsers, ${iterations.toLocaleString('en-US')} mutations of each in ${(r.ms / 1000).toFixed(1)} s, accepted ${JSON.stringify(r.accepted)}, ${Object.keys(r.refused).length} distinct refusals`,
+    );
+  } catch (e) {
+    if (e instanceof OAuth2ParserFuzzFailure) {
+      console.error(`FAILED: ${e.message}`);
+      process.exit(1);
+    }
+    throw e;
+  }
 }
 
 main();

@@ -51,6 +51,16 @@ export const JwtIssuerErrorCode = {
   TOKEN_CLAIM_INVALID: 'ERR_JWT_ISSUER_TOKEN_CLAIM_INVALID',
   /** A valid service token whose issuer the route does not accept (`@AllowServices`): refused with 403, not 401. */
   SERVICE_NOT_ALLOWED: 'ERR_JWT_ISSUER_SERVICE_NOT_ALLOWED',
+  /**
+   * A valid token without the scopes the handler requires (`@RequireScopes`): 403 with
+   * `WWW-Authenticate: Bearer error="insufficient_scope"` (RFC 6750), not 401.
+   */
+  SCOPE_INSUFFICIENT: 'ERR_JWT_ISSUER_SCOPE_INSUFFICIENT',
+  /**
+   * This service's access token could not be obtained from its OAuth 2.0 token endpoint (unreachable, slow, refused
+   * the client, or answered something that is no token response); retried with back-off.
+   */
+  OAUTH2_TOKEN_UNAVAILABLE: 'ERR_JWT_ISSUER_OAUTH2_TOKEN_UNAVAILABLE',
   /** A remote JWKS could not be fetched or parsed. */
   JWKS_UNAVAILABLE: 'ERR_JWT_ISSUER_JWKS_UNAVAILABLE',
   /**

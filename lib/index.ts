@@ -85,7 +85,10 @@ export {
 export {
   SkipServiceAuth,
   AllowServices,
+  RequireScopes,
   ServiceClaims,
+  type RequiredScopes,
+  type ScopeRequirement,
   SERVICE_CLAIMS_PROPERTY,
   type ServiceCaller,
 } from './service-token/service-token.decorators.js';
@@ -94,6 +97,7 @@ export type {
   ServiceTokenAlgorithm,
   ServiceTokenClaims,
   TrustedIssuerOptions,
+  TrustedIssuerProfile,
 } from './service-token/interfaces/service-token-options.interface.js';
 export {
   withServiceToken,
@@ -106,9 +110,16 @@ export {
   type AxiosRequestConfigLike,
 } from './service-token/clients/service-token-clients.js';
 export { InternalDestinations } from './service-token/clients/internal-destinations.js';
+export type {
+  OAuth2ClientAuthMethod,
+  OAuth2DestinationOptions,
+  OAuth2TokenRequestOptions,
+  ServiceOAuth2ClientOptions,
+} from './service-token/oauth2/oauth2-client.interface.js';
 export {
   JwtVerifier,
   importVerificationJwk,
+  type IssuerClaimRules,
   type JwtVerifierOptions,
   type KeySource,
   type VerificationKey,

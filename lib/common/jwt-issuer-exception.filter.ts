@@ -39,6 +39,8 @@ const MESSAGES: Partial<Record<JwtIssuerErrorCode, string>> = {
   [C.NOT_CONFIGURED]: 'This capability is not configured on the server',
   [C.JWKS_UNAVAILABLE]: 'The keys of a trusted issuer cannot be fetched now',
   [C.KEY_STORE_UNAVAILABLE]: 'The shared key store cannot be reached now',
+  [C.OAUTH2_TOKEN_UNAVAILABLE]:
+    'This service cannot obtain its access token from its identity provider now',
 };
 
 /**
@@ -49,7 +51,8 @@ const MESSAGES: Partial<Record<JwtIssuerErrorCode, string>> = {
  * |---|---|---|
  * | `INVALID_ARGUMENT`, `NKEY_*`, `KEY_*`, `SCOPED_KEY_PERMISSIONS`, `UNSAFE_TEMPLATE_VALUE`, `ACCOUNT_JWT_INVALID` | 400 | `{ statusCode, code, message }` |
  * | `TOKEN_*` | 401 + `WWW-Authenticate: Bearer …` | `{ statusCode: 401, message: 'Unauthorized' }`, the same for every reason |
- * | `NOT_CONFIGURED`, `JWKS_UNAVAILABLE`, `KEY_STORE_UNAVAILABLE` | 503 | `{ statusCode, code, message }` |
+ * | `SERVICE_NOT_ALLOWED`, `SCOPE_INSUFFICIENT` | 403 | `{ statusCode: 403, message: 'Forbidden' }` |
+ * | `NOT_CONFIGURED`, `JWKS_UNAVAILABLE`, `KEY_STORE_UNAVAILABLE`, `OAUTH2_TOKEN_UNAVAILABLE` | 503 | `{ statusCode, code, message }` |
  * | `CONFIG_INVALID` and any other | 500 | `{ statusCode, code, message }` |
  *
  * `message` is a fixed text per code, never the error's own message: no value from the request or the server
@@ -123,10 +126,12 @@ export class JwtIssuerExceptionFilter
       case C.NOT_CONFIGURED:
       case C.JWKS_UNAVAILABLE:
       case C.KEY_STORE_UNAVAILABLE:
+      case C.OAUTH2_TOKEN_UNAVAILABLE:
         return HttpStatus.SERVICE_UNAVAILABLE;
       case C.CONFIG_INVALID:
         return HttpStatus.INTERNAL_SERVER_ERROR;
       case C.SERVICE_NOT_ALLOWED:
+      case C.SCOPE_INSUFFICIENT:
         return HttpStatus.FORBIDDEN;
       default:
         return MESSAGES[code] === undefined
@@ -139,7 +144,10 @@ export class JwtIssuerExceptionFilter
   protected bodyOf(error: JwtIssuerError, status: number): JwtIssuerErrorBody {
     if (status === 401) return { statusCode: status, message: 'Unauthorized' };
     // Like the guard's @AllowServices refusal: nothing about which issuers are allowed.
-    if (error.code === C.SERVICE_NOT_ALLOWED)
+    if (
+      error.code === C.SERVICE_NOT_ALLOWED ||
+      error.code === C.SCOPE_INSUFFICIENT
+    )
       return { statusCode: status, message: 'Forbidden' };
     return {
       statusCode: status,

@@ -1,10 +1,15 @@
 import { isUtf8 } from 'node:buffer';
-import { type KeyObject, verify as cryptoVerify } from 'node:crypto';
+import { constants, type KeyObject, verify as cryptoVerify } from 'node:crypto';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
-/** Asymmetric JWS algorithms the verifier accepts (HMAC is never accepted: a public key is no secret). */
-export type VerifyAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
+/**
+ * Asymmetric JWS algorithms the verifier accepts (HMAC is never accepted: a public key is no secret; `none` never).
+ * RS256, ES256 and EdDSA are allowed by default; PS256, RS384, RS512, ES384 and ES512 (what identity providers
+ * sign with) only for an issuer that declares them.
+ */
+export type VerifyAlgorithm =
+  'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
 
 /** A public key bound to one algorithm and one `kid`, imported once. */
 export interface VerificationKey {
@@ -28,8 +33,29 @@ export interface KeySource {
   refresh?(): Promise<void>;
 }
 
+/**
+ * The claim checks of one issuer's tokens, replacing the verifier's defaults for that issuer (the token profile).
+ * Signature, `exp`, `nbf` and `iat` are checked for every issuer alike.
+ */
+export interface IssuerClaimRules {
+  /** Accept only tokens whose `aud` contains one of these. @default the verifier's `audience` */
+  audience?: readonly string[];
+  /** Claims that must be present with exactly these values. @default the verifier's `requiredClaims` */
+  requiredClaims?: Readonly<Record<string, string | number | boolean>>;
+  /** Claims that must be present as non-empty strings (e.g. `client_id`). @default none */
+  requiredStringClaims?: readonly string[];
+  /**
+   * The `typ` header values accepted when a token has one (compared without case); a token without `typ` passes.
+   * For OAuth 2.0 access tokens (RFC 9068) `['at+jwt', 'application/at+jwt']`: an ID token (`typ: JWT`) is then
+   * not taken for an access token. @default any `typ`
+   */
+  typ?: readonly string[];
+}
+
 /** Options of {@link JwtVerifier}. */
 export interface JwtVerifierOptions {
+  /** Per issuer (`iss`): claim checks that replace the defaults below for that issuer's tokens. */
+  issuerRules?: ReadonlyMap<string, IssuerClaimRules>;
   /** One source per trusted issuer; a token's `iss` selects the source, its `kid` the key. */
   sources: readonly KeySource[];
   /** Accept only tokens whose `aud` contains one of these. @default no audience check */
@@ -57,6 +83,17 @@ export type VerifiedClaims = Readonly<Record<string, unknown>> & {
 interface ParsedHeader {
   alg: string;
   kid: string;
+  /** `typ` when present (any JSON value), else `undefined`. */
+  typ: unknown;
+}
+
+/** {@link IssuerClaimRules} ready for the verifier. */
+interface CompiledRules {
+  readonly audience: ReadonlySet<string> | undefined;
+  readonly required: readonly [string, string | number | boolean][];
+  readonly requiredStrings: readonly string[];
+  /** Lower-case `typ` values accepted when present; `undefined`: any. */
+  readonly typ: ReadonlySet<string> | undefined;
 }
 
 // Header parameters that would make the verifier trust something other than its configured keys, or change the
@@ -143,7 +180,7 @@ function parseHeader(segment: string): ParsedHeader {
       );
     }
   }
-  const { alg, kid } = header;
+  const { alg, kid, typ } = header;
   if (typeof alg !== 'string')
     fail(JwtIssuerErrorCode.TOKEN_HEADER_REFUSED, 'the header has no alg');
   if (alg === 'none' || alg.startsWith('HS')) {
@@ -155,7 +192,7 @@ function parseHeader(segment: string): ParsedHeader {
   if (typeof kid !== 'string' || kid === '') {
     fail(JwtIssuerErrorCode.TOKEN_HEADER_REFUSED, 'the header has no kid');
   }
-  return { alg, kid };
+  return { alg, kid, typ };
 }
 
 function deepFreeze<T extends object>(value: T): T {
@@ -172,16 +209,38 @@ function deepFreeze<T extends object>(value: T): T {
   return value;
 }
 
+type VerifyKeyParam =
+  | KeyObject
+  | { key: KeyObject; dsaEncoding: 'ieee-p1363' }
+  | { key: KeyObject; padding: number; saltLength: number };
+
 /** Turns a public key into what `crypto.verify` wants for its algorithm (built once per key). */
-function verifyParams(
-  k: VerificationKey,
-): [string | null, KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' }] {
+function verifyParams(k: VerificationKey): [string | null, VerifyKeyParam] {
   switch (k.alg) {
     case 'RS256':
       return ['sha256', k.key];
+    case 'RS384':
+      return ['sha384', k.key];
+    case 'RS512':
+      return ['sha512', k.key];
+    case 'PS256':
+      // RFC 7518 3.5: MGF1 with the same hash, and a salt as long as the hash (refused otherwise).
+      return [
+        'sha256',
+        {
+          key: k.key,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: 32,
+        },
+      ];
     case 'ES256':
-      // JWS ES256 signatures are r||s (IEEE P1363), not DER.
-      return ['sha256', { key: k.key, dsaEncoding: 'ieee-p1363' }];
+    case 'ES384':
+    case 'ES512':
+      // JWS ECDSA signatures are r||s (IEEE P1363), not DER.
+      return [
+        k.alg === 'ES256' ? 'sha256' : k.alg === 'ES384' ? 'sha384' : 'sha512',
+        { key: k.key, dsaEncoding: 'ieee-p1363' },
+      ];
     case 'EdDSA':
       return [null, k.key];
   }
@@ -223,8 +282,8 @@ const paramsCache = new WeakMap<
  */
 export class JwtVerifier {
   private readonly sources = new Map<string, KeySource>();
-  private readonly audience: ReadonlySet<string> | undefined;
-  private readonly required: [string, string | number | boolean][];
+  private readonly defaultRules: CompiledRules;
+  private readonly rules = new Map<string, CompiledRules>();
   private readonly toleranceMs: number;
   private readonly maxTokenBytes: number;
   private readonly cache:
@@ -233,8 +292,17 @@ export class JwtVerifier {
 
   constructor(options: JwtVerifierOptions) {
     for (const s of options.sources) this.sources.set(s.issuer, s);
-    this.audience = options.audience ? new Set(options.audience) : undefined;
-    this.required = Object.entries(options.requiredClaims ?? {});
+    this.defaultRules = compileRules(
+      {},
+      options.audience,
+      options.requiredClaims,
+    );
+    for (const [issuer, r] of options.issuerRules ?? []) {
+      this.rules.set(
+        issuer,
+        compileRules(r, options.audience, options.requiredClaims),
+      );
+    }
     this.toleranceMs = (options.clockTolerance ?? 5) * 1000;
     this.maxTokenBytes = options.maxTokenBytes ?? 8192;
     const cacheSize = options.cacheSize ?? 10_000;
@@ -320,6 +388,20 @@ export class JwtVerifier {
       Object.defineProperty(error, 'source', { value: source });
       throw error;
     }
+    const rules = this.rules.get(source.issuer) ?? this.defaultRules;
+    if (
+      rules.typ !== undefined &&
+      header.typ !== undefined &&
+      !(
+        typeof header.typ === 'string' &&
+        rules.typ.has(header.typ.toLowerCase())
+      )
+    ) {
+      fail(
+        JwtIssuerErrorCode.TOKEN_HEADER_REFUSED,
+        `typ '${printableTyp(header.typ)}' is not accepted for this issuer (${[...rules.typ].join(', ')})`,
+      );
+    }
     if (header.alg !== key.alg) {
       fail(
         JwtIssuerErrorCode.TOKEN_HEADER_REFUSED,
@@ -375,21 +457,31 @@ export class JwtVerifier {
         );
       }
     }
-    if (this.audience !== undefined) {
+    const audience = rules.audience;
+    if (audience !== undefined) {
       const auds =
         typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-      if (!auds.some((a) => typeof a === 'string' && this.audience!.has(a))) {
+      if (!auds.some((a) => typeof a === 'string' && audience.has(a))) {
         fail(
           JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
           'the token is not meant for this audience (aud)',
         );
       }
     }
-    for (const [name, value] of this.required) {
+    for (const [name, value] of rules.required) {
       if (payload[name] !== value) {
         fail(
           JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
           `the claim '${name}' is not ${JSON.stringify(value)}`,
+        );
+      }
+    }
+    for (const name of rules.requiredStrings) {
+      const v = payload[name];
+      if (typeof v !== 'string' || v === '') {
+        fail(
+          JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
+          `the token has no '${name}' (a non-empty string)`,
         );
       }
     }
@@ -413,6 +505,26 @@ export class JwtVerifier {
   clearCache(): void {
     this.cache?.clear();
   }
+}
+
+function compileRules(
+  rules: IssuerClaimRules,
+  audience: readonly string[] | undefined,
+  requiredClaims: JwtVerifierOptions['requiredClaims'],
+): CompiledRules {
+  const aud = rules.audience ?? audience;
+  return {
+    audience: aud ? new Set(aud) : undefined,
+    required: Object.entries(rules.requiredClaims ?? requiredClaims ?? {}),
+    requiredStrings: [...(rules.requiredStringClaims ?? [])],
+    typ: rules.typ ? new Set(rules.typ.map((t) => t.toLowerCase())) : undefined,
+  };
+}
+
+function printableTyp(typ: unknown): string {
+  return typeof typ === 'string'
+    ? typ.slice(0, 40).replace(/[^ -~]/g, '?')
+    : `(${typeof typ})`;
 }
 
 // Lives with the other key checks; re-exported here, where it has always been.

@@ -134,29 +134,46 @@ export function loadSecretKey(secret: string): KeyObject {
 }
 
 /** The key type each algorithm needs, in words for error messages. */
-const REQUIRED: Record<JwsAlgorithm, string> = {
+const REQUIRED: Record<JwsAlgorithm | VerifyAlgorithm, string> = {
   HS256: 'a secret (HMAC) key',
   RS256: 'an RSA key of at least 2048 bits',
+  RS384: 'an RSA key of at least 2048 bits',
+  RS512: 'an RSA key of at least 2048 bits',
+  PS256: 'an RSA key of at least 2048 bits',
   ES256: 'an EC P-256 key',
+  ES384: 'an EC P-384 key',
+  ES512: 'an EC P-521 key',
   EdDSA: 'an Ed25519 key',
+};
+// OpenSSL's name of the curve of each ECDSA algorithm.
+const CURVE: Partial<Record<VerifyAlgorithm, string>> = {
+  ES256: 'prime256v1',
+  ES384: 'secp384r1',
+  ES512: 'secp521r1',
 };
 
 /** Whether a key can be used with an algorithm (right type, curve and size). */
 export function keyFitsAlgorithm(
   key: KeyObject,
-  algorithm: JwsAlgorithm,
+  algorithm: JwsAlgorithm | VerifyAlgorithm,
 ): boolean {
   if (algorithm === 'HS256') return key.type === 'secret';
   if (key.type === 'secret') return false;
   const details = key.asymmetricKeyDetails ?? {};
   switch (algorithm) {
     case 'RS256':
+    case 'RS384':
+    case 'RS512':
+    case 'PS256':
       return (
         key.asymmetricKeyType === 'rsa' && (details.modulusLength ?? 0) >= 2048
       );
     case 'ES256':
+    case 'ES384':
+    case 'ES512':
       return (
-        key.asymmetricKeyType === 'ec' && details.namedCurve === 'prime256v1'
+        key.asymmetricKeyType === 'ec' &&
+        details.namedCurve === CURVE[algorithm]
       );
     case 'EdDSA':
       return key.asymmetricKeyType === 'ed25519';
@@ -223,9 +240,18 @@ const ED25519_SMALL_ORDER_Y = new Set([
 // kty (and crv) of each verification algorithm.
 const KEY_TYPE: Record<VerifyAlgorithm, { kty: string; crv?: string }> = {
   RS256: { kty: 'RSA' },
+  RS384: { kty: 'RSA' },
+  RS512: { kty: 'RSA' },
+  PS256: { kty: 'RSA' },
   ES256: { kty: 'EC', crv: 'P-256' },
+  ES384: { kty: 'EC', crv: 'P-384' },
+  ES512: { kty: 'EC', crv: 'P-521' },
   EdDSA: { kty: 'OKP', crv: 'Ed25519' },
 };
+/** Every algorithm a trusted issuer may declare (never HMAC, never `none`). */
+export const VERIFY_ALGORITHMS: readonly VerifyAlgorithm[] = Object.keys(
+  KEY_TYPE,
+) as VerifyAlgorithm[];
 /** Algorithms a trusted issuer's keys may use when none are configured. */
 export const DEFAULT_VERIFY_ALGORITHMS: readonly VerifyAlgorithm[] = [
   'RS256',
@@ -339,7 +365,7 @@ export function importVerificationJwk(
     }
     alg = candidates[0];
   } else {
-    if (typeof j.alg !== 'string' || !(j.alg in KEY_TYPE))
+    if (typeof j.alg !== 'string' || !Object.hasOwn(KEY_TYPE, j.alg))
       throw refused(j.kid, `alg '${printable(j.alg, 16)}' is not usable`);
     alg = j.alg as VerifyAlgorithm;
     if (!allowed.includes(alg))

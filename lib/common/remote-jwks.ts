@@ -5,15 +5,28 @@ import type {
   VerificationKey,
   VerifyAlgorithm,
 } from './jwt-verifier.js';
+import {
+  backOffDelay,
+  describeFetchError,
+  fetchJsonBounded,
+  FetchProblem,
+} from './bounded-fetch.js';
 import { importVerificationJwk } from './keys.js';
+import { discoverEndpoint, discoveryUrlOf } from './oidc-discovery.js';
 import { loggableUrl, printable } from './printable.js';
 
 /** Options of {@link RemoteJwksKeySource}. Durations in milliseconds. */
 export interface RemoteJwksOptions {
   /** The `iss` whose tokens these keys sign. */
   issuer: string;
-  /** Absolute http(s) URL of the JWKS. */
-  jwksUri: string;
+  /**
+   * Absolute http(s) URL of the JWKS. Without it the JWKS is found by OpenID Connect discovery: the `jwks_uri` of
+   * `<issuer>/.well-known/openid-configuration`, fetched with the same bounds, whose `issuer` must equal `issuer`
+   * exactly (the issuer must then be an http(s) URL).
+   */
+  jwksUri?: string;
+  /** Accept a plain-http `jwks_uri` to a host other than loopback in the discovery document. @default false */
+  allowHttp?: boolean;
   /** Algorithms this issuer's keys may use; a JWK without `alg` is bound to the one that fits it. @default ['RS256', 'ES256', 'EdDSA'] */
   algorithms?: readonly VerifyAlgorithm[];
   /** Deadline of one request, headers and body together, whatever the server does. @default 5000 */
@@ -42,9 +55,6 @@ interface Entry {
   until: number;
 }
 
-/** Why a request failed, in words fit for a log line. */
-class FetchProblem extends Error {}
-
 const noop = (): void => undefined;
 // Refused entries named in the one warning a response gets (the rest are counted).
 const LISTED = 10;
@@ -67,9 +77,11 @@ const LISTED = 10;
  */
 export class RemoteJwksKeySource implements KeySource {
   readonly issuer: string;
-  private readonly uri: string;
+  /** The JWKS URL: configured, or found by discovery (then `undefined` until found). */
+  private uri: string | undefined;
   /** The URL as logged: no userinfo, query or fragment. */
-  private readonly shownUri: string;
+  private shownUri: string;
+  private readonly allowHttp: boolean;
   private readonly algorithms: readonly VerifyAlgorithm[] | undefined;
   private readonly timeoutMs: number;
   private readonly cooldownMs: number;
@@ -92,7 +104,10 @@ export class RemoteJwksKeySource implements KeySource {
   constructor(options: RemoteJwksOptions) {
     this.issuer = options.issuer;
     this.uri = options.jwksUri;
-    this.shownUri = loggableUrl(options.jwksUri);
+    this.shownUri = loggableUrl(
+      options.jwksUri ?? discoveryUrlOf(options.issuer),
+    );
+    this.allowHttp = options.allowHttp ?? false;
     this.algorithms = options.algorithms;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.cooldownMs = options.cooldownMs ?? 30_000;
@@ -144,8 +159,7 @@ export class RemoteJwksKeySource implements KeySource {
 
   /** Delay before the next attempt after `failures` failures in a row. */
   private retryDelay(): number {
-    const delay = this.retryMinMs * 2 ** Math.min(this.failures - 1, 30);
-    return Math.min(delay, this.cooldownMs);
+    return backOffDelay(this.failures, this.retryMinMs, this.cooldownMs);
   }
 
   private start(): Promise<void> {
@@ -159,7 +173,18 @@ export class RemoteJwksKeySource implements KeySource {
     let list: unknown[];
     let maxAgeMs: number;
     try {
-      const { body, maxAge } = await this.download();
+      if (this.uri === undefined) {
+        // Discovery, once: the document names where the keys are; the keys are then refreshed from there.
+        this.uri = await discoverEndpoint(this.issuer, 'jwks_uri', {
+          timeoutMs: this.timeoutMs,
+          allowHttp: this.allowHttp,
+        });
+        this.shownUri = loggableUrl(this.uri);
+      }
+      const { body, maxAgeMs: maxAge } = await fetchJsonBounded(this.uri, {
+        timeoutMs: this.timeoutMs,
+        maxBytes: this.maxBytes,
+      });
       const keys = (body as { keys?: unknown } | null)?.keys;
       if (!Array.isArray(keys)) throw new FetchProblem('no "keys" list');
       list = keys;
@@ -181,8 +206,7 @@ export class RemoteJwksKeySource implements KeySource {
 
   /** Records a failed attempt, schedules the retry, logs, and returns the error to throw. */
   private failed(cause: unknown): JwtIssuerError {
-    const reason =
-      cause instanceof FetchProblem ? cause.message : describeFetchError(cause);
+    const reason = describeFetchError(cause);
     this.lastError = new JwtIssuerError(
       JwtIssuerErrorCode.JWKS_UNAVAILABLE,
       `the JWKS of '${printable(this.issuer, 200)}' (${this.shownUri}) could not be fetched: ${reason}`,
@@ -203,71 +227,6 @@ export class RemoteJwksKeySource implements KeySource {
       this.logger.debug(line);
     }
     return this.lastError;
-  }
-
-  /**
-   * One GET with a single deadline over connect, headers and every read of the body; the body is counted in
-   * decoded bytes (after `Content-Encoding`) and cancelled as soon as it passes `maxBytes`.
-   */
-  private async download(): Promise<{ body: unknown; maxAge: number }> {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new FetchProblem(`no complete answer within ${this.timeoutMs} ms`),
-        );
-        controller.abort();
-      }, this.timeoutMs);
-    });
-    deadline.catch(noop);
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-    let done = false;
-    try {
-      const res = await Promise.race([
-        fetch(this.uri, {
-          headers: { accept: 'application/json' },
-          redirect: 'error',
-          signal: controller.signal,
-        }),
-        deadline,
-      ]);
-      reader = res.body?.getReader();
-      if (!res.ok) throw new FetchProblem(`HTTP ${res.status}`);
-      const declared = Number(res.headers.get('content-length'));
-      if (!res.headers.has('content-encoding') && declared > this.maxBytes) {
-        throw new FetchProblem(`response larger than ${this.maxBytes} bytes`);
-      }
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      for (;;) {
-        if (reader === undefined) break;
-        const chunk = await Promise.race([reader.read(), deadline]);
-        if (chunk.done) break;
-        size += chunk.value.byteLength;
-        if (size > this.maxBytes) {
-          throw new FetchProblem(`response larger than ${this.maxBytes} bytes`);
-        }
-        chunks.push(chunk.value);
-      }
-      done = true;
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
-      } catch {
-        throw new FetchProblem('the response is not JSON');
-      }
-      const m = /(?:^|,)\s*max-age=(\d{1,10})\s*(?:,|$)/i.exec(
-        res.headers.get('cache-control') ?? '',
-      );
-      return { body, maxAge: m ? Number(m[1]) * 1000 : Infinity };
-    } finally {
-      clearTimeout(timer);
-      if (!done) {
-        reader?.cancel().catch(noop);
-        controller.abort();
-      }
-    }
   }
 
   /** Replaces the key set by the keys of a response, keeping missing keys for their grace period. */
@@ -326,22 +285,4 @@ export class RemoteJwksKeySource implements KeySource {
       this.lastWarning = line;
     }
   }
-}
-
-/** A fetch failure in words, without anything the server chose (its text could be anything). */
-function describeFetchError(cause: unknown): string {
-  const e = cause as {
-    name?: string;
-    message?: string;
-    cause?: { code?: unknown };
-  };
-  if (e?.name === 'AbortError' || e?.name === 'TimeoutError') return 'aborted';
-  const code = e?.cause?.code;
-  if (typeof code === 'string') return printable(code, 40);
-  // fetch's own messages may quote the URL, userinfo and query included: never repeated.
-  const message = (e?.message ?? 'error').replace(
-    /[a-z][a-z0-9+.-]*:\/\/\S*/gi,
-    '<url>',
-  );
-  return printable(message, 120);
 }

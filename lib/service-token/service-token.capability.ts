@@ -18,7 +18,12 @@ export const SERVICE_TOKEN_CAPABILITY: JwtIssuerCapability<
   envVars: SERVICE_TOKEN_ENV_VARS,
   normalize: normalizeServiceTokenOptions,
   providers: SERVICE_TOKEN_PROVIDERS,
-  describe: (s) => (s.signing ? 'on' : 'on (verify only)'),
+  describe: (s) =>
+    s.signing
+      ? 'on'
+      : s.oauth2
+        ? 'on (OAuth 2.0 client, no signing)'
+        : 'on (verify only)',
   requirements: {
     service: (s, problems, context) => {
       // A section that already signs has passed its own checks; a verify-only one has no signing option at all.

@@ -8,21 +8,43 @@ import { Reflector } from '@nestjs/core';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import {
   SERVICE_CLAIMS_PROPERTY,
+  serviceCallerOf,
   serviceClaimsOf,
 } from './transports/service-call.js';
 
 export { SERVICE_CLAIMS_PROPERTY };
 
 /**
- * Who called: the pair (`iss`, `sub`) of a verified service token. Authorize on both: `sub` is whatever the issuer
- * wrote, so any trusted issuer can claim `sub: "billing"`; only `issuer` says which service's key signed the token.
+ * Who called: the pair (`iss`, subject) of a verified service token. Authorize on both: the subject is whatever the
+ * issuer wrote, so any trusted issuer can claim `sub: "billing"`; only `issuer` says which service's key signed the
+ * token.
  */
 export interface ServiceCaller {
   /** The token's `iss`: a trusted issuer (or this service), whose key signed it. */
   readonly issuer: string;
-  /** The token's `sub` as that issuer wrote it (the service name for `getToken()` tokens). */
+  /**
+   * The token's `sub` as that issuer wrote it (the service name for `getToken()` tokens); for an issuer of the
+   * `oauth2` profile, the token's `client_id` (the OAuth 2.0 client it was issued to).
+   */
   readonly subject: string | undefined;
 }
+
+/** What {@link RequireScopes} accepts: one scope, a list (all of them), or `{ allOf }` / `{ anyOf }`. */
+export type ScopeRequirement =
+  | string
+  | readonly string[]
+  | { readonly allOf: readonly string[] }
+  | { readonly anyOf: readonly string[] };
+
+/** A scope requirement as the guard reads it. */
+export interface RequiredScopes {
+  /** `allOf`: the token must have every scope; `anyOf`: at least one. */
+  readonly mode: 'allOf' | 'anyOf';
+  readonly scopes: readonly string[];
+}
+
+// RFC 6749 3.3 scope-token: printable ASCII except space, `"` and `\` (so it can go into a WWW-Authenticate header).
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /**
  * Opts a route, a message handler or a resolver (or a whole class) out of a global {@link ServiceTokenGuard}.
@@ -70,6 +92,61 @@ export const AllowServices = Reflector.createDecorator<
 });
 
 /**
+ * Requires OAuth 2.0 scopes on a route, a message handler or a resolver (or a whole class; the handler's setting
+ * overrides the class's): the token's `scope` claim (space-separated, RFC 9068 / RFC 8693; a JSON list of strings
+ * is read too) must hold all of them (a list, or `{ allOf }`) or one of them (`{ anyOf }`). A valid token without
+ * them is refused with 403 and `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` (RFC 6750) over
+ * HTTP, `{ statusCode: 403 }` (gRPC `PERMISSION_DENIED`) on a microservice handler; the handler never runs. Works
+ * with tokens of every profile (a service token made by `createJwt({ scope })` too).
+ *
+ * @example
+ * @UseGuards(ServiceTokenGuard)
+ * @RequireScopes(['invoices:read'])
+ * @Get('internal/invoices')
+ * invoices() { … }
+ *
+ * @RequireScopes({ anyOf: ['invoices:write', 'invoices:admin'] })
+ * @Post('internal/invoices')
+ * create() { … }
+ * @throws {JwtIssuerError} `INVALID_ARGUMENT` (when the class is loaded) for an empty list or a value that is no
+ * RFC 6749 scope token.
+ */
+export const RequireScopes = Reflector.createDecorator<
+  ScopeRequirement,
+  RequiredScopes
+>({
+  transform: (value) => {
+    const v = value as unknown;
+    let mode: RequiredScopes['mode'] = 'allOf';
+    let scopes: unknown = v;
+    if (typeof v === 'string') scopes = [v];
+    else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const o = v as { allOf?: unknown; anyOf?: unknown };
+      if ((o.allOf === undefined) === (o.anyOf === undefined))
+        scopes = undefined;
+      else if (o.anyOf !== undefined) {
+        mode = 'anyOf';
+        scopes = o.anyOf;
+      } else scopes = o.allOf;
+    }
+    if (
+      !Array.isArray(scopes) ||
+      scopes.length === 0 ||
+      scopes.some((s) => typeof s !== 'string' || !SCOPE_TOKEN.test(s))
+    ) {
+      throw new JwtIssuerError(
+        JwtIssuerErrorCode.INVALID_ARGUMENT,
+        '@RequireScopes: give a scope, a non-empty list of scopes, { allOf: [...] } or { anyOf: [...] }; each scope is printable ASCII without spaces, quotes or backslashes (RFC 6749 scope-token)',
+      );
+    }
+    return Object.freeze({
+      mode,
+      scopes: Object.freeze([...new Set(scopes as string[])]),
+    });
+  },
+});
+
+/**
  * Injects the verified claims of the calling service (set by {@link ServiceTokenGuard}), one claim of them, or
  * with `'caller'` the {@link ServiceCaller} pair (`issuer`, `subject`) to authorize on. Works in every context the
  * guard checks: HTTP routes, `@MessagePattern` / `@EventPattern` handlers and GraphQL resolvers.
@@ -86,12 +163,9 @@ export const ServiceClaims: (
   ...dataOrPipes: (string | undefined | PipeTransform | Type<PipeTransform>)[]
 ) => ParameterDecorator = createParamDecorator(
   (claim: 'caller' | string | undefined, ctx: ExecutionContext): unknown => {
+    if (claim === 'caller')
+      return serviceCallerOf(ctx) satisfies ServiceCaller | undefined;
     const claims = serviceClaimsOf(ctx);
-    if (claim === 'caller') {
-      return claims === undefined
-        ? undefined
-        : ({ issuer: claims.iss, subject: claims.sub } satisfies ServiceCaller);
-    }
     return claim === undefined ? claims : claims?.[claim];
   },
 );

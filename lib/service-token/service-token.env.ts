@@ -112,4 +112,60 @@ export const SERVICE_TOKEN_ENV_VARS: readonly EnvVarSpec[] = [
     path: 'service.refusalLogWindow',
     kind: 'number',
   },
+  {
+    env: 'JWT_ISSUER_SERVICE_OAUTH2_ISSUER',
+    path: 'service.oauth2.issuer',
+    kind: 'string',
+  },
+  {
+    env: 'JWT_ISSUER_SERVICE_OAUTH2_TOKEN_ENDPOINT',
+    path: 'service.oauth2.tokenEndpoint',
+    kind: 'string',
+  },
+  {
+    env: 'JWT_ISSUER_SERVICE_OAUTH2_CLIENT_ID',
+    path: 'service.oauth2.clientId',
+    kind: 'string',
+  },
+  {
+    env: 'JWT_ISSUER_SERVICE_OAUTH2_CLIENT_SECRET',
+    path: 'service.oauth2.clientSecret',
+    kind: 'string',
+    secret: true,
+  },
+  {
+    env: 'JWT_ISSUER_SERVICE_OAUTH2_CLIENT_AUTH',
+    path: 'service.oauth2.clientAuth',
+    kind: 'string',
+  },
+  {
+    env: 'JWT_ISSUER_SERVICE_OAUTH2_SCOPE',
+    path: 'service.oauth2.scope',
+    kind: 'list',
+  },
+  {
+    env: 'JWT_ISSUER_SERVICE_OAUTH2_RESOURCE',
+    path: 'service.oauth2.resource',
+    kind: 'list',
+  },
+  {
+    env: 'JWT_ISSUER_SERVICE_OAUTH2_AUDIENCE',
+    path: 'service.oauth2.audience',
+    kind: 'string',
+  },
+  {
+    env: 'JWT_ISSUER_SERVICE_OAUTH2_DESTINATIONS',
+    path: 'service.oauth2.destinations',
+    kind: 'json',
+  },
+  {
+    env: 'JWT_ISSUER_SERVICE_OAUTH2_TIMEOUT',
+    path: 'service.oauth2.timeout',
+    kind: 'number',
+  },
+  {
+    env: 'JWT_ISSUER_SERVICE_OAUTH2_ALLOW_HTTP',
+    path: 'service.oauth2.allowHttp',
+    kind: 'boolean',
+  },
 ];

@@ -13,10 +13,16 @@ import { Reflector } from '@nestjs/core';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { ServiceTokenClaims } from './interfaces/service-token-options.interface.js';
 import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
-import { AllowServices, SkipServiceAuth } from './service-token.decorators.js';
+import {
+  AllowServices,
+  type RequiredScopes,
+  RequireScopes,
+  SkipServiceAuth,
+} from './service-token.decorators.js';
 import { ServiceTokenVerifier } from './service-token.verifier.js';
 import { loadRpcException, rpcRefusal } from './transports/rpc-refusal.js';
 import {
+  SERVICE_CALLER_RESOLVER,
   SERVICE_CLAIMS_PROPERTY,
   SERVICE_TOKEN_CONTEXT_TYPES,
   type ServiceTokenContextType,
@@ -48,6 +54,7 @@ export interface ServiceTokenGuardOptions {
 interface RouteRules {
   readonly skip: boolean;
   readonly allowed: readonly string[] | undefined;
+  readonly scopes: RequiredScopes | undefined;
 }
 
 /**
@@ -59,7 +66,8 @@ interface RouteRules {
  * claims go to {@link ServiceClaims} (and `request.serviceClaims`).
  *
  * Refusals say nothing an attacker can use: over HTTP 401 with `WWW-Authenticate: Bearer error="invalid_token"`;
- * a valid token whose issuer the route does not accept ({@link AllowServices}) 403; a message handler's caller gets
+ * a valid token whose issuer the route does not accept ({@link AllowServices}) 403, one without the scopes the
+ * handler requires ({@link RequireScopes}) 403 with `Bearer error="insufficient_scope", scope="…"`; a message handler's caller gets
  * an `RpcException` `{ statusCode: 401, message: 'Unauthorized' }` (gRPC: status `UNAUTHENTICATED`), an event is
  * dropped; a gateway message gets a `WsException` (the `exception` event) and, for a 401, its socket is closed (`ws`
  * close code 4401, socket.io disconnect). The reason is logged, never the token, and the log is bounded: the first refusals of a window in detail
@@ -121,7 +129,7 @@ export class ServiceTokenGuard implements CanActivate {
       if (loading !== undefined)
         return loading.then(() => this.canActivate(context));
     }
-    if (type === 'ws') return this.activateSocket(context, rules.allowed);
+    if (type === 'ws') return this.activateSocket(context, rules);
     const request = serviceTokenRequestOf(context);
     if (request === undefined) {
       this.onUnauthorized(
@@ -148,14 +156,13 @@ export class ServiceTokenGuard implements CanActivate {
     } catch (e) {
       this.onUnauthorized(e, context);
     }
-    const { allowed } = rules;
     if (result instanceof Promise) {
       return result.then(
-        (claims) => this.admit(request, claims, allowed, context),
+        (claims) => this.admit(request, claims, rules, context),
         (e: unknown) => this.onUnauthorized(e, context),
       );
     }
-    return this.admit(request, result, allowed, context);
+    return this.admit(request, result, rules, context);
   }
 
   /**
@@ -181,6 +188,20 @@ export class ServiceTokenGuard implements CanActivate {
   }
 
   /**
+   * Whether verified claims hold the scopes a handler requires ({@link RequireScopes}): the `scope` claim, space
+   * separated (a list of strings is read too). Override to read another claim (e.g. Entra's `roles`, Okta's `scp`).
+   */
+  protected hasScopes(
+    claims: ServiceTokenClaims,
+    required: RequiredScopes,
+  ): boolean {
+    const granted = grantedScopes(claims);
+    return required.mode === 'allOf'
+      ? required.scopes.every((s) => granted.has(s))
+      : required.scopes.some((s) => granted.has(s));
+  }
+
+  /**
    * Logs why the call was refused and throws what the caller receives: over HTTP and GraphQL an
    * `UnauthorizedException` (a `ForbiddenException` for `SERVICE_NOT_ALLOWED`), with `WWW-Authenticate` on HTTP;
    * on a microservice handler an `RpcException`; on a gateway message a `WsException` (and a 401 closes the socket). The log line has the error code and reason and where the call
@@ -193,15 +214,19 @@ export class ServiceTokenGuard implements CanActivate {
   protected onUnauthorized(error: unknown, context: ExecutionContext): never {
     const code = error instanceof JwtIssuerError ? error.code : undefined;
     if (code === JwtIssuerErrorCode.NOT_CONFIGURED) throw error;
-    const forbidden = code === JwtIssuerErrorCode.SERVICE_NOT_ALLOWED;
+    const forbidden =
+      code === JwtIssuerErrorCode.SERVICE_NOT_ALLOWED ||
+      code === JwtIssuerErrorCode.SCOPE_INSUFFICIENT;
     const type = context.getType<string>();
     if (type === 'http') {
       const res = context.switchToHttp().getResponse<{
         header?: (n: string, v: string) => unknown;
         setHeader?: (n: string, v: string) => unknown;
       }>();
+      // The scopes come from the decorator (RFC 6749 scope tokens: no quote, backslash or control character).
+      const scope = (error as { requiredScope?: unknown }).requiredScope;
       const value = forbidden
-        ? 'Bearer error="insufficient_scope"'
+        ? `Bearer error="insufficient_scope"${typeof scope === 'string' ? `, scope="${scope}"` : ''}`
         : 'Bearer error="invalid_token"';
       // Fastify's reply and Express' response both have header(); a raw Node response has setHeader().
       if (typeof res.header === 'function')
@@ -243,6 +268,7 @@ export class ServiceTokenGuard implements CanActivate {
         skip:
           this.reflector.getAllAndOverride(SkipServiceAuth, targets) === true,
         allowed: this.reflector.getAllAndOverride(AllowServices, targets),
+        scopes: this.reflector.getAllAndOverride(RequireScopes, targets),
       };
       byClass.set(cls, rules);
     }
@@ -252,7 +278,7 @@ export class ServiceTokenGuard implements CanActivate {
   /** A gateway message: the claims its socket's handshake verified, checked against their expiry, no new verification. */
   private activateSocket(
     context: ExecutionContext,
-    allowed: readonly string[] | undefined,
+    rules: RouteRules,
   ): true | Promise<true> {
     let call: ReturnType<typeof socketCallOf>;
     try {
@@ -263,19 +289,20 @@ export class ServiceTokenGuard implements CanActivate {
     const { request, claims } = call;
     if (claims instanceof Promise) {
       return claims.then(
-        (c) => this.admit(request, c, allowed, context),
+        (c) => this.admit(request, c, rules, context),
         (e: unknown) => this.onUnauthorized(e, context),
       );
     }
-    return this.admit(request, claims, allowed, context);
+    return this.admit(request, claims, rules, context);
   }
 
   private admit(
     request: ServiceTokenRequest,
     claims: ServiceTokenClaims,
-    allowed: readonly string[] | undefined,
+    rules: RouteRules,
     context: ExecutionContext,
   ): true {
+    const { allowed, scopes } = rules;
     if (allowed !== undefined && !allowed.includes(claims.iss)) {
       this.onUnauthorized(
         new JwtIssuerError(
@@ -285,9 +312,40 @@ export class ServiceTokenGuard implements CanActivate {
         context,
       );
     }
+    if (scopes !== undefined && !this.hasScopes(claims, scopes)) {
+      const error = new JwtIssuerError(
+        JwtIssuerErrorCode.SCOPE_INSUFFICIENT,
+        `issuer ${claims.iss} (caller ${String(this.verifier.callerOf(claims).subject)}) lacks ${scopes.mode === 'allOf' ? 'the scopes' : 'one of the scopes'} ${scopes.scopes.join(' ')}`,
+      );
+      Object.defineProperty(error, 'requiredScope', {
+        value: scopes.scopes.join(' '),
+      });
+      this.onUnauthorized(error, context);
+    }
     request[SERVICE_CLAIMS_PROPERTY] = claims;
+    request[SERVICE_CALLER_RESOLVER] = this.verifier;
     return true;
   }
+}
+
+// Parsed scopes of claims served from the verified-token cache (the same frozen object on every hit).
+const scopesOfClaims = new WeakMap<object, ReadonlySet<string>>();
+
+/** The scopes a token grants: its `scope` claim split on spaces (or a JSON list of strings). */
+function grantedScopes(claims: ServiceTokenClaims): ReadonlySet<string> {
+  let granted = scopesOfClaims.get(claims);
+  if (granted === undefined) {
+    const raw: unknown = claims.scope;
+    const list =
+      typeof raw === 'string'
+        ? raw.split(' ')
+        : Array.isArray(raw)
+          ? raw.filter((s): s is string => typeof s === 'string')
+          : [];
+    granted = new Set(list.filter((s) => s !== ''));
+    scopesOfClaims.set(claims, granted);
+  }
+  return granted;
 }
 
 /** Where the refused call went: `GET /path` (no query string) or `rpc Class.handler`, `ws Class.handler`. */

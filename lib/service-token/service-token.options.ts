@@ -1,11 +1,18 @@
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { isPlainObject } from '../common/is-plain-object.js';
-import { assertKeyFitsAlgorithm, loadPrivateKey } from '../common/keys.js';
+import {
+  assertKeyFitsAlgorithm,
+  loadPrivateKey,
+  VERIFY_ALGORITHMS,
+} from '../common/keys.js';
+import type { VerifyAlgorithm } from '../common/jwt-verifier.js';
+import { httpUrl, isLoopback } from '../common/urls.js';
 import { JwtIssuerError } from '../errors.js';
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
 import { publicationLeadSeconds } from './key-store/publication-lead.js';
+import { normalizeOAuth2Client } from './oauth2/oauth2-client.options.js';
 import { RedisServiceTokenKeyStore } from './key-store/redis-key-store.js';
 import type { ServiceTokenKeyStore } from './key-store/service-token-key-store.interface.js';
 import type {
@@ -44,6 +51,7 @@ const KNOWN = [
   'jwksKeyGracePeriod',
   'refusalLogLines',
   'refusalLogWindow',
+  'oauth2',
 ];
 // Options of the issuing side: a section with none of them only verifies other services' tokens.
 const SIGNING = [
@@ -58,7 +66,16 @@ const SIGNING = [
   'jwksPath',
   'openidConfigurationPath',
 ];
-const TRUSTED_ISSUER_KEYS = ['issuer', 'jwksUri', 'algorithms', 'allowHttp'];
+const TRUSTED_ISSUER_KEYS = [
+  'issuer',
+  'jwksUri',
+  'profile',
+  'audience',
+  'algorithms',
+  'allowHttp',
+  'accessTokenTypes',
+];
+const PROFILES = ['service', 'oauth2'];
 
 const generate = promisify(generateKeyPair);
 
@@ -77,25 +94,6 @@ export async function generateServiceKey(
 }
 
 const p = (key: string): string => `service.${key}`;
-
-/** The URL when `v` is an absolute http(s) URL without a fragment, else `undefined` (callers check credentials). */
-function httpUrl(v: unknown): URL | undefined {
-  if (typeof v !== 'string' || !URL.canParse(v)) return undefined;
-  const u = new URL(v);
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
-  return u.hash === '' ? u : undefined;
-}
-
-/** True for `localhost`, `127.0.0.0/8` and `::1`: plain http there never leaves the machine. */
-function isLoopback(u: URL): boolean {
-  const h = u.hostname;
-  return (
-    h === 'localhost' ||
-    h.endsWith('.localhost') ||
-    h === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
-  );
-}
 
 function isKeyStore(v: unknown): v is ServiceTokenKeyStore {
   const o = v as Partial<Record<keyof ServiceTokenKeyStore, unknown>> | null;
@@ -268,6 +266,7 @@ export async function normalizeServiceTokenOptions(
   const refusalLogLines = seconds('refusalLogLines', 10, 0)!;
   const refusalLogWindow = seconds('refusalLogWindow', 60, 1, false)!;
   const keyStore = await resolveKeyStore(raw.keyStore, problems);
+  const oauth2 = normalizeOAuth2Client(raw.oauth2, problems);
   if (rotationInterval !== undefined) {
     const lead = publicationLeadSeconds(jwksCooldown, keyStore !== undefined);
     if (rotationInterval < lead) {
@@ -310,11 +309,22 @@ export async function normalizeServiceTokenOptions(
           );
           return;
         }
-        const uri = httpUrl(t.jwksUri);
+        if (t.allowHttp !== undefined && typeof t.allowHttp !== 'boolean') {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].allowHttp must be a boolean (true/false)`,
+          );
+          return;
+        }
+        // Without jwksUri the keys are found by discovery under the issuer URL itself.
+        const discovery = t.jwksUri === undefined;
+        const uri = httpUrl(discovery ? t.issuer : t.jwksUri);
         if (!uri) {
           problems.add(
             p('trustedIssuers'),
-            `[${i}].jwksUri must be an absolute http(s) URL`,
+            discovery
+              ? `[${i}] has no jwksUri, so its issuer must be an absolute http(s) URL (its JWKS is found by OpenID Connect discovery under it)`
+              : `[${i}].jwksUri must be an absolute http(s) URL`,
           );
           return;
         }
@@ -323,20 +333,13 @@ export async function normalizeServiceTokenOptions(
           // Never echoed: the URL holds a credential.
           problems.add(
             p('trustedIssuers'),
-            `[${i}].jwksUri must not hold a user or password (fetch refuses such URLs)`,
-          );
-          return;
-        }
-        if (t.allowHttp !== undefined && typeof t.allowHttp !== 'boolean') {
-          problems.add(
-            p('trustedIssuers'),
-            `[${i}].allowHttp must be a boolean (true/false)`,
+            `[${i}].${discovery ? 'issuer' : 'jwksUri'} must not hold a user or password (fetch refuses such URLs)`,
           );
           return;
         }
         if (uri.protocol === 'http:' && !isLoopback(uri) && !t.allowHttp) {
           // Whoever sits on the path can swap the keys, and then forge any token of this issuer.
-          const why = `[${i}].jwksUri of '${t.issuer}' is plain http to ${uri.hostname}: anyone on the network path can replace its keys and forge its tokens. Use https, or set "allowHttp": true on this entry when the path is protected otherwise (e.g. a service mesh with mTLS)`;
+          const why = `[${i}].${discovery ? 'issuer (discovery URL)' : 'jwksUri'} of '${t.issuer}' is plain http to ${uri.hostname}: anyone on the network path can replace its keys and forge its tokens. Use https, or set "allowHttp": true on this entry when the path is protected otherwise (e.g. a service mesh with mTLS)`;
           if (context.production) {
             problems.add(p('trustedIssuers'), why);
             return;
@@ -356,24 +359,78 @@ export async function normalizeServiceTokenOptions(
           (!Array.isArray(algorithms) ||
             algorithms.length === 0 ||
             algorithms.some(
-              (a) => !ALGORITHMS.includes(a as ServiceTokenAlgorithm),
+              (a) => !VERIFY_ALGORITHMS.includes(a as VerifyAlgorithm),
             ))
         ) {
           problems.add(
             p('trustedIssuers'),
-            `[${i}].algorithms must be a non-empty list of ${ALGORITHMS.join(', ')}`,
+            `[${i}].algorithms must be a non-empty list of ${VERIFY_ALGORITHMS.join(', ')} (never HMAC or none)`,
+          );
+          return;
+        }
+        const profile = t.profile ?? 'service';
+        if (typeof profile !== 'string' || !PROFILES.includes(profile)) {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].profile must be 'service' or 'oauth2'`,
+          );
+          return;
+        }
+        let issuerAudience: string[] | undefined;
+        if (t.audience !== undefined) {
+          const values =
+            typeof t.audience === 'string' ? [t.audience] : t.audience;
+          if (
+            !Array.isArray(values) ||
+            values.length === 0 ||
+            values.some((x) => typeof x !== 'string' || x === '')
+          ) {
+            problems.add(
+              p('trustedIssuers'),
+              `[${i}].audience must be a non-empty string or a non-empty list of them`,
+            );
+            return;
+          }
+          issuerAudience = [...(values as string[])];
+        }
+        if (
+          profile === 'oauth2' &&
+          issuerAudience === undefined &&
+          expectedAudience === undefined
+        ) {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}] of profile 'oauth2' needs an audience (an access token is meant for one resource server): set its "audience", or service.expectedAudience`,
+          );
+          return;
+        }
+        const types = t.accessTokenTypes;
+        if (
+          types !== undefined &&
+          (profile !== 'oauth2' ||
+            !Array.isArray(types) ||
+            types.length === 0 ||
+            types.some(
+              (x) => typeof x !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(x),
+            ))
+        ) {
+          problems.add(
+            p('trustedIssuers'),
+            `[${i}].accessTokenTypes must be a non-empty list of typ values (e.g. ["at+jwt", "JWT"]), on an entry of profile 'oauth2'`,
           );
           return;
         }
         seen.add(t.issuer);
         trustedIssuers.push({
           issuer: t.issuer,
-          jwksUri: t.jwksUri as string,
+          ...(discovery ? {} : { jwksUri: t.jwksUri as string }),
+          ...(profile === 'oauth2' ? { profile: 'oauth2' as const } : {}),
+          ...(issuerAudience ? { audience: issuerAudience } : {}),
           ...(algorithms
-            ? {
-                algorithms: [...new Set(algorithms as ServiceTokenAlgorithm[])],
-              }
+            ? { algorithms: [...new Set(algorithms as VerifyAlgorithm[])] }
             : {}),
+          ...(t.allowHttp ? { allowHttp: true } : {}),
+          ...(types ? { accessTokenTypes: [...(types as string[])] } : {}),
         });
       });
     }
@@ -394,17 +451,26 @@ export async function normalizeServiceTokenOptions(
     refusalLogWindow,
   };
   if (!signs) {
-    if (
-      raw.trustedIssuers === undefined ||
-      (Array.isArray(raw.trustedIssuers) && raw.trustedIssuers.length === 0)
-    ) {
+    if (oauth2?.clientAuth === 'private_key_jwt') {
       problems.add(
-        p('trustedIssuers'),
-        "is required when the service does not issue tokens: set JWT_ISSUER_SERVICE_TRUSTED_ISSUERS to verify other services' tokens, or JWT_ISSUER_SERVICE_NAME and JWT_ISSUER_SERVICE_ISSUER to issue them",
+        p('oauth2.clientAuth'),
+        "private_key_jwt signs its client assertion with this service's key: set JWT_ISSUER_SERVICE_NAME, JWT_ISSUER_SERVICE_ISSUER and JWT_ISSUER_SERVICE_PRIVATE_KEY (and register its JWKS URL at the identity provider), or use client_secret_basic with JWT_ISSUER_SERVICE_OAUTH2_CLIENT_SECRET",
       );
       return undefined;
     }
-    return { ...verification, signing: undefined };
+    if (
+      raw.oauth2 === undefined &&
+      (raw.trustedIssuers === undefined ||
+        (Array.isArray(raw.trustedIssuers) && raw.trustedIssuers.length === 0))
+    ) {
+      problems.add(
+        p('trustedIssuers'),
+        "is required when the service does not issue tokens: set JWT_ISSUER_SERVICE_TRUSTED_ISSUERS to verify other services' tokens, or JWT_ISSUER_SERVICE_NAME and JWT_ISSUER_SERVICE_ISSUER to issue them (or JWT_ISSUER_SERVICE_OAUTH2_* to get them from an identity provider)",
+      );
+      return undefined;
+    }
+    if (raw.oauth2 !== undefined && oauth2 === undefined) return undefined;
+    return { ...verification, signing: undefined, oauth2 };
   }
 
   let privateKey: KeyObject | undefined;
@@ -438,6 +504,7 @@ export async function normalizeServiceTokenOptions(
   if (!name || !issuer || !privateKey) return undefined;
   return {
     ...verification,
+    oauth2,
     signing: {
       ...verification,
       name,
@@ -452,6 +519,7 @@ export async function normalizeServiceTokenOptions(
       publishJwks,
       jwksPath,
       openidConfigurationPath,
+      oauth2,
     },
   };
 }

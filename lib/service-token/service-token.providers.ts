@@ -8,6 +8,9 @@ import {
 } from '../config/capability.interface.js';
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
 import { ServiceTokenHandshake } from './service-token-handshake.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+import type { ResolvedOAuth2Client } from './oauth2/oauth2-client.interface.js';
+import { OAuth2TokenClient } from './oauth2/oauth2-token-client.js';
 import { ServiceTokenJwksPublisher } from './service-token-jwks.publisher.js';
 import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
 import { ServiceTokenService } from './service-token.service.js';
@@ -21,6 +24,43 @@ const ENV_HINT =
 const SIGNING_NOT_CONFIGURED =
   'this service only verifies service tokens: signing is not configured. Set JWT_ISSUER_SERVICE_NAME, JWT_ISSUER_SERVICE_ISSUER and JWT_ISSUER_SERVICE_PRIVATE_KEY (or service.name, service.issuer and service.privateKey) to issue tokens and publish a JWKS.';
 
+/** Why the service of an OAuth 2.0 client without signing cannot sign. */
+const SIGNING_NOT_CONFIGURED_OAUTH2 =
+  'this service gets its outgoing token from its identity provider (service.oauth2) and does not sign tokens: only getToken() and authorizationHeader() are available. Set JWT_ISSUER_SERVICE_NAME, JWT_ISSUER_SERVICE_ISSUER and JWT_ISSUER_SERVICE_PRIVATE_KEY to sign tokens and publish a JWKS.';
+
+/**
+ * The `ServiceTokenService` of a section that gets its outgoing token from a token endpoint with a client secret and
+ * signs nothing: `getToken()` and `authorizationHeader()` (so the fetch, axios and transport helpers) work; every
+ * signing member throws `NOT_CONFIGURED`, as the stand-in of a verify-only section does.
+ */
+function oauth2OnlyService(options: ResolvedOAuth2Client): ServiceTokenService {
+  const client = new OAuth2TokenClient(options, () => {
+    throw new JwtIssuerError(
+      JwtIssuerErrorCode.NOT_CONFIGURED,
+      'private_key_jwt needs a signing key',
+    );
+  });
+  const own: Record<string, unknown> = {
+    getToken: (destination?: string | URL) => client.token(destination),
+    authorizationHeader: (destination?: string | URL) =>
+      client.header(destination),
+    onModuleInit: () => {
+      // Fetched ahead, not awaited: the application starts even while its identity provider is down.
+      client.token().catch(() => undefined); // logged by the client
+    },
+  };
+  const stub = notConfigured<ServiceTokenService>(
+    ServiceTokenService.name,
+    SIGNING_NOT_CONFIGURED_OAUTH2,
+  );
+  return new Proxy(stub, {
+    get: (target, prop, receiver) =>
+      typeof prop === 'string' && Object.hasOwn(own, prop)
+        ? own[prop]
+        : Reflect.get(target, prop, receiver),
+  });
+}
+
 /** Providers of the `service` capability. */
 export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
   capabilityProvider(
@@ -30,10 +70,12 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
     (s: ResolvedServiceTokenSection) =>
       s.signing
         ? new ServiceTokenService(s.signing)
-        : notConfigured<ServiceTokenService>(
-            ServiceTokenService.name,
-            SIGNING_NOT_CONFIGURED,
-          ),
+        : s.oauth2
+          ? oauth2OnlyService(s.oauth2)
+          : notConfigured<ServiceTokenService>(
+              ServiceTokenService.name,
+              SIGNING_NOT_CONFIGURED,
+            ),
   ),
   capabilityProvider(
     ServiceTokenVerifier,

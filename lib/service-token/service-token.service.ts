@@ -8,6 +8,7 @@ import type { JwsSigner } from '../common/jws-signer.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { ResolvedServiceTokenOptions } from './interfaces/service-token-options.interface.js';
 import { SharedServiceTokenKeyRing } from './key-store/shared-key-ring.js';
+import { OAuth2TokenClient } from './oauth2/oauth2-token-client.js';
 import {
   type PublishedJwk,
   type ServiceKeyRing,
@@ -77,6 +78,8 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
   /** This service's keys (also the key source of its own tokens). @internal */
   readonly keyRing: ServiceKeyRing;
   private readonly logger = new Logger('ServiceTokenService');
+  /** Set when the outgoing token comes from an OAuth 2.0 token endpoint (`service.oauth2`). */
+  private readonly oauth2: OAuth2TokenClient | undefined;
   private token:
     | {
         value: string;
@@ -95,11 +98,21 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
     this.keyRing = options.keyStore
       ? new SharedServiceTokenKeyRing(options, options.keyStore.store)
       : new ServiceTokenKeyRing(options);
+    this.oauth2 = options.oauth2
+      ? new OAuth2TokenClient(options.oauth2, (claims) =>
+          this.sign(claims, true),
+        )
+      : undefined;
   }
 
   /** Creates the dynamic keys (if any) and the own token; starts the renewal and rotation timers. */
   async onModuleInit(): Promise<void> {
     await this.start();
+    if (this.oauth2) {
+      // Fetched ahead, not awaited: the application starts even while its identity provider is down.
+      this.oauth2.token().catch(() => undefined); // logged by the client
+      return;
+    }
     await this.getToken();
   }
 
@@ -119,10 +132,18 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
    * `iat`, `exp`, a unique `jti`, and `kid` in the header. Cached, renewed before expiry and when the signing key
    * changes; never waits on the network (with a shared `keyStore`, the keys are kept current in the background).
    *
+   * With `service.oauth2`, the access token the identity provider issued to this service instead: for
+   * `destination` (an absolute URL) the token of the matching `service.oauth2.destinations` entry, else the
+   * default one. It is served from memory until 75 % of its lifetime, then renewed in the background; the call
+   * waits only when there is no usable token.
+   *
    * @example
    * const jwt = await serviceTokens.getToken();
+   * const forBilling = await serviceTokens.getToken('https://billing.internal/invoices');
+   * @throws {JwtIssuerError} `OAUTH2_TOKEN_UNAVAILABLE` (with `service.oauth2`) when no usable token could be obtained.
    */
-  getToken(): Promise<string> {
+  getToken(destination?: string | URL): Promise<string> {
+    if (this.oauth2) return this.oauth2.token(destination);
     const t = this.token;
     if (
       t !== undefined &&
@@ -137,12 +158,15 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * `"Bearer <token>"`, for the `Authorization` header of outgoing calls.
+   * `"Bearer <token>"`, for the `Authorization` header of outgoing calls (`destination` picks the token with
+   * `service.oauth2.destinations`; see {@link getToken}).
    *
    * @example
-   * await fetch(url, { headers: { authorization: await serviceTokens.authorizationHeader() } });
+   * await fetch(url, { headers: { authorization: await serviceTokens.authorizationHeader(url) } });
+   * @throws {JwtIssuerError} `OAUTH2_TOKEN_UNAVAILABLE` (with `service.oauth2`) when no usable token could be obtained.
    */
-  async authorizationHeader(): Promise<string> {
+  async authorizationHeader(destination?: string | URL): Promise<string> {
+    if (this.oauth2) return this.oauth2.header(destination);
     return `Bearer ${await this.getToken()}`;
   }
 

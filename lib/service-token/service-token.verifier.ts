@@ -1,4 +1,5 @@
 import {
+  type IssuerClaimRules,
   JwtVerifier,
   type KeySource,
   type VerifiedClaims,
@@ -8,6 +9,10 @@ import type {
   ServiceTokenClaims,
   TrustedIssuerOptions,
 } from './interfaces/service-token-options.interface.js';
+import type { ServiceCaller } from './service-token.decorators.js';
+
+const SERVICE_PROFILE = { source: 'microservice' } as const;
+const RFC9068_TYP = ['at+jwt', 'application/at+jwt'];
 
 /** Options of a standalone {@link ServiceTokenVerifier}. Durations in seconds. */
 export interface ServiceTokenVerifierOptions {
@@ -35,8 +40,10 @@ export interface ServiceTokenVerifierOptions {
 
 /**
  * Verifies service tokens: signature against the keys of the token's (trusted) issuer, `exp`/`nbf`/`iat` with the
- * clock tolerance, `aud` when configured, and `source === "microservice"`. The module provides one built from the
- * `service` section (used by {@link ServiceTokenGuard}); it can also be used on its own.
+ * clock tolerance, `aud` when configured, and the issuer's profile: `source === "microservice"` for `service`
+ * issuers (and this service's own tokens); RFC 9068 access tokens for `oauth2` issuers (`typ` `at+jwt` when sent,
+ * `aud` required, `client_id` required). The module provides one built from the `service` section (used by
+ * {@link ServiceTokenGuard}); it can also be used on its own.
  *
  * @example
  * const verifier = new ServiceTokenVerifier({
@@ -46,13 +53,36 @@ export interface ServiceTokenVerifierOptions {
  */
 export class ServiceTokenVerifier {
   private readonly verifier: JwtVerifier;
+  /** Issuers of the `oauth2` profile: their callers are named by `client_id`. */
+  private readonly oauth2Issuers = new Set<string>();
 
   constructor(options: ServiceTokenVerifierOptions) {
+    const issuerRules = new Map<string, IssuerClaimRules>();
+    for (const t of options.trustedIssuers ?? []) {
+      const audience =
+        t.audience === undefined
+          ? undefined
+          : typeof t.audience === 'string'
+            ? [t.audience]
+            : t.audience;
+      if (t.profile === 'oauth2') {
+        this.oauth2Issuers.add(t.issuer);
+        issuerRules.set(t.issuer, {
+          audience: audience ?? options.expectedAudience ?? [],
+          requiredClaims: {},
+          requiredStringClaims: ['client_id'],
+          typ: t.accessTokenTypes ?? RFC9068_TYP,
+        });
+      } else if (audience !== undefined) {
+        issuerRules.set(t.issuer, { audience });
+      }
+    }
     const remote = (options.trustedIssuers ?? []).map(
       (t) =>
         new RemoteJwksKeySource({
           issuer: t.issuer,
           jwksUri: t.jwksUri,
+          allowHttp: t.allowHttp,
           algorithms: t.algorithms,
           keyGraceMs: (options.jwksKeyGracePeriod ?? 300) * 1000,
           timeoutMs: (options.jwksTimeout ?? 5) * 1000,
@@ -63,7 +93,8 @@ export class ServiceTokenVerifier {
     this.verifier = new JwtVerifier({
       sources: [...(options.localKeys ?? []), ...remote],
       audience: options.expectedAudience,
-      requiredClaims: { source: 'microservice' },
+      requiredClaims: SERVICE_PROFILE,
+      issuerRules,
       clockTolerance: options.clockTolerance,
       maxTokenBytes: options.maxTokenBytes,
       cacheSize: options.verifiedCacheSize,
@@ -89,6 +120,22 @@ export class ServiceTokenVerifier {
   verifySync(token: string): ServiceTokenClaims {
     return this.verifier.verifySync(token) as VerifiedClaims &
       ServiceTokenClaims;
+  }
+
+  /**
+   * Who called: the pair (`iss`, subject) of verified claims. The subject is `sub` for `service` issuers and this
+   * service's own tokens, `client_id` for `oauth2` issuers (RFC 9068: the client the token was issued to).
+   *
+   * @example
+   * const { issuer, subject } = verifier.callerOf(await verifier.verify(token));
+   */
+  callerOf(claims: ServiceTokenClaims): ServiceCaller {
+    return {
+      issuer: claims.iss,
+      subject: this.oauth2Issuers.has(claims.iss)
+        ? claims.client_id
+        : claims.sub,
+    };
   }
 
   /** Number of tokens in the verified-token cache (for metrics). */

@@ -14,7 +14,6 @@ import {
 const PENDING_PAGES = new Set([
   'docs/operations.md',
   'docs/nats-auth-callout.md',
-  'docs/oauth2-oidc.md',
 ]);
 
 const index = readFileSync(join(repositoryRoot, 'docs/README.md'), 'utf8');

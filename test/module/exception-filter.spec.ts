@@ -265,7 +265,11 @@ describe.each(['express', 'fastify'] as const)(
 /** The status each code must get from JwtIssuerExceptionFilter. */
 function expectedStatus(code: string): number {
   if (code === JwtIssuerErrorCode.CONFIG_INVALID) return 500;
-  if (code === JwtIssuerErrorCode.SERVICE_NOT_ALLOWED) return 403;
+  if (
+    code === JwtIssuerErrorCode.SERVICE_NOT_ALLOWED ||
+    code === JwtIssuerErrorCode.SCOPE_INSUFFICIENT
+  )
+    return 403;
   if (code.startsWith('ERR_JWT_ISSUER_TOKEN_')) return 401;
   if (
     code === JwtIssuerErrorCode.NOT_CONFIGURED ||

@@ -90,7 +90,7 @@ describe('service options: trusted issuers and the JWKS client', () => {
     );
     expect(message).toContain('service.jwksKeyGracePeriod');
     expect(message).toContain(
-      '[0].algorithms must be a non-empty list of RS256, ES256, EdDSA',
+      '[0].algorithms must be a non-empty list of RS256, RS384, RS512, PS256, ES256, ES384, ES512, EdDSA',
     );
     expect(message).toContain('[1].algorithms must be a non-empty list');
     expect(message).toContain('[2].jwksUri must not hold a user or password');

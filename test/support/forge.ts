@@ -1,4 +1,5 @@
 import {
+  constants,
   createHmac,
   generateKeyPairSync,
   type KeyObject,
@@ -16,11 +17,38 @@ export function forge(
   header: Record<string, unknown>,
   payload: Record<string, unknown>,
   key: KeyObject | Buffer | undefined,
-  how: 'RS256' | 'ES256' | 'ES256-DER' | 'EdDSA' | 'HS256' | 'none' = 'RS256',
+  how:
+    | 'RS256'
+    | 'RS384'
+    | 'RS512'
+    | 'PS256'
+    | 'ES256'
+    | 'ES384'
+    | 'ES512'
+    | 'ES256-DER'
+    | 'EdDSA'
+    | 'HS256'
+    | 'none' = 'RS256',
 ): string {
   const input = `${b64(header)}.${b64(payload)}`;
   let sig = '';
-  if (how === 'HS256')
+  const hash = `sha${how.slice(2, 5)}`;
+  if (how === 'RS384' || how === 'RS512')
+    sig = sign(hash, Buffer.from(input), key as KeyObject).toString(
+      'base64url',
+    );
+  else if (how === 'PS256')
+    sig = sign('sha256', Buffer.from(input), {
+      key: key as KeyObject,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 32,
+    }).toString('base64url');
+  else if (how === 'ES384' || how === 'ES512')
+    sig = sign(hash, Buffer.from(input), {
+      key: key as KeyObject,
+      dsaEncoding: 'ieee-p1363',
+    }).toString('base64url');
+  else if (how === 'HS256')
     sig = createHmac('sha256', key as Buffer)
       .update(input)
       .digest('base64url');

@@ -28,6 +28,7 @@ import { Test } from '@nestjs/testing';
 import {
   AllowServices,
   JwtIssuerModule,
+  RequireScopes,
   type ServiceCaller,
   ServiceClaims,
   type ServiceTokenClaims,
@@ -80,6 +81,13 @@ export class NatsReceiverController {
   restricted(@Payload() data: unknown) {
     handled.push({ handler: 'restricted', caller: undefined, data });
     return 'restricted';
+  }
+
+  @RequireScopes(['invoices:write'])
+  @MessagePattern('billing.scoped')
+  scoped(@Payload() data: unknown) {
+    handled.push({ handler: 'scoped', caller: undefined, data });
+    return 'scoped';
   }
 
   @EventPattern('billing.audit')

@@ -26,12 +26,15 @@ export interface HeaderCarrier {
  * await firstValueFrom(this.client.send('invoices.list', record));
  * // gRPC
  * await firstValueFrom(this.invoices.list(data, await withServiceToken(this.tokens, new Metadata())));
+ * // With service.oauth2 destinations: the token of the destination named (any URL its entry matches)
+ * await withServiceToken(this.tokens, new Metadata(), 'https://billing.internal');
  */
 export async function withServiceToken<T extends HeaderCarrier>(
   tokens: ServiceTokenService | ServiceTokenSource,
   carrier: T,
+  destination?: string | URL,
 ): Promise<T> {
-  carrier.set('authorization', await tokens.authorizationHeader());
+  carrier.set('authorization', await tokens.authorizationHeader(destination));
   return carrier;
 }
 
@@ -73,7 +76,7 @@ export function createServiceTokenFetch(
       init?.headers ?? (input instanceof Request ? input.headers : undefined),
     );
     if (!headers.has('authorization'))
-      headers.set('authorization', await tokens.authorizationHeader());
+      headers.set('authorization', await tokens.authorizationHeader(url));
     return base(input, {
       ...init,
       headers,
@@ -148,7 +151,7 @@ export function useServiceTokenInterceptor(
               (k) => k.toLowerCase() === 'authorization',
             );
       if (!present) {
-        const value = await tokens.authorizationHeader();
+        const value = await tokens.authorizationHeader(url);
         if (typeof headers.set === 'function')
           headers.set('authorization', value);
         else (headers as Record<string, unknown>).authorization = value;

@@ -1,25 +1,59 @@
 import type { KeyObject } from 'node:crypto';
+import type { VerifyAlgorithm } from '../../common/jwt-verifier.js';
 import type { PrivateKeyInput } from '../../common/keys.js';
 import type { ServiceTokenKeyStore } from '../key-store/service-token-key-store.interface.js';
+import type {
+  ResolvedOAuth2Client,
+  ServiceOAuth2ClientOptions,
+} from '../oauth2/oauth2-client.interface.js';
 
 /** Asymmetric algorithms service tokens are signed with. */
 export type ServiceTokenAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
 
-/** An issuer whose service tokens this service accepts, and where its public keys are published. */
+/**
+ * What a trusted issuer's tokens look like. `service`: this package's service tokens (and SuperTokens'), which
+ * must carry `source: "microservice"`; the caller is (`iss`, `sub`). `oauth2`: OAuth 2.0 access tokens in the JWT
+ * profile of RFC 9068 (an identity provider's client-credentials tokens): `typ`, when sent, must be `at+jwt` or
+ * `application/at+jwt`, `aud` is required and checked, `client_id` is required and is the caller's subject, and
+ * `scope` is what {@link RequireScopes} checks.
+ */
+export type TrustedIssuerProfile = 'service' | 'oauth2';
+
+/** An issuer whose tokens this service accepts, and where its public keys are published. */
 export interface TrustedIssuerOptions {
-  /** The `iss` value the issuer puts in its tokens, e.g. `https://orders.internal`. */
+  /** The `iss` value the issuer puts in its tokens, e.g. `https://orders.internal` (compared exactly). */
   issuer: string;
-  /** Absolute `http(s)` URL of its JWKS, e.g. `https://orders.internal/.well-known/jwks.json`. */
-  jwksUri: string;
   /**
-   * Algorithms its keys may use. A JWK with another `alg` is refused; a JWK without `alg` (RFC 7517 makes it
-   * optional) is bound to the one of these that fits its `kty`/`crv`. @default ['RS256', 'ES256', 'EdDSA']
+   * Absolute `http(s)` URL of its JWKS, e.g. `https://orders.internal/.well-known/jwks.json`. Without it the JWKS
+   * is found by OpenID Connect discovery: the `jwks_uri` of `<issuer>/.well-known/openid-configuration`, fetched
+   * with the same bounds as a JWKS, whose `issuer` must equal `issuer` exactly. @default discovery
    */
-  algorithms?: ServiceTokenAlgorithm[];
+  jwksUri?: string;
+  /** The token profile of this issuer. @default 'service' */
+  profile?: TrustedIssuerProfile;
   /**
-   * Accept a plain-`http` `jwksUri` to a host other than loopback (whoever is on the network path could swap the
-   * keys): only where the path is protected otherwise, e.g. by a service mesh's mTLS. Without it such a URL is a
-   * warning, and a start-up error in production. @default false
+   * `aud` values this issuer's tokens must contain one of (instead of `expectedAudience`). An `oauth2` issuer needs
+   * an audience, here or in `expectedAudience`. @default `expectedAudience`
+   */
+  audience?: string | string[];
+  /**
+   * For the `oauth2` profile, the `typ` header values accepted when a token has one (compared without case). RFC 9068
+   * says `at+jwt`, which tells an access token from an ID token; identity providers that send `typ: "JWT"` in their
+   * access tokens (Keycloak and Microsoft Entra do) need `["at+jwt", "JWT"]`, and then only the audience tells their
+   * ID tokens apart: keep the API's audience distinct from every client id. @default ['at+jwt', 'application/at+jwt']
+   */
+  accessTokenTypes?: string[];
+  /**
+   * Algorithms its keys may use: any of RS256, RS384, RS512, PS256, ES256, ES384, ES512, EdDSA (never HMAC, never
+   * `none`). A JWK with another `alg` is refused; a JWK without `alg` (RFC 7517 makes it optional) is bound to the
+   * one of these that fits its `kty`/`crv`. @default ['RS256', 'ES256', 'EdDSA']
+   */
+  algorithms?: VerifyAlgorithm[];
+  /**
+   * Accept a plain-`http` `jwksUri` (or discovery URL, or discovered `jwks_uri`) to a host other than loopback
+   * (whoever is on the network path could swap the keys): only where the path is protected otherwise, e.g. by a
+   * service mesh's mTLS. Without it such a URL is a warning, and a start-up error in production (a discovered one
+   * is refused). @default false
    */
   allowHttp?: boolean;
 }
@@ -145,6 +179,16 @@ export interface ServiceTokenOptions {
   refusalLogLines?: number;
   /** The window of `refusalLogLines`, in seconds (at least 1). @default 60 */
   refusalLogWindow?: number;
+  /**
+   * Get this service's outgoing token from an OAuth 2.0 token endpoint (client credentials) instead of signing it:
+   * `getToken()`, `authorizationHeader()`, the fetch and axios helpers and `withServiceToken` then send the
+   * identity provider's access token (per destination when `destinations` say so). With `client_secret_basic` the
+   * section needs nothing else (a service that only calls others, or also verifies with `trustedIssuers`);
+   * `private_key_jwt` signs its assertion with this service's key, so it needs `name`, `issuer` and `privateKey`
+   * (and the identity provider must know this service's JWKS URL).
+   * @default off (the service signs its own tokens)
+   */
+  oauth2?: ServiceOAuth2ClientOptions;
 }
 
 /** The verifying side of the `service` section after validation (internal). */
@@ -181,6 +225,8 @@ export interface ResolvedServiceTokenOptions extends ResolvedServiceTokenVerific
   readonly publishJwks: boolean;
   readonly jwksPath: string;
   readonly openidConfigurationPath: string;
+  /** The OAuth 2.0 client that obtains the outgoing token; `undefined`: the service signs it. */
+  readonly oauth2: ResolvedOAuth2Client | undefined;
 }
 
 /**
@@ -189,12 +235,18 @@ export interface ResolvedServiceTokenOptions extends ResolvedServiceTokenVerific
  */
 export interface ResolvedServiceTokenSection extends ResolvedServiceTokenVerification {
   readonly signing: ResolvedServiceTokenOptions | undefined;
+  /** The OAuth 2.0 client of the outgoing token, signing or not (`client_secret_basic` only without signing). */
+  readonly oauth2: ResolvedOAuth2Client | undefined;
 }
 
-/** The claims of a verified service token. */
+/** The claims of a verified service token (or, from an `oauth2` issuer, access token). */
 export interface ServiceTokenClaims {
-  /** Always `'microservice'`. */
-  readonly source: 'microservice';
+  /** `'microservice'` in tokens of `service` issuers (and this service's own); absent from `oauth2` access tokens. */
+  readonly source?: 'microservice';
+  /** The OAuth 2.0 client of an `oauth2` access token: the caller's subject. */
+  readonly client_id?: string;
+  /** Space-separated scopes (what {@link RequireScopes} checks). */
+  readonly scope?: string;
   /** The issuing service's issuer. */
   readonly iss: string;
   /** The issuing service's name (absent only in `createJwt()` tokens without `sub`). */

@@ -5,6 +5,17 @@ import { socketRequestOf } from './websocket.js';
 /** Property of the request where {@link ServiceTokenGuard} puts the verified claims. */
 export const SERVICE_CLAIMS_PROPERTY = 'serviceClaims';
 
+/** Who called, from verified claims (the verifier knows each issuer's profile). @internal */
+export interface ServiceCallerResolver {
+  callerOf(claims: ServiceTokenClaims): {
+    issuer: string;
+    subject: string | undefined;
+  };
+}
+
+/** Where the guard leaves the verifier that names the caller of the request's claims. @internal */
+export const SERVICE_CALLER_RESOLVER = Symbol('nest-jwt-issuer.callerResolver');
+
 /**
  * The kinds of call {@link ServiceTokenGuard} can check: HTTP routes, microservice handlers, GraphQL resolvers,
  * WebSocket gateway messages.
@@ -36,6 +47,7 @@ export interface ServiceTokenRequest {
   method?: string;
   url?: string;
   [SERVICE_CLAIMS_PROPERTY]?: ServiceTokenClaims;
+  [SERVICE_CALLER_RESOLVER]?: ServiceCallerResolver;
 }
 
 // Microservice calls have no request object: the guard builds one per message and keeps it on the message's context
@@ -64,17 +76,38 @@ export function serviceTokenRequestOf(
   });
 }
 
+/** The request the guard checked for this call (any context), or `undefined`. */
+function checkedRequestOf(
+  context: ExecutionContext,
+): ServiceTokenRequest | undefined {
+  if (context.getType<string>() === 'rpc') {
+    const carrier: unknown = context.switchToRpc().getContext();
+    if (typeof carrier !== 'object' || carrier === null) return undefined;
+    return (carrier as Carrier)[RPC_REQUEST];
+  }
+  return serviceTokenRequestOf(context);
+}
+
 /** The claims the guard verified for this call (any context), or `undefined`. @internal */
 export function serviceClaimsOf(
   context: ExecutionContext,
 ): ServiceTokenClaims | undefined {
-  const type = context.getType<string>();
-  if (type === 'rpc') {
-    const carrier: unknown = context.switchToRpc().getContext();
-    if (typeof carrier !== 'object' || carrier === null) return undefined;
-    return (carrier as Carrier)[RPC_REQUEST]?.[SERVICE_CLAIMS_PROPERTY];
-  }
-  return serviceTokenRequestOf(context)?.[SERVICE_CLAIMS_PROPERTY];
+  return checkedRequestOf(context)?.[SERVICE_CLAIMS_PROPERTY];
+}
+
+/** The caller (`iss`, subject) of this call's verified claims, or `undefined`. @internal */
+export function serviceCallerOf(
+  context: ExecutionContext,
+): { issuer: string; subject: string | undefined } | undefined {
+  const request = checkedRequestOf(context);
+  const claims = request?.[SERVICE_CLAIMS_PROPERTY];
+  if (claims === undefined) return undefined;
+  return (
+    request![SERVICE_CALLER_RESOLVER]?.callerOf(claims) ?? {
+      issuer: claims.iss,
+      subject: claims.sub,
+    }
+  );
 }
 
 /** True when the RPC context is gRPC metadata (errors then carry a gRPC status code). @internal */

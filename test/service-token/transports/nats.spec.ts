@@ -121,6 +121,34 @@ describe('M1 → M2 over the NATS transport (real nats-server), the guard on M2�
     expect(handledFor(id)).toHaveLength(0);
   });
 
+  const send = async (scope: string) => {
+    const id = ++nextId;
+    const token = await m1.service.createJwt({
+      source: 'microservice',
+      sub: 'm1',
+      scope,
+    });
+    const reply = firstValueFrom(
+      client.send('billing.scoped', record({ id }, `Bearer ${token}`)),
+    );
+    return { id, reply };
+  };
+
+  it('a valid token without the scopes the handler requires gets { statusCode: 403 }; with them it is handled', async () => {
+    const without = await send('invoices:read');
+    await expect(without.reply).rejects.toEqual({
+      statusCode: 403,
+      message: 'Forbidden',
+    });
+    expect(handledFor(without.id)).toHaveLength(0);
+    const granted = await send('invoices:read invoices:write');
+    await expect(granted.reply).resolves.toBe('scoped');
+    expect(handledFor(granted.id)).toHaveLength(1);
+    expect(logs.lines.join('\n')).toContain(
+      'ERR_JWT_ISSUER_SCOPE_INSUFFICIENT',
+    );
+  });
+
   it('an event with M1’s token is handled; events without a valid token are dropped and logged', async () => {
     const refused = refusals();
     const ids: number[] = [];

@@ -1,0 +1,88 @@
+import type { InternalDestinations } from '../clients/internal-destinations.js';
+
+/** How this service authenticates to the token endpoint. */
+export type OAuth2ClientAuthMethod = 'client_secret_basic' | 'private_key_jwt';
+
+/** What one token request asks for: scopes, RFC 8707 resources, and an `audience` (the parameter some IdPs use). */
+export interface OAuth2TokenRequestOptions {
+  /** Scopes to ask for (sent space-separated as `scope`). @default none (the IdP's default for the client) */
+  scope?: string | string[];
+  /** RFC 8707 resource indicators: absolute URIs of the APIs the token is for (one `resource` parameter each). */
+  resource?: string | string[];
+  /** An `audience` parameter, for IdPs that use it instead of `resource` (Auth0, some Keycloak setups). */
+  audience?: string;
+}
+
+/** One destination with its own token (another audience, resource or scopes). */
+export interface OAuth2DestinationOptions extends OAuth2TokenRequestOptions {
+  /**
+   * The destination, matched as {@link InternalDestinations} match: an origin (`https://billing.internal`) or an
+   * origin and a path prefix. A call to it (`authorizationHeader(url)`, `createServiceTokenFetch`, the axios
+   * interceptor) gets this destination's token.
+   */
+  url: string;
+}
+
+/**
+ * `service.oauth2`: get this service's outgoing token from an OAuth 2.0 token endpoint (client credentials grant,
+ * RFC 6749 4.4) instead of signing it. Give the authorization server's `issuer` (the token endpoint is found by
+ * OpenID Connect discovery) or its `tokenEndpoint`. Tokens are cached per destination, renewed before they expire,
+ * one request in flight per destination, with back-off on failure; every request is bounded like a JWKS fetch.
+ *
+ * @example
+ * service: {
+ *   name: 'orders', issuer: 'https://orders.internal', privateKey: '/run/secrets/orders.pem',
+ *   oauth2: {
+ *     issuer: 'https://idp.example.com/realms/internal',
+ *     clientId: 'orders',
+ *     clientAuth: 'private_key_jwt', // signed with service.privateKey; register this service's JWKS URL at the IdP
+ *     scope: ['invoices:read'],
+ *     destinations: [{ url: 'https://billing.internal', resource: 'https://billing.internal' }],
+ *   },
+ * }
+ */
+export interface ServiceOAuth2ClientOptions extends OAuth2TokenRequestOptions {
+  /** The authorization server's issuer URL; its token endpoint is found by discovery. Give this or `tokenEndpoint`. */
+  issuer?: string;
+  /** The token endpoint URL itself. Give this or `issuer`. */
+  tokenEndpoint?: string;
+  /** This service's client id at the authorization server. */
+  clientId: string;
+  /** The client secret, for `client_secret_basic` (never logged). */
+  clientSecret?: string;
+  /**
+   * `client_secret_basic` (HTTP Basic with `clientId` and `clientSecret`) or `private_key_jwt` (RFC 7523: a client
+   * assertion signed with this service's static key, `kid` `s-…`, whose JWKS this service already publishes).
+   * @default 'client_secret_basic' with a `clientSecret`, else 'private_key_jwt'
+   */
+  clientAuth?: OAuth2ClientAuthMethod;
+  /** Destinations that need their own token; any other call gets the token of the top-level request. */
+  destinations?: OAuth2DestinationOptions[];
+  /** Deadline of one request to the token endpoint (or discovery), in seconds. @default 5 */
+  timeout?: number;
+  /** Accept plain http to a host other than loopback (the secret or assertion travels in clear). @default false */
+  allowHttp?: boolean;
+}
+
+/** One token request after validation (internal). */
+export interface ResolvedOAuth2TokenRequest {
+  readonly scope: string | undefined;
+  readonly resource: readonly string[];
+  readonly audience: string | undefined;
+}
+
+/** `service.oauth2` after validation (internal). */
+export interface ResolvedOAuth2Client {
+  readonly issuer: string | undefined;
+  readonly tokenEndpoint: string | undefined;
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+  readonly clientAuth: OAuth2ClientAuthMethod;
+  readonly timeoutMs: number;
+  readonly allowHttp: boolean;
+  readonly request: ResolvedOAuth2TokenRequest;
+  readonly destinations: readonly {
+    readonly match: InternalDestinations;
+    readonly request: ResolvedOAuth2TokenRequest;
+  }[];
+}
