@@ -15,6 +15,9 @@ import {
   resolveJwtIssuerOptions,
 } from './jwt-issuer.capabilities.js';
 import { jwtIssuerConfig } from './jwt-issuer.config.js';
+import { JwtIssuerTelemetry } from './common/telemetry.js';
+import { healthReportersProvider } from './config/capability-health.js';
+import { JwtIssuerHealthIndicator } from './health/jwt-issuer-health.indicator.js';
 
 const resolvedOptionsProvider: Provider = {
   provide: JWT_ISSUER_RESOLVED_OPTIONS,
@@ -52,10 +55,17 @@ const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [
  */
 @Module({
   imports: [ConfigModule.forFeature(jwtIssuerConfig)],
-  providers: [resolvedOptionsProvider, ...featureProviders],
-  exports: featureProviders.map((p) =>
-    typeof p === 'function' ? p : p.provide,
-  ),
+  providers: [
+    resolvedOptionsProvider,
+    JwtIssuerTelemetry,
+    healthReportersProvider(JWT_ISSUER_CAPABILITIES),
+    JwtIssuerHealthIndicator,
+    ...featureProviders,
+  ],
+  exports: [
+    JwtIssuerHealthIndicator,
+    ...featureProviders.map((p) => (typeof p === 'function' ? p : p.provide)),
+  ],
 })
 export class JwtIssuerModule extends ConfigurableModuleClass {
   /**

@@ -39,3 +39,19 @@ export function loggableUrl(value: string, max = 120): string {
     return '(invalid URL)';
   }
 }
+
+/**
+ * An error's message as it may be shown in a log line or a health report: every URL in it replaced by `<url>`
+ * (a driver's message may quote a connection string, password included), through {@link printable}.
+ *
+ * @example
+ * errorText(new Error('connect to redis://:pw@cache:6379 failed')); // 'connect to <url> failed'
+ */
+export function errorText(error: unknown, max = 200): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message !== 'string') return `(${typeof error})`;
+  return printable(
+    message.replace(/[a-z][a-z0-9+.-]*:\/\/\S*/gi, '<url>'),
+    max,
+  );
+}

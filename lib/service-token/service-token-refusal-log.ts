@@ -1,5 +1,9 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { RateLimitedLog } from '../common/rate-limited-log.js';
+import {
+  JWT_ISSUER_INSTRUMENTS,
+  type JwtIssuerTelemetry,
+} from '../common/telemetry.js';
 
 /**
  * The budget of refusal log lines shared by every {@link ServiceTokenGuard} of an application (the base guard, its
@@ -12,12 +16,15 @@ export class ServiceTokenRefusalLog
   extends RateLimitedLog
   implements OnApplicationShutdown
 {
-  constructor(lines = 10, windowSeconds = 60) {
+  constructor(lines = 10, windowSeconds = 60, telemetry?: JwtIssuerTelemetry) {
     const logger = new Logger('ServiceTokenGuard');
     super((line) => logger.warn(line), {
       lines,
       windowMs: windowSeconds * 1000,
       subject: 'refused calls',
+      suppressed: telemetry?.counter(
+        JWT_ISSUER_INSTRUMENTS.refusalLogSuppressed,
+      ),
     });
   }
 

@@ -4,6 +4,7 @@ import {
   type VerifiedClaims,
 } from '../common/jwt-verifier.js';
 import { RemoteJwksKeySource } from '../common/remote-jwks.js';
+import type { JwtIssuerTelemetry } from '../common/telemetry.js';
 import type {
   ServiceTokenClaims,
   TrustedIssuerOptions,
@@ -46,28 +47,41 @@ export interface ServiceTokenVerifierOptions {
  */
 export class ServiceTokenVerifier {
   private readonly verifier: JwtVerifier;
+  /** The trusted issuers' key sources, in the configured order (their state is part of the health report). @internal */
+  readonly remoteSources: readonly RemoteJwksKeySource[];
 
-  constructor(options: ServiceTokenVerifierOptions) {
+  /** @param telemetry - where verifications and JWKS fetches are counted (internal: the module passes its own). */
+  constructor(
+    options: ServiceTokenVerifierOptions,
+    telemetry?: JwtIssuerTelemetry,
+  ) {
     const remote = (options.trustedIssuers ?? []).map(
       (t) =>
-        new RemoteJwksKeySource({
-          issuer: t.issuer,
-          jwksUri: t.jwksUri,
-          algorithms: t.algorithms,
-          keyGraceMs: (options.jwksKeyGracePeriod ?? 300) * 1000,
-          timeoutMs: (options.jwksTimeout ?? 5) * 1000,
-          cooldownMs: (options.jwksCooldown ?? 30) * 1000,
-          maxAgeMs: (options.jwksCacheMaxAge ?? 600) * 1000,
-        }),
+        new RemoteJwksKeySource(
+          {
+            issuer: t.issuer,
+            jwksUri: t.jwksUri,
+            algorithms: t.algorithms,
+            keyGraceMs: (options.jwksKeyGracePeriod ?? 300) * 1000,
+            timeoutMs: (options.jwksTimeout ?? 5) * 1000,
+            cooldownMs: (options.jwksCooldown ?? 30) * 1000,
+            maxAgeMs: (options.jwksCacheMaxAge ?? 600) * 1000,
+          },
+          telemetry,
+        ),
     );
-    this.verifier = new JwtVerifier({
-      sources: [...(options.localKeys ?? []), ...remote],
-      audience: options.expectedAudience,
-      requiredClaims: { source: 'microservice' },
-      clockTolerance: options.clockTolerance,
-      maxTokenBytes: options.maxTokenBytes,
-      cacheSize: options.verifiedCacheSize,
-    });
+    this.remoteSources = remote;
+    this.verifier = new JwtVerifier(
+      {
+        sources: [...(options.localKeys ?? []), ...remote],
+        audience: options.expectedAudience,
+        requiredClaims: { source: 'microservice' },
+        clockTolerance: options.clockTolerance,
+        maxTokenBytes: options.maxTokenBytes,
+        cacheSize: options.verifiedCacheSize,
+      },
+      telemetry,
+    );
   }
 
   /**
@@ -102,11 +116,8 @@ export class ServiceTokenVerifier {
    * @throws {JwtIssuerError} a `TOKEN_*` code, or `JWKS_UNAVAILABLE`.
    */
   verifyFast(token: string): ServiceTokenClaims | Promise<ServiceTokenClaims> {
-    try {
-      return this.verifySync(token);
-    } catch (e) {
-      if ((e as { source?: unknown }).source === undefined) throw e;
-      return this.verify(token);
-    }
+    return this.verifier.verifyFast(token) as
+      | (VerifiedClaims & ServiceTokenClaims)
+      | Promise<VerifiedClaims & ServiceTokenClaims>;
   }
 }
