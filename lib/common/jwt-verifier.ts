@@ -88,8 +88,12 @@ class IssuerCounters {
   constructor(
     private readonly issuer: string,
     private readonly telemetry: JwtIssuerTelemetry | undefined,
+    trusted = true,
   ) {
-    this.valid = this.series({ [ATTR.outcome]: 'valid' });
+    // No token of an untrusted issuer is ever valid: no such series.
+    this.valid = trusted
+      ? this.series({ [ATTR.outcome]: 'valid' })
+      : new CounterSeries();
   }
 
   /** Counts a refusal under its code (a library code, or `unexpected`: never text from the token). */
@@ -281,6 +285,7 @@ export class JwtVerifier {
     this.untrusted = this.current = new IssuerCounters(
       UNTRUSTED_ISSUER,
       telemetry,
+      false,
     );
     const lookups = JWT_ISSUER_INSTRUMENTS.cacheLookups;
     this.hits =
