@@ -23,6 +23,7 @@ export type { JwsAlgorithm } from './common/jws-signer.js';
 export {
   JwtIssuerHealthIndicator,
   type JwtIssuerHealthReport,
+  type JwtIssuerHealthIndicatorResult,
 } from './health/jwt-issuer-health.indicator.js';
 export type {
   JwtIssuerHealthPart,

@@ -23,6 +23,15 @@ export interface JwtIssuerHealthReport {
   readonly [section: string]: JwtIssuerHealthPart | JwtIssuerHealthStatus;
 }
 
+/**
+ * A terminus indicator result: the report's details under the key, with the status. Typed to fit the
+ * `HealthIndicatorResult` of terminus 11 (`up` | `down`) and 12; with terminus 12 the status may also be `degraded`.
+ */
+export type JwtIssuerHealthIndicatorResult = Record<
+  string,
+  { status: 'up' | 'down'; [detail: string]: unknown }
+>;
+
 // The parts of @nestjs/terminus used here (11 and 12): its types stay out of this package's declarations.
 type TerminusResult = Record<string, Record<string, unknown>>;
 interface TerminusSession {
@@ -63,6 +72,22 @@ function loadTerminus(): Promise<TerminusHealthIndicatorService> {
       { cause },
     );
   });
+}
+
+/**
+ * A report as a terminus session's result: `down`, `degraded` where the session has it (terminus 12), else `up`.
+ * @internal
+ */
+export function indicatorResult(
+  session: TerminusSession,
+  report: JwtIssuerHealthReport,
+): TerminusResult {
+  const { status, ...details } = report;
+  if (status === 'down') return session.down(details);
+  if (status === 'degraded' && typeof session.degraded === 'function') {
+    return session.degraded(details);
+  }
+  return session.up(details);
 }
 
 /**
@@ -111,17 +136,17 @@ export class JwtIssuerHealthIndicator {
    * The report as a terminus indicator result under `key`: `up`, `degraded` (terminus 12; `up` with terminus 11)
    * or `down` (then `HealthCheckService.check` answers 503).
    *
+   * The result type fits the indicator functions of terminus 11 and 12 alike; at run time its status is also
+   * `degraded` with terminus 12.
+   *
    * @example
    * this.health.check([() => this.jwt.isHealthy('jwt-issuer')]);
    * @throws {JwtIssuerError} `NOT_CONFIGURED` when `@nestjs/terminus` is not installed.
    */
-  async isHealthy(key = 'jwt-issuer'): Promise<Record<string, unknown>> {
-    const session = (await loadTerminus()).check(key);
-    const { status, ...details } = this.report();
-    if (status === 'down') return session.down(details);
-    if (status === 'degraded' && typeof session.degraded === 'function') {
-      return session.degraded(details);
-    }
-    return session.up(details);
+  async isHealthy(key = 'jwt-issuer'): Promise<JwtIssuerHealthIndicatorResult> {
+    return indicatorResult(
+      (await loadTerminus()).check(key),
+      this.report(),
+    ) as JwtIssuerHealthIndicatorResult;
   }
 }

@@ -15,9 +15,15 @@ import type { ServiceTokenVerifier } from './service-token.verifier.js';
 /** A key store whose last successful sync is older than this (five sync rounds) is degraded. */
 export const KEY_STORE_STALE_MS = 5 * KEY_STORE_SYNC_MS;
 
-/** An issuer or URL as the report shows it: a URL without userinfo, query or fragment; other text made printable. */
+/** An issuer as the report shows it: as configured, but a URL loses its userinfo, query and fragment. */
 function shown(issuer: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(issuer)
+  let url: URL | undefined;
+  try {
+    url = new URL(issuer);
+  } catch {
+    url = undefined;
+  }
+  return url && (url.username || url.password || url.search || url.hash)
     ? loggableUrl(issuer, 200)
     : printable(issuer, 200);
 }
