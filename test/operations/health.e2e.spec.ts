@@ -37,14 +37,14 @@ const SECRET = 's3cret-in-the-query';
 @Controller()
 class HealthController {
   constructor(
-    private readonly health: HealthCheckService,
+    private readonly checks: HealthCheckService,
     private readonly jwtIssuer: JwtIssuerHealthIndicator,
   ) {}
 
   @Get('health')
   @HealthCheck()
   check() {
-    return this.health.check([() => this.jwtIssuer.isHealthy('jwt-issuer')]);
+    return this.checks.check([() => this.jwtIssuer.isHealthy('jwt-issuer')]);
   }
 
   @UseGuards(ServiceTokenGuard)

@@ -34,6 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ORDERS = 'https://orders.internal';
 const SELF = 'https://billing.internal';
 const EXPORTER = Symbol('EXPORTER');
+const bearer = (t: string) => `Bearer ${t}`;
 
 @Controller()
 class OpsController {
@@ -102,7 +103,6 @@ describe('metrics: the OpenTelemetry SDK and its Prometheus exporter in a Nest a
     await res.arrayBuffer();
     return res.status;
   };
-  const bearer = (t: string) => `Bearer ${t}`;
 
   /** Polls PromQL until `check` passes on the answer (Prometheus scrapes every 250 ms), or fails with the last one. */
   async function eventually<T>(
