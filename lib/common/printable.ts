@@ -55,3 +55,23 @@ export function errorText(error: unknown, max = 200): string {
     max,
   );
 }
+
+/**
+ * An issuer as it may be logged or reported: as configured, through {@link printable}; a URL that holds a userinfo,
+ * query or fragment is shown without them (see {@link loggableUrl}).
+ *
+ * @example
+ * loggableIssuer('https://orders.internal'); // 'https://orders.internal'
+ * loggableIssuer('https://user:pw@orders.internal/?k=v'); // 'https://orders.internal/'
+ */
+export function loggableIssuer(issuer: string, max = 200): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(issuer);
+  } catch {
+    url = undefined;
+  }
+  return url && (url.username || url.password || url.search || url.hash)
+    ? loggableUrl(issuer, max)
+    : printable(issuer, max);
+}

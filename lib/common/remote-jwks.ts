@@ -6,7 +6,12 @@ import type {
   VerifyAlgorithm,
 } from './jwt-verifier.js';
 import { importVerificationJwk } from './keys.js';
-import { errorText, loggableUrl, printable } from './printable.js';
+import {
+  errorText,
+  loggableIssuer,
+  loggableUrl,
+  printable,
+} from './printable.js';
 import {
   ATTR,
   CounterSeries,
@@ -43,6 +48,7 @@ export interface RemoteJwksOptions {
 
 /** What a trusted issuer's key source knows of its own state (for the health report). Times in ms since the epoch. */
 export interface RemoteJwksState {
+  /** The issuer as configured (a URL without its userinfo, query or fragment). */
   readonly issuer: string;
   /** The JWKS URL without userinfo, query or fragment. */
   readonly jwksUri: string;
@@ -100,6 +106,8 @@ export class RemoteJwksKeySource implements KeySource {
   private readonly uri: string;
   /** The URL as logged: no userinfo, query or fragment. */
   private readonly shownUri: string;
+  /** The issuer as logged (a URL without its userinfo, query or fragment). */
+  private readonly shownIssuer: string;
   private readonly algorithms: readonly VerifyAlgorithm[] | undefined;
   private readonly timeoutMs: number;
   private readonly cooldownMs: number;
@@ -129,6 +137,7 @@ export class RemoteJwksKeySource implements KeySource {
     this.issuer = options.issuer;
     this.uri = options.jwksUri;
     this.shownUri = loggableUrl(options.jwksUri);
+    this.shownIssuer = loggableIssuer(options.issuer);
     this.algorithms = options.algorithms;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.cooldownMs = options.cooldownMs ?? 30_000;
@@ -156,7 +165,7 @@ export class RemoteJwksKeySource implements KeySource {
     let keys = 0;
     for (const entry of this.keys.values()) if (now < entry.until) keys++;
     return {
-      issuer: this.issuer,
+      issuer: this.shownIssuer,
       jwksUri: this.shownUri,
       keys,
       lastSuccessAt: this.lastSuccessAt,
@@ -259,7 +268,7 @@ export class RemoteJwksKeySource implements KeySource {
     this.lastSuccessAt = Date.now();
     if (this.failures > 0) {
       this.logger.log(
-        `the JWKS of '${printable(this.issuer, 200)}' (${this.shownUri}) is reachable again`,
+        `the JWKS of '${this.shownIssuer}' (${this.shownUri}) is reachable again`,
       );
     }
     this.failures = 0;
@@ -275,7 +284,7 @@ export class RemoteJwksKeySource implements KeySource {
       cause instanceof FetchProblem ? cause.message : describeFetchError(cause);
     this.lastError = new JwtIssuerError(
       JwtIssuerErrorCode.JWKS_UNAVAILABLE,
-      `the JWKS of '${printable(this.issuer, 200)}' (${this.shownUri}) could not be fetched: ${reason}`,
+      `the JWKS of '${this.shownIssuer}' (${this.shownUri}) could not be fetched: ${reason}`,
       { cause },
     );
     this.failures++;
@@ -411,7 +420,7 @@ export class RemoteJwksKeySource implements KeySource {
     this.keys = next;
     if (ignoredCount > 0) {
       // One line per response however many entries are bad, and only when it says something new.
-      const line = `the JWKS of '${printable(this.issuer, 200)}' (${this.shownUri}): ${ignoredCount} of ${list.length} entries ignored (${ignored.join('; ')}${ignoredCount > ignored.length ? '; …' : ''})`;
+      const line = `the JWKS of '${this.shownIssuer}' (${this.shownUri}): ${ignoredCount} of ${list.length} entries ignored (${ignored.join('; ')}${ignoredCount > ignored.length ? '; …' : ''})`;
       if (line !== this.lastWarning) this.logger.warn(line);
       else this.logger.debug(line);
       this.lastWarning = line;

@@ -5,7 +5,7 @@ import {
   secondsBetween,
   worstStatus,
 } from '../common/health.js';
-import { loggableUrl, printable } from '../common/printable.js';
+import { loggableIssuer } from '../common/printable.js';
 import type { RemoteJwksKeySource } from '../common/remote-jwks.js';
 import { KEY_STORE_SYNC_MS } from './key-store/publication-lead.js';
 import type { ResolvedServiceTokenSection } from './interfaces/service-token-options.interface.js';
@@ -14,19 +14,6 @@ import type { ServiceTokenVerifier } from './service-token.verifier.js';
 
 /** A key store whose last successful sync is older than this (five sync rounds) is degraded. */
 export const KEY_STORE_STALE_MS = 5 * KEY_STORE_SYNC_MS;
-
-/** An issuer as the report shows it: as configured, but a URL loses its userinfo, query and fragment. */
-function shown(issuer: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(issuer);
-  } catch {
-    url = undefined;
-  }
-  return url && (url.username || url.password || url.search || url.hash)
-    ? loggableUrl(issuer, 200)
-    : printable(issuer, 200);
-}
 
 /**
  * The `service` part of the health report: this service's signing (key, rotation, shared key store) when it issues
@@ -51,7 +38,7 @@ export function serviceTokenHealth(
       status: (ring.signingKid === undefined
         ? 'down'
         : 'up') as JwtIssuerHealthStatus,
-      issuer: shown(s.signing.issuer),
+      issuer: loggableIssuer(s.signing.issuer),
       algorithm: s.signing.algorithm,
       kid: ring.signingKid ?? null,
       signingWith: ring.signingWith ?? null,
@@ -124,7 +111,7 @@ function trustedIssuerHealth(
         : 'up';
   return {
     status,
-    issuer: shown(st.issuer),
+    issuer: st.issuer,
     jwksUri: st.jwksUri,
     keys: st.keys,
     lastFetchAt: reportTime(st.lastSuccessAt),
