@@ -265,6 +265,11 @@ export class JwtIssuerTelemetry
     };
   }
 
+  /** Whether the counters are reported through a meter provider now. */
+  get reporting(): boolean {
+    return this.binding !== undefined;
+  }
+
   /** The number of series of every counter (tests: it must not grow with traffic). */
   seriesCount(): number {
     let n = 0;

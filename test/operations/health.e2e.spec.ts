@@ -22,6 +22,7 @@ import {
   ServiceTokenGuard,
   ServiceTokenService,
 } from '../../lib/index.js';
+import { JwtIssuerTelemetry } from '../../lib/common/telemetry.js';
 import { forge } from '../support/forge.js';
 import { type HostileJwks, startHostileJwks } from '../support/hostile-jwks.js';
 import {
@@ -302,6 +303,18 @@ describe('health over HTTP through a terminus endpoint', () => {
         signingWith: 'static',
       });
       expect(String(signing.kid)).toMatch(/^s-/);
+      // The store calls were counted for the metrics, the failures of the pause apart.
+      const ops = Object.fromEntries(
+        app
+          .get(JwtIssuerTelemetry)
+          .snapshot()
+          ['nest_jwt_issuer.service.key_store.operations'].map((x) => [
+            `${x.attributes['nest_jwt_issuer.key_store.operation']} ${x.attributes['nest_jwt_issuer.outcome']}`,
+            x.value,
+          ]),
+      );
+      expect(ops['get_all success']).toBeGreaterThan(2);
+      expect(ops['get_all failure']).toBeGreaterThanOrEqual(2);
     }, 60_000);
   });
 });

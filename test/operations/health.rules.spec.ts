@@ -16,6 +16,7 @@ import {
   it,
   vi,
 } from 'vitest';
+import { JwtIssuerTelemetry } from '../../lib/common/telemetry.js';
 import { indicatorResult } from '../../lib/health/jwt-issuer-health.indicator.js';
 import {
   JwtIssuerHealthIndicator,
@@ -173,6 +174,17 @@ describe('health rules (one test per rule on the operations page)', () => {
       onSchedule: true,
       intervalSeconds: 120,
     });
+    const kid = (service(report(m)).signing as Part).kid;
+    await m.get(ServiceTokenService).rotateKeys();
+    expect((service(report(m)).signing as Part).kid).not.toBe(kid);
+    expect(
+      m.get(JwtIssuerTelemetry).snapshot()[
+        'nest_jwt_issuer.service.key_rotations'
+      ],
+    ).toEqual([
+      { attributes: { 'nest_jwt_issuer.outcome': 'success' }, value: 1 },
+      { attributes: { 'nest_jwt_issuer.outcome': 'failure' }, value: 0 },
+    ]);
     // The clock moves on and the rotation timer never ran (a blocked event loop, a suspended VM).
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 181_000 });
     expect(service(report(m)).rotation).toMatchObject({
