@@ -9,8 +9,9 @@ import {
 /** The package the metrics are reported through (an optional peer dependency). */
 export const OPENTELEMETRY_API_PACKAGE = '@opentelemetry/api';
 
-/** Name of the OpenTelemetry meter (the instrumentation scope) and prefix of every instrument. */
+/** Name of the OpenTelemetry meter (the instrumentation scope). */
 export const METER_NAME = 'nest-jwt-issuer';
+/** Prefix of every instrument's name. */
 export const METRIC_PREFIX = 'nest_jwt_issuer.';
 
 /** Attribute values: always from the configuration or from the library's own enums, never from input. */
