@@ -34,7 +34,7 @@ import {
 import { JwsSigner } from '../lib/common/jws-signer.js';
 import { clock, compare, median, printTable } from './harness.js';
 
-type Alg = 'RS256' | 'ES256' | 'EdDSA';
+export type Alg = 'RS256' | 'ES256' | 'EdDSA';
 
 // Cache size of the two "cache on" contenders; their pools of tokens are sized from it.
 const POOL_CACHE = 256;
@@ -58,7 +58,7 @@ parentPort.on('message', async (options) => {
 });
 `;
 
-function startLoadGenerator(): {
+export function startLoadGenerator(): {
   run: (options: {
     url: string;
     connections: number;
@@ -89,7 +89,7 @@ function startLoadGenerator(): {
   };
 }
 
-function keyPair(alg: Alg): KeyObject {
+export function keyPair(alg: Alg): KeyObject {
   if (alg === 'RS256')
     return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   if (alg === 'ES256')
@@ -98,7 +98,7 @@ function keyPair(alg: Alg): KeyObject {
 }
 
 /** Raw node:crypto: the signature check alone, on a key imported once (the physical limit). */
-function rawVerifier(
+export function rawVerifier(
   alg: Alg,
   publicKey: KeyObject,
 ): (token: string) => boolean {
@@ -241,7 +241,7 @@ import(workerData.signer).then(({ JwsSigner }) => {
 });
 `;
 
-async function signMany(
+export async function signMany(
   alg: Alg,
   key: KeyObject,
   kid: string,
@@ -278,7 +278,7 @@ async function signMany(
  * token for its lifetime: these are admitted into the cache and keep it full, evicting), with the working set of
  * repeated tokens coming back in between; then the working set twice more.
  */
-function daysOfTraffic(
+export function daysOfTraffic(
   check: (t: string) => unknown,
   fillers: readonly string[],
   working: readonly string[],
@@ -485,7 +485,7 @@ class BenchController {
 }
 
 /** The bench app: this service's own RS256 tokens, plus other trusted issuers (the long-running state's). */
-function benchModule(trustedIssuers: TrustedIssuerOptions[] = []): Type {
+export function benchModule(trustedIssuers: TrustedIssuerOptions[] = []): Type {
   @Module({
     imports: [
       JwtIssuerModule.forRoot({
@@ -515,7 +515,7 @@ function rate(
 }
 
 /** The bench app, listening on 127.0.0.1. */
-async function startBenchApp(module: Type): Promise<INestApplication> {
+export async function startBenchApp(module: Type): Promise<INestApplication> {
   const app = await NestFactory.create(module, { logger: false });
   await app.listen(0, '127.0.0.1');
   return app;

@@ -20,6 +20,15 @@ export {
 export type { JwtIssuerModuleExtras } from './jwt-issuer.module-definition.js';
 export type { EnvVarSpec, EnvVarKind } from './config/env-var.interface.js';
 export type { JwsAlgorithm } from './common/jws-signer.js';
+export {
+  JwtIssuerHealthIndicator,
+  type JwtIssuerHealthReport,
+  type JwtIssuerHealthIndicatorResult,
+} from './health/jwt-issuer-health.indicator.js';
+export type {
+  JwtIssuerHealthPart,
+  JwtIssuerHealthStatus,
+} from './common/health.js';
 export type {
   ImportVerificationJwkOptions,
   PrivateKeyInput,

@@ -15,6 +15,9 @@ import {
 } from './jwt-issuer.capabilities.js';
 import { jwtIssuerConfig } from './jwt-issuer.config.js';
 import { isPlainObject } from './common/is-plain-object.js';
+import { JwtIssuerTelemetry } from './common/telemetry.js';
+import { healthReportersProvider } from './config/capability-health.js';
+import { JwtIssuerHealthIndicator } from './health/jwt-issuer-health.indicator.js';
 
 /**
  * The provider of the resolved options: the explicit options (with `patch` merged over them, section by section,
@@ -97,11 +100,15 @@ const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [
   providers: [
     envOptionsProvider,
     resolvedOptionsProvider(),
+    JwtIssuerTelemetry,
+    healthReportersProvider(JWT_ISSUER_CAPABILITIES),
+    JwtIssuerHealthIndicator,
     ...featureProviders,
   ],
-  exports: featureProviders.map((p) =>
-    typeof p === 'function' ? p : p.provide,
-  ),
+  exports: [
+    JwtIssuerHealthIndicator,
+    ...featureProviders.map((p) => (typeof p === 'function' ? p : p.provide)),
+  ],
 })
 export class JwtIssuerModule extends ConfigurableModuleClass {
   /**

@@ -1,4 +1,4 @@
-import { printable } from './printable.js';
+import { errorText, printable } from './printable.js';
 
 /** Why a request failed, in words fit for a log line (never the server's own text unsanitized). */
 export class FetchProblem extends Error {}
@@ -126,11 +126,7 @@ export function describeFetchError(cause: unknown): string {
   const code = e?.cause?.code;
   if (typeof code === 'string') return printable(code, 40);
   // fetch's own messages may quote the URL, userinfo and query included: never repeated.
-  const message = (e?.message ?? 'error').replace(
-    /[a-z][a-z0-9+.-]*:\/\/\S*/gi,
-    '<url>',
-  );
-  return printable(message, 120);
+  return errorText(e?.message === undefined ? { message: 'error' } : e, 120);
 }
 
 /** Delay before attempt `failures + 1`: `minMs` doubling on each failure in a row, up to `maxMs`. */

@@ -1,6 +1,13 @@
 import { isUtf8 } from 'node:buffer';
 import { constants, type KeyObject, verify as cryptoVerify } from 'node:crypto';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+import {
+  ATTR,
+  CounterSeries,
+  JWT_ISSUER_INSTRUMENTS,
+  type JwtIssuerTelemetry,
+  UNTRUSTED_ISSUER,
+} from './telemetry.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /**
@@ -108,6 +115,43 @@ for (let i = 0; i < 64; i++) {
   ] = i;
 }
 const HEADER_CACHE_SIZE = 256;
+const CODES = new Set<string>(Object.values(JwtIssuerErrorCode));
+
+/** The verification counters of one issuer (configured), or of every untrusted one together. */
+class IssuerCounters {
+  readonly valid: CounterSeries;
+  private readonly refused = new Map<string, CounterSeries>();
+
+  constructor(
+    private readonly issuer: string,
+    private readonly telemetry: JwtIssuerTelemetry | undefined,
+    trusted = true,
+  ) {
+    // No token of an untrusted issuer is ever valid: no such series.
+    this.valid = trusted
+      ? this.series({ [ATTR.outcome]: 'valid' })
+      : new CounterSeries();
+  }
+
+  /** Counts a refusal under its code (a library code, or `unexpected`: never text from the token). */
+  refuse(error: unknown): void {
+    const raw = (error as { code?: unknown } | null)?.code;
+    const code = typeof raw === 'string' && CODES.has(raw) ? raw : 'unexpected';
+    let s = this.refused.get(code);
+    if (s === undefined) {
+      s = this.series({ [ATTR.outcome]: 'refused', [ATTR.errorType]: code });
+      this.refused.set(code, s);
+    }
+    s.value++;
+  }
+
+  private series(attributes: Record<string, string>): CounterSeries {
+    const all = { ...attributes, [ATTR.issuer]: this.issuer };
+    return this.telemetry
+      ? this.telemetry.counter(JWT_ISSUER_INSTRUMENTS.verifications, all)
+      : new CounterSeries(all);
+  }
+}
 
 function fail(code: JwtIssuerErrorCode, message: string): never {
   throw new JwtIssuerError(code, message);
@@ -289,9 +333,31 @@ export class JwtVerifier {
   private readonly cache:
     VerifiedTokenCache<VerifiedClaims, VerificationKey> | undefined;
   private readonly headers = new Map<string, ParsedHeader>();
+  private readonly counters = new Map<KeySource, IssuerCounters>();
+  private readonly untrusted: IssuerCounters;
+  private readonly hits: CounterSeries;
+  private readonly misses: CounterSeries;
+  /** The counters of the issuer the token being checked names (set by `check`, which is synchronous). */
+  private current: IssuerCounters;
 
-  constructor(options: JwtVerifierOptions) {
-    for (const s of options.sources) this.sources.set(s.issuer, s);
+  /** @param telemetry - where the verifications are counted (internal: the module passes its own). */
+  constructor(options: JwtVerifierOptions, telemetry?: JwtIssuerTelemetry) {
+    for (const s of options.sources) {
+      this.sources.set(s.issuer, s);
+      this.counters.set(s, new IssuerCounters(s.issuer, telemetry));
+    }
+    this.untrusted = this.current = new IssuerCounters(
+      UNTRUSTED_ISSUER,
+      telemetry,
+      false,
+    );
+    const lookups = JWT_ISSUER_INSTRUMENTS.cacheLookups;
+    this.hits =
+      telemetry?.counter(lookups, { [ATTR.cacheResult]: 'hit' }) ??
+      new CounterSeries();
+    this.misses =
+      telemetry?.counter(lookups, { [ATTR.cacheResult]: 'miss' }) ??
+      new CounterSeries();
     this.defaultRules = compileRules(
       {},
       options.audience,
@@ -315,13 +381,25 @@ export class JwtVerifier {
    * @throws {JwtIssuerError} `TOKEN_*` codes, or `JWKS_UNAVAILABLE` when an unknown key could not be looked up.
    */
   async verify(token: unknown): Promise<VerifiedClaims> {
+    return this.verifyFast(token);
+  }
+
+  /**
+   * Verifies synchronously when the key is known (the common case), else asynchronously after one refresh of the
+   * issuer's keys (as the source's cool-down allows).
+   *
+   * @throws {JwtIssuerError} `TOKEN_*` codes, or `JWKS_UNAVAILABLE` when an unknown key could not be looked up.
+   */
+  verifyFast(token: unknown): VerifiedClaims | Promise<VerifiedClaims> {
     try {
-      return this.verifySync(token);
+      return this.check(token);
     } catch (e) {
       const source = (e as { source?: KeySource }).source;
-      if (!source?.refresh) throw e;
-      await source.refresh();
-      return this.verifySync(token);
+      if (source?.refresh === undefined) {
+        this.current.refuse(e);
+        throw e;
+      }
+      return this.afterRefresh(token, source);
     }
   }
 
@@ -331,6 +409,30 @@ export class JwtVerifier {
    * @throws {JwtIssuerError} `TOKEN_*` codes.
    */
   verifySync(token: unknown): VerifiedClaims {
+    try {
+      return this.check(token);
+    } catch (e) {
+      this.current.refuse(e);
+      throw e;
+    }
+  }
+
+  private async afterRefresh(
+    token: unknown,
+    source: KeySource,
+  ): Promise<VerifiedClaims> {
+    try {
+      await source.refresh!();
+    } catch (e) {
+      (this.counters.get(source) ?? this.untrusted).refuse(e);
+      throw e;
+    }
+    return this.verifySync(token);
+  }
+
+  /** The checks; counts the valid tokens, and leaves in `current` whom a refusal is counted for. */
+  private check(token: unknown): VerifiedClaims {
+    this.current = this.untrusted;
     if (typeof token !== 'string')
       fail(JwtIssuerErrorCode.TOKEN_MALFORMED, 'the token is not a string');
     // UTF-8 needs at least one byte per UTF-16 unit: this bound holds before looking at a single character.
@@ -345,7 +447,12 @@ export class JwtVerifier {
     if (this.cache !== undefined) {
       lookupKey = VerifiedTokenCache.lookupKeyOf(token);
       const hit = this.cache.get(token, lookupKey, now);
-      if (hit !== undefined) return hit.claims;
+      if (hit !== undefined) {
+        this.hits.value++;
+        hit.counter.value++;
+        return hit.claims;
+      }
+      this.misses.value++;
     }
 
     // Before any decoding. A cache hit above needs no such check: it requires the SHA-256 of the UTF-8 of the exact
@@ -378,6 +485,8 @@ export class JwtVerifier {
           : 'the token has no iss',
       );
     }
+    const counters = this.counters.get(source)!;
+    this.current = counters;
     const key = source.get(header.kid);
     if (key === undefined) {
       const error = new JwtIssuerError(
@@ -488,11 +597,17 @@ export class JwtVerifier {
 
     // Cached on its second sight (see VerifiedTokenCache). Cached claims are shared between callers: frozen.
     // Uncached ones belong to this caller alone.
+    counters.valid.value++;
     if (lookupKey === undefined || !this.cache!.admit(lookupKey)) {
       return payload as VerifiedClaims;
     }
     const claims = deepFreeze(payload) as VerifiedClaims;
-    this.cache!.set(token, lookupKey, { claims, expMs, key }, now);
+    this.cache!.set(
+      token,
+      lookupKey,
+      { claims, expMs, key, counter: counters.valid },
+      now,
+    );
     return claims;
   }
 

@@ -39,3 +39,39 @@ export function loggableUrl(value: string, max = 120): string {
     return '(invalid URL)';
   }
 }
+
+/**
+ * An error's message as it may be shown in a log line or a health report: every URL in it replaced by `<url>`
+ * (a driver's message may quote a connection string, password included), through {@link printable}.
+ *
+ * @example
+ * errorText(new Error('connect to redis://:pw@cache:6379 failed')); // 'connect to <url> failed'
+ */
+export function errorText(error: unknown, max = 200): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message !== 'string') return `(${typeof error})`;
+  return printable(
+    message.replace(/[a-z][a-z0-9+.-]*:\/\/\S*/gi, '<url>'),
+    max,
+  );
+}
+
+/**
+ * An issuer as it may be logged or reported: as configured, through {@link printable}; a URL that holds a userinfo,
+ * query or fragment is shown without them (see {@link loggableUrl}).
+ *
+ * @example
+ * loggableIssuer('https://orders.internal'); // 'https://orders.internal'
+ * loggableIssuer('https://user:pw@orders.internal/?k=v'); // 'https://orders.internal/'
+ */
+export function loggableIssuer(issuer: string, max = 200): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(issuer);
+  } catch {
+    url = undefined;
+  }
+  return url && (url.username || url.password || url.search || url.hash)
+    ? loggableUrl(issuer, max)
+    : printable(issuer, max);
+}

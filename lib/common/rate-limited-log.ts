@@ -26,11 +26,19 @@ export class RateLimitedLog {
   private readonly held = new Map<string, number>();
   private openedAt = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly suppressed: { value: number } | undefined;
 
   constructor(
     private readonly write: (line: string) => void,
-    options: { lines: number; windowMs: number; subject: string },
+    options: {
+      lines: number;
+      windowMs: number;
+      subject: string;
+      /** Counts the events held back (for metrics). */
+      suppressed?: { value: number };
+    },
   ) {
+    this.suppressed = options.suppressed;
     this.lines = options.lines;
     this.windowMs = options.windowMs;
     this.subject = options.subject;
@@ -50,6 +58,7 @@ export class RateLimitedLog {
       this.detailed++;
       return true;
     }
+    if (this.suppressed !== undefined) this.suppressed.value++;
     const k = this.held.has(key) || this.held.size < MAX_KEYS ? key : OTHER;
     this.held.set(k, (this.held.get(k) ?? 0) + 1);
     return false;

@@ -13,7 +13,14 @@ import {
 } from './bounded-fetch.js';
 import { importVerificationJwk } from './keys.js';
 import { discoverEndpoint, discoveryUrlOf } from './oidc-discovery.js';
-import { loggableUrl, printable } from './printable.js';
+import { loggableIssuer, loggableUrl, printable } from './printable.js';
+import {
+  ATTR,
+  CounterSeries,
+  type DurationRecorder,
+  JWT_ISSUER_INSTRUMENTS,
+  type JwtIssuerTelemetry,
+} from './telemetry.js';
 
 /** Options of {@link RemoteJwksKeySource}. Durations in milliseconds. */
 export interface RemoteJwksOptions {
@@ -45,6 +52,30 @@ export interface RemoteJwksOptions {
   maxBytes?: number;
   /** Most keys kept for this issuer (listed and in their grace period); further entries are ignored. @default 100 */
   maxKeys?: number;
+}
+
+/** What a trusted issuer's key source knows of its own state (for the health report). Times in ms since the epoch. */
+export interface RemoteJwksState {
+  /** The issuer as configured (a URL without its userinfo, query or fragment). */
+  readonly issuer: string;
+  /** The JWKS URL without userinfo, query or fragment. */
+  readonly jwksUri: string;
+  /** Keys usable now (those in their grace period included). */
+  readonly keys: number;
+  /** The last successful fetch, if any. */
+  readonly lastSuccessAt: number | undefined;
+  /** The last failed fetch, if any. */
+  readonly lastFailureAt: number | undefined;
+  /** Failed fetches since the last success. */
+  readonly consecutiveFailures: number;
+  /** Why the last fetch failed (sanitized: no URL userinfo or query), while failures go on. */
+  readonly lastError: string | undefined;
+  /** When the next fetch may happen (the cool-down after a success, the retry delay after a failure). */
+  readonly nextAttemptAt: number;
+  /** When the keys are due for a refresh (`Cache-Control: max-age`, at most `maxAgeMs`). */
+  readonly staleAt: number;
+  /** A request is in flight. */
+  readonly fetching: boolean;
 }
 
 interface Entry {
@@ -81,6 +112,8 @@ export class RemoteJwksKeySource implements KeySource {
   private uri: string | undefined;
   /** The URL as logged: no userinfo, query or fragment. */
   private shownUri: string;
+  /** The issuer as logged (a URL without its userinfo, query or fragment). */
+  private readonly shownIssuer: string;
   private readonly allowHttp: boolean;
   private readonly algorithms: readonly VerifyAlgorithm[] | undefined;
   private readonly timeoutMs: number;
@@ -100,13 +133,20 @@ export class RemoteJwksKeySource implements KeySource {
   private failures = 0;
   private lastWarning = '';
   private inflight: Promise<void> | undefined;
+  private lastSuccessAt: number | undefined;
+  private lastFailureAt: number | undefined;
+  private readonly fetchSucceeded: CounterSeries;
+  private readonly fetchFailed: CounterSeries;
+  private readonly fetchDuration: DurationRecorder | undefined;
 
-  constructor(options: RemoteJwksOptions) {
+  /** @param telemetry - where fetches are counted and timed (internal: the module passes its own). */
+  constructor(options: RemoteJwksOptions, telemetry?: JwtIssuerTelemetry) {
     this.issuer = options.issuer;
     this.uri = options.jwksUri;
     this.shownUri = loggableUrl(
       options.jwksUri ?? discoveryUrlOf(options.issuer),
     );
+    this.shownIssuer = loggableIssuer(options.issuer);
     this.allowHttp = options.allowHttp ?? false;
     this.algorithms = options.algorithms;
     this.timeoutMs = options.timeoutMs ?? 5000;
@@ -117,6 +157,48 @@ export class RemoteJwksKeySource implements KeySource {
     this.keyGraceMs = options.keyGraceMs ?? 300_000;
     this.maxBytes = options.maxBytes ?? 1_048_576;
     this.maxKeys = options.maxKeys ?? 100;
+    const fetches = JWT_ISSUER_INSTRUMENTS.jwksFetches;
+    const ok = { [ATTR.issuer]: this.issuer, [ATTR.outcome]: 'success' };
+    const failed = { [ATTR.issuer]: this.issuer, [ATTR.outcome]: 'failure' };
+    this.fetchSucceeded =
+      telemetry?.counter(fetches, ok) ?? new CounterSeries(ok);
+    this.fetchFailed =
+      telemetry?.counter(fetches, failed) ?? new CounterSeries(failed);
+    this.fetchDuration = telemetry?.histogram(
+      JWT_ISSUER_INSTRUMENTS.jwksFetchDuration,
+    );
+  }
+
+  /** What this source knows of its state now (for the health report; nothing secret). */
+  state(): RemoteJwksState {
+    const now = Date.now();
+    let keys = 0;
+    for (const entry of this.keys.values()) if (now < entry.until) keys++;
+    return {
+      issuer: this.shownIssuer,
+      jwksUri: this.shownUri,
+      keys,
+      lastSuccessAt: this.lastSuccessAt,
+      lastFailureAt: this.lastFailureAt,
+      consecutiveFailures: this.failures,
+      lastError:
+        this.failures > 0 && this.lastError
+          ? this.lastError.message
+          : undefined,
+      nextAttemptAt: this.nextAttemptAt,
+      staleAt: this.staleAt,
+      fetching: this.inflight !== undefined,
+    };
+  }
+
+  /**
+   * Starts a fetch in the background when the keys are due (never fetched, stale, or a retry is due), as a
+   * verification would; never waits.
+   */
+  warm(): void {
+    if (Date.now() >= this.staleAt && this.inflight === undefined) {
+      this.start().catch(noop);
+    }
   }
 
   /** The key with this `kid`; starts a background refresh when the set is stale (or a retry is due). */
@@ -172,6 +254,7 @@ export class RemoteJwksKeySource implements KeySource {
   private async fetchKeys(): Promise<void> {
     let list: unknown[];
     let maxAgeMs: number;
+    const started = performance.now();
     try {
       if (this.uri === undefined) {
         // Discovery, once: the document names where the keys are; the keys are then refreshed from there.
@@ -190,11 +273,22 @@ export class RemoteJwksKeySource implements KeySource {
       list = keys;
       maxAgeMs = Math.max(this.minMaxAgeMs, Math.min(this.maxAgeMs, maxAge));
     } catch (cause) {
+      this.fetchFailed.value++;
+      this.fetchDuration?.record(
+        (performance.now() - started) / 1000,
+        this.fetchFailed.attributes,
+      );
       throw this.failed(cause);
     }
+    this.fetchSucceeded.value++;
+    this.fetchDuration?.record(
+      (performance.now() - started) / 1000,
+      this.fetchSucceeded.attributes,
+    );
+    this.lastSuccessAt = Date.now();
     if (this.failures > 0) {
       this.logger.log(
-        `the JWKS of '${printable(this.issuer, 200)}' (${this.shownUri}) is reachable again`,
+        `the JWKS of '${this.shownIssuer}' (${this.shownUri}) is reachable again`,
       );
     }
     this.failures = 0;
@@ -209,10 +303,11 @@ export class RemoteJwksKeySource implements KeySource {
     const reason = describeFetchError(cause);
     this.lastError = new JwtIssuerError(
       JwtIssuerErrorCode.JWKS_UNAVAILABLE,
-      `the JWKS of '${printable(this.issuer, 200)}' (${this.shownUri}) could not be fetched: ${reason}`,
+      `the JWKS of '${this.shownIssuer}' (${this.shownUri}) could not be fetched: ${reason}`,
       { cause },
     );
     this.failures++;
+    this.lastFailureAt = Date.now();
     // Retry sooner than the cool-down: a peer that starts after this service is accepted about a second later.
     this.staleAt = this.nextAttemptAt = Date.now() + this.retryDelay();
     const line = `${this.lastError.message}; keeping ${this.keys.size} known key(s), next try in ${this.retryDelay()} ms`;
@@ -279,7 +374,7 @@ export class RemoteJwksKeySource implements KeySource {
     this.keys = next;
     if (ignoredCount > 0) {
       // One line per response however many entries are bad, and only when it says something new.
-      const line = `the JWKS of '${printable(this.issuer, 200)}' (${this.shownUri}): ${ignoredCount} of ${list.length} entries ignored (${ignored.join('; ')}${ignoredCount > ignored.length ? '; …' : ''})`;
+      const line = `the JWKS of '${this.shownIssuer}' (${this.shownUri}): ${ignoredCount} of ${list.length} entries ignored (${ignored.join('; ')}${ignoredCount > ignored.length ? '; …' : ''})`;
       if (line !== this.lastWarning) this.logger.warn(line);
       else this.logger.debug(line);
       this.lastWarning = line;

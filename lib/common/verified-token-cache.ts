@@ -7,6 +7,8 @@ export interface VerifiedToken<Claims, Key extends { active: boolean }> {
   /** `exp` in milliseconds since the epoch. */
   readonly expMs: number;
   readonly key: Key;
+  /** Counts the verifications of this token's issuer (a hit counts as one). */
+  readonly counter: { value: number };
 }
 
 interface Entry<Claims, Key extends { active: boolean }> {

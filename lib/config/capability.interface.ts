@@ -1,4 +1,5 @@
-import type { Provider } from '@nestjs/common';
+import type { InjectionToken, Provider } from '@nestjs/common';
+import type { JwtIssuerHealthPart } from '../common/health.js';
 import type { ConfigProblems } from './config-problems.js';
 import type { EnvVarSpec } from './env-var.interface.js';
 import type { NormalizeContext } from './normalize-context.interface.js';
@@ -38,6 +39,12 @@ export interface JwtIssuerCapability<
    * configured: when it is absent, its normalizer is run on `{}` so that every missing option is reported.
    */
   readonly requirements?: Readonly<Partial<Record<Q, RequirementCheck<R>>>>;
+  /**
+   * The capability's part of the health report (`JwtIssuerHealthIndicator`), when it is configured: `inject` lists
+   * the providers it reads, `report` returns the part (status and details) from their state now. It never waits on
+   * the network, and its details hold no secret, token, or URL userinfo or query.
+   */
+  readonly health?: CapabilityHealth<R>;
   /** How the start-up line `Capabilities: …` shows the section when it is on. @default 'on' */
   readonly describe?: {
     // Method syntax, as in RequirementCheck.
@@ -57,6 +64,17 @@ export type RequirementCheck<R> = {
     context: NormalizeContext,
   ): void;
 }['check'];
+
+/** How a capability contributes to the health report (see {@link JwtIssuerCapability.health}). */
+export interface CapabilityHealth<R> {
+  /** Providers passed to `report` after the resolved section. */
+  readonly inject: readonly InjectionToken[];
+  /** The capability's part of the report, now. */
+  report: {
+    // Method syntax: a report of one capability's section fits a list of capabilities of any section type.
+    report(resolved: R, ...deps: never[]): JwtIssuerHealthPart;
+  }['report'];
+}
 
 /** The module's options after validation, by section (internal). An absent section means the capability is off. */
 export type ResolvedSections = Readonly<Record<string, unknown>>;

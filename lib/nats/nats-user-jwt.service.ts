@@ -1,4 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import {
+  ATTR,
+  CounterSeries,
+  JWT_ISSUER_INSTRUMENTS,
+  type JwtIssuerTelemetry,
+} from '../common/telemetry.js';
 import type { NatsScopeTemplate } from './interfaces/nats-account.interface.js';
 import type { ResolvedNatsUserJwtOptions } from './interfaces/nats-options.interface.js';
 import type {
@@ -45,9 +51,26 @@ export class NatsUserJwtService {
   private readonly signer: NkeyJwtSigner;
   private readonly accountJson: string;
   private readonly defaultExpiresIn: number | undefined;
+  private readonly issued: CounterSeries;
+  /** Expiry of the configured account JWT (unix seconds), if it has one. @internal */
+  readonly accountJwtExpiresAt: number | undefined;
+  /** Whether an account JWT is configured. @internal */
+  readonly accountJwtConfigured: boolean;
 
-  /** @internal Created by `JwtIssuerModule` from the validated `nats` section. */
-  constructor(options: ResolvedNatsUserJwtOptions) {
+  /**
+   * @internal Created by `JwtIssuerModule` from the validated `nats` section.
+   * @param telemetry - where issued user JWTs are counted.
+   */
+  constructor(
+    options: ResolvedNatsUserJwtOptions,
+    telemetry?: JwtIssuerTelemetry,
+  ) {
+    this.issued =
+      telemetry?.counter(JWT_ISSUER_INSTRUMENTS.tokensIssued, {
+        [ATTR.kind]: 'nats_user',
+      }) ?? new CounterSeries();
+    this.accountJwtConfigured = options.account !== undefined;
+    this.accountJwtExpiresAt = options.account?.expiresAt;
     this.accountId = options.accountId;
     this.accountJson = JSON.stringify(options.accountId);
     this.signer = new NkeyJwtSigner(options.signingKey);
@@ -73,7 +96,7 @@ export class NatsUserJwtService {
       'publicUserKey',
       ['user'],
     );
-    return signUserJwt(
+    const jwt = signUserJwt(
       this.signer,
       this.accountJson,
       publicUserKey,
@@ -81,6 +104,8 @@ export class NatsUserJwtService {
       this.signingKeyScope,
       this.defaultExpiresIn,
     );
+    this.issued.value++;
+    return jwt;
   }
 
   /**
@@ -101,6 +126,7 @@ export class NatsUserJwtService {
       this.signingKeyScope,
       this.defaultExpiresIn,
     );
+    this.issued.value++;
     return {
       publicKey: user.publicKey,
       seed: user.seed,

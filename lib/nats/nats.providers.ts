@@ -1,4 +1,5 @@
 import type { Provider } from '@nestjs/common';
+import { JwtIssuerTelemetry } from '../common/telemetry.js';
 import { capabilityProvider } from '../config/capability-provider.js';
 import type { ResolvedNatsUserJwtOptions } from './interfaces/nats-options.interface.js';
 import { NatsUserJwtService } from './nats-user-jwt.service.js';
@@ -9,6 +10,8 @@ export const NATS_PROVIDERS: Provider[] = [
     NatsUserJwtService,
     'nats',
     'JWT_ISSUER_NATS_ACCOUNT_ID and JWT_ISSUER_NATS_SIGNING_KEY',
-    (options: ResolvedNatsUserJwtOptions) => new NatsUserJwtService(options),
+    (options: ResolvedNatsUserJwtOptions, telemetry: JwtIssuerTelemetry) =>
+      new NatsUserJwtService(options, telemetry),
+    [JwtIssuerTelemetry],
   ),
 ];

@@ -1,4 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import {
+  ATTR,
+  CounterSeries,
+  JWT_ISSUER_INSTRUMENTS,
+  type JwtIssuerTelemetry,
+} from '../common/telemetry.js';
 import { JwsSigner } from '../common/jws-signer.js';
 import { nowSeconds, toEpochSeconds } from '../common/time.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
@@ -86,7 +92,20 @@ export class SealdJwtService {
   private readonly permissions: ReadonlySet<number>;
   private readonly appId: string | undefined;
 
-  constructor(options: ResolvedSealdJwtOptions) {
+  private readonly issued: CounterSeries;
+
+  /**
+   * @internal Created by `JwtIssuerModule` from the validated section.
+   * @param telemetry - where issued tokens are counted.
+   */
+  constructor(
+    options: ResolvedSealdJwtOptions,
+    telemetry?: JwtIssuerTelemetry,
+  ) {
+    this.issued =
+      telemetry?.counter(JWT_ISSUER_INSTRUMENTS.tokensIssued, {
+        [ATTR.kind]: 'seald',
+      }) ?? new CounterSeries();
     this.signer = new JwsSigner({ algorithm: 'HS256', key: options.key });
     this.secretId = options.secretId;
     this.allPermissions = options.permissions.includes(SealdPermission.ALL);
@@ -103,7 +122,7 @@ export class SealdJwtService {
    * not a subset of the secret's permissions, empty recipients, a connector not of the form `x@appId`.
    */
   createToken(options: SealdTokenOptions = EMPTY): string {
-    return this.signer.sign(this.buildClaims('createToken', options));
+    return this.sign(this.buildClaims('createToken', options));
   }
 
   /**
@@ -142,7 +161,7 @@ export class SealdJwtService {
       oneTime: options.oneTime,
       issuedAt: options.issuedAt,
     });
-    return this.signer.sign(claims);
+    return this.sign(claims);
   }
 
   /**
@@ -175,7 +194,7 @@ export class SealdJwtService {
       oneTime: options.oneTime,
       issuedAt: options.issuedAt,
     });
-    return this.signer.sign(claims);
+    return this.sign(claims);
   }
 
   private buildClaims(
@@ -304,5 +323,11 @@ export class SealdJwtService {
       );
     }
     return { value, type: 'AP' };
+  }
+
+  private sign(claims: object): string {
+    const token = this.signer.sign(claims);
+    this.issued.value++;
+    return token;
   }
 }

@@ -13,4 +13,12 @@ export const SEALD_CAPABILITY: JwtIssuerCapability<
   envVars: SEALD_ENV_VARS,
   normalize: normalizeSealdJwtOptions,
   providers: SEALD_PROVIDERS,
+  // The key is imported at start-up: once configured, the service can sign.
+  health: {
+    inject: [],
+    report: () => ({
+      status: 'up',
+      signingKey: { status: 'up', algorithm: 'HS256' },
+    }),
+  },
 };

@@ -1,4 +1,5 @@
 import type { Provider } from '@nestjs/common';
+import { JwtIssuerTelemetry } from '../common/telemetry.js';
 import { capabilityProvider } from '../config/capability-provider.js';
 import type { ResolvedSealdJwtOptions } from './interfaces/seald-options.interface.js';
 import { SealdJwtService } from './seald-jwt.service.js';
@@ -9,6 +10,8 @@ export const SEALD_PROVIDERS: Provider[] = [
     SealdJwtService,
     'seald',
     'JWT_ISSUER_SEALD_SECRET_ID and JWT_ISSUER_SEALD_SECRET',
-    (options: ResolvedSealdJwtOptions) => new SealdJwtService(options),
+    (options: ResolvedSealdJwtOptions, telemetry: JwtIssuerTelemetry) =>
+      new SealdJwtService(options, telemetry),
+    [JwtIssuerTelemetry],
   ),
 ];

@@ -17,6 +17,30 @@ export interface PublishedJwk {
   [member: string]: unknown;
 }
 
+/** What a key ring knows of its state, for the health report (internal). Times in ms since the epoch. */
+export interface KeyRingState {
+  /** The `kid` that signs now; `undefined` when the ring cannot sign (the error says why). */
+  readonly signingKid: string | undefined;
+  readonly signingError?: string;
+  /** Which key signs: the static key, or a dynamic (rotated) key. */
+  readonly signingWith: 'static' | 'dynamic' | undefined;
+  /** When the current dynamic key started signing (rotation on). */
+  readonly lastRotationAt?: number;
+  /** When the next rotation is due (rotation on). */
+  readonly nextRotationAt?: number;
+  /** False when a rotation is overdue, or the ring signs with the static key although it rotates. */
+  readonly rotationOnSchedule?: boolean;
+  /** The shared key store's side (a ring shared through `service.keyStore`). */
+  readonly keyStore?: {
+    readonly lastSyncAt: number | undefined;
+    readonly consecutiveFailures: number;
+    readonly lastError: string | undefined;
+  };
+}
+
+/** How late a rotation may be (past its interval) before it counts as overdue, in ms. */
+export const ROTATION_SLACK_MS = 60_000;
+
 /**
  * What the service needs of its keys (internal): {@link ServiceTokenKeyRing} (keys in this process) and
  * `SharedServiceTokenKeyRing` (keys shared by the replicas through a key store).
@@ -33,6 +57,8 @@ export interface ServiceKeyRing extends KeySource {
   noteSigned(kid: string | undefined, expMs: number): void;
   jwks(): { keys: PublishedJwk[] };
   secondsUntilChange(): number | undefined;
+  /** The ring's state now (for the health report). */
+  state(): KeyRingState;
 }
 
 /** A signing key of this service (internal). */
@@ -196,6 +222,22 @@ export class ServiceTokenKeyRing implements ServiceKeyRing {
       0,
       Math.ceil((this.lastRotation + this.intervalMs - Date.now()) / 1000),
     );
+  }
+
+  state(): KeyRingState {
+    const signer = this.signer(this.intervalMs === undefined);
+    if (this.intervalMs === undefined) {
+      return { signingKid: signer.kid, signingWith: 'static' };
+    }
+    const next = this.lastRotation + this.intervalMs;
+    return {
+      signingKid: signer.kid,
+      signingWith: this.current ? 'dynamic' : 'static',
+      lastRotationAt: this.lastRotation,
+      nextRotationAt: next,
+      rotationOnSchedule:
+        this.current !== undefined && Date.now() <= next + ROTATION_SLACK_MS,
+    };
   }
 
   private changed(): void {

@@ -3,6 +3,10 @@ import { RateLimitedLog } from '../common/rate-limited-log.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 
 const CODES = new Set<string>(Object.values(JwtIssuerErrorCode));
+import {
+  JWT_ISSUER_INSTRUMENTS,
+  type JwtIssuerTelemetry,
+} from '../common/telemetry.js';
 
 /**
  * The budget of refusal log lines shared by every {@link ServiceTokenGuard} of an application (the base guard, its
@@ -15,12 +19,15 @@ export class ServiceTokenRefusalLog
   extends RateLimitedLog
   implements OnApplicationShutdown
 {
-  constructor(lines = 10, windowSeconds = 60) {
+  constructor(lines = 10, windowSeconds = 60, telemetry?: JwtIssuerTelemetry) {
     const logger = new Logger('ServiceTokenGuard');
     super((line) => logger.warn(line), {
       lines,
       windowMs: windowSeconds * 1000,
       subject: 'refused calls',
+      suppressed: telemetry?.counter(
+        JWT_ISSUER_INSTRUMENTS.refusalLogSuppressed,
+      ),
     });
   }
 

@@ -1,8 +1,11 @@
 import type { JwtIssuerCapability } from '../config/capability.interface.js';
 import type { ResolvedServiceTokenSection } from './interfaces/service-token-options.interface.js';
 import { SERVICE_TOKEN_ENV_VARS } from './service-token.env.js';
+import { serviceTokenHealth } from './service-token.health.js';
 import { normalizeServiceTokenOptions } from './service-token.options.js';
 import { SERVICE_TOKEN_PROVIDERS } from './service-token.providers.js';
+import { ServiceTokenService } from './service-token.service.js';
+import { ServiceTokenVerifier } from './service-token.verifier.js';
 
 /**
  * Service-to-service tokens, their JWKS and the guard: the `service` section, its variables, its validation and its
@@ -24,6 +27,10 @@ export const SERVICE_TOKEN_CAPABILITY: JwtIssuerCapability<
       : s.oauth2
         ? 'on (OAuth 2.0 client, no signing)'
         : 'on (verify only)',
+  health: {
+    inject: [ServiceTokenService, ServiceTokenVerifier],
+    report: serviceTokenHealth,
+  },
   requirements: {
     service: (s, problems, context) => {
       // A section that already signs has passed its own checks; a verify-only one has no signing option at all.

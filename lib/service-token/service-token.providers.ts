@@ -1,6 +1,10 @@
 import type { Provider } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { notConfigured } from '../common/not-configured.js';
+import {
+  JWT_ISSUER_INSTRUMENTS,
+  JwtIssuerTelemetry,
+} from '../common/telemetry.js';
 import { capabilityProvider } from '../config/capability-provider.js';
 import {
   type ResolvedSections,
@@ -67,41 +71,55 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
     ServiceTokenService,
     'service',
     ENV_HINT,
-    (s: ResolvedServiceTokenSection) =>
+    (s: ResolvedServiceTokenSection, telemetry: JwtIssuerTelemetry) =>
       s.signing
-        ? new ServiceTokenService(s.signing)
+        ? new ServiceTokenService(s.signing, telemetry)
         : s.oauth2
           ? oauth2OnlyService(s.oauth2)
           : notConfigured<ServiceTokenService>(
               ServiceTokenService.name,
               SIGNING_NOT_CONFIGURED,
             ),
+    [JwtIssuerTelemetry],
   ),
   capabilityProvider(
     ServiceTokenVerifier,
     'service',
     ENV_HINT,
-    (s: ResolvedServiceTokenSection, service: ServiceTokenService) =>
-      new ServiceTokenVerifier({
-        trustedIssuers: s.trustedIssuers,
-        // A verify-only section has no keys of its own.
-        localKeys: s.signing && s.acceptOwnTokens ? [service.keyRing] : [],
-        expectedAudience: s.expectedAudience,
-        clockTolerance: s.clockTolerance,
-        maxTokenBytes: s.maxTokenBytes,
-        verifiedCacheSize: s.verifiedCacheSize,
-        jwksTimeout: s.jwksTimeout,
-        jwksCooldown: s.jwksCooldown,
-        jwksCacheMaxAge: s.jwksCacheMaxAge,
-        jwksKeyGracePeriod: s.jwksKeyGracePeriod,
-      }),
-    [ServiceTokenService],
+    (
+      s: ResolvedServiceTokenSection,
+      service: ServiceTokenService,
+      telemetry: JwtIssuerTelemetry,
+    ) => {
+      const verifier = new ServiceTokenVerifier(
+        {
+          trustedIssuers: s.trustedIssuers,
+          // A verify-only section has no keys of its own.
+          localKeys: s.signing && s.acceptOwnTokens ? [service.keyRing] : [],
+          expectedAudience: s.expectedAudience,
+          clockTolerance: s.clockTolerance,
+          maxTokenBytes: s.maxTokenBytes,
+          verifiedCacheSize: s.verifiedCacheSize,
+          jwksTimeout: s.jwksTimeout,
+          jwksCooldown: s.jwksCooldown,
+          jwksCacheMaxAge: s.jwksCacheMaxAge,
+          jwksKeyGracePeriod: s.jwksKeyGracePeriod,
+        },
+        telemetry,
+      );
+      telemetry.gauge(
+        JWT_ISSUER_INSTRUMENTS.cacheSize,
+        () => verifier.cachedTokens,
+      );
+      return verifier;
+    },
+    [ServiceTokenService, JwtIssuerTelemetry],
   ),
   {
     // Always real (the defaults without a section): a guard refuses calls without a token even then.
     provide: ServiceTokenRefusalLog,
-    inject: [JWT_ISSUER_RESOLVED_OPTIONS],
-    useFactory: (resolved: ResolvedSections) => {
+    inject: [JWT_ISSUER_RESOLVED_OPTIONS, JwtIssuerTelemetry],
+    useFactory: (resolved: ResolvedSections, telemetry: JwtIssuerTelemetry) => {
       const s = resolvedSection<ResolvedServiceTokenSection>(
         resolved,
         'service',
@@ -109,6 +127,7 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
       return new ServiceTokenRefusalLog(
         s?.refusalLogLines,
         s?.refusalLogWindow,
+        telemetry,
       );
     },
   },

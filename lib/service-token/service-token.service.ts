@@ -5,6 +5,13 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { JwsSigner } from '../common/jws-signer.js';
+import { errorText } from '../common/printable.js';
+import {
+  ATTR,
+  CounterSeries,
+  JWT_ISSUER_INSTRUMENTS,
+  type JwtIssuerTelemetry,
+} from '../common/telemetry.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { ResolvedServiceTokenOptions } from './interfaces/service-token-options.interface.js';
 import { SharedServiceTokenKeyRing } from './key-store/shared-key-ring.js';
@@ -93,16 +100,43 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
   private rotationTimer: NodeJS.Timeout | undefined;
   private started: Promise<void> | undefined;
   private destroyed = false;
+  private readonly issued: CounterSeries;
+  private readonly rotated: CounterSeries;
+  private readonly rotationFailed: CounterSeries;
+  /** Why the last rotation failed, while it keeps failing (for the health report). @internal */
+  lastRotationError: string | undefined;
 
-  constructor(private readonly options: ResolvedServiceTokenOptions) {
+  /**
+   * @internal Created by `JwtIssuerModule` from the validated `service` section.
+   * @param telemetry - where issued tokens and rotations are counted.
+   */
+  constructor(
+    private readonly options: ResolvedServiceTokenOptions,
+    telemetry?: JwtIssuerTelemetry,
+  ) {
     this.keyRing = options.keyStore
-      ? new SharedServiceTokenKeyRing(options, options.keyStore.store)
+      ? new SharedServiceTokenKeyRing(
+          options,
+          options.keyStore.store,
+          telemetry,
+        )
       : new ServiceTokenKeyRing(options);
     this.oauth2 = options.oauth2
       ? new OAuth2TokenClient(options.oauth2, (claims) =>
           this.sign(claims, true),
         )
       : undefined;
+    const rotations = JWT_ISSUER_INSTRUMENTS.keyRotations;
+    this.issued =
+      telemetry?.counter(JWT_ISSUER_INSTRUMENTS.tokensIssued, {
+        [ATTR.kind]: 'service',
+      }) ?? new CounterSeries();
+    this.rotated =
+      telemetry?.counter(rotations, { [ATTR.outcome]: 'success' }) ??
+      new CounterSeries();
+    this.rotationFailed =
+      telemetry?.counter(rotations, { [ATTR.outcome]: 'failure' }) ??
+      new CounterSeries();
   }
 
   /** Creates the dynamic keys (if any) and the own token; starts the renewal and rotation timers. */
@@ -286,7 +320,19 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
   async rotateKeys(): Promise<void> {
     if (!this.keyRing.rotating) return;
     await this.start();
-    await this.keyRing.rotate();
+    if (this.keyRing.selfRotating) {
+      await this.keyRing.rotate();
+    } else {
+      try {
+        await this.keyRing.rotate();
+      } catch (e) {
+        this.rotationFailed.value++;
+        this.lastRotationError = errorText(e);
+        throw e;
+      }
+      this.rotated.value++;
+      this.lastRotationError = undefined;
+    }
     this.token = undefined;
     await this.getToken();
   }
@@ -359,6 +405,7 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
   ): string {
     if (typeof signer === 'boolean') signer = this.keyRing.signer(signer);
     const token = signer.sign(claims);
+    this.issued.value++;
     this.keyRing.noteSigned(signer.kid, (claims.exp as number) * 1000);
     return token;
   }

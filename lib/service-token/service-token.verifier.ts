@@ -5,6 +5,7 @@ import {
   type VerifiedClaims,
 } from '../common/jwt-verifier.js';
 import { RemoteJwksKeySource } from '../common/remote-jwks.js';
+import type { JwtIssuerTelemetry } from '../common/telemetry.js';
 import type {
   ServiceTokenClaims,
   TrustedIssuerOptions,
@@ -56,7 +57,14 @@ export class ServiceTokenVerifier {
   /** Issuers of the `oauth2` profile: their callers are named by `client_id`. */
   private readonly oauth2Issuers = new Set<string>();
 
-  constructor(options: ServiceTokenVerifierOptions) {
+  /** The trusted issuers' key sources, in the configured order (their state is part of the health report). @internal */
+  readonly remoteSources: readonly RemoteJwksKeySource[];
+
+  /** @param telemetry - where verifications and JWKS fetches are counted (internal: the module passes its own). */
+  constructor(
+    options: ServiceTokenVerifierOptions,
+    telemetry?: JwtIssuerTelemetry,
+  ) {
     const issuerRules = new Map<string, IssuerClaimRules>();
     for (const t of options.trustedIssuers ?? []) {
       const audience =
@@ -79,26 +87,33 @@ export class ServiceTokenVerifier {
     }
     const remote = (options.trustedIssuers ?? []).map(
       (t) =>
-        new RemoteJwksKeySource({
-          issuer: t.issuer,
-          jwksUri: t.jwksUri,
-          allowHttp: t.allowHttp,
-          algorithms: t.algorithms,
-          keyGraceMs: (options.jwksKeyGracePeriod ?? 300) * 1000,
-          timeoutMs: (options.jwksTimeout ?? 5) * 1000,
-          cooldownMs: (options.jwksCooldown ?? 30) * 1000,
-          maxAgeMs: (options.jwksCacheMaxAge ?? 600) * 1000,
-        }),
+        new RemoteJwksKeySource(
+          {
+            issuer: t.issuer,
+            jwksUri: t.jwksUri,
+            allowHttp: t.allowHttp,
+            algorithms: t.algorithms,
+            keyGraceMs: (options.jwksKeyGracePeriod ?? 300) * 1000,
+            timeoutMs: (options.jwksTimeout ?? 5) * 1000,
+            cooldownMs: (options.jwksCooldown ?? 30) * 1000,
+            maxAgeMs: (options.jwksCacheMaxAge ?? 600) * 1000,
+          },
+          telemetry,
+        ),
     );
-    this.verifier = new JwtVerifier({
-      sources: [...(options.localKeys ?? []), ...remote],
-      audience: options.expectedAudience,
-      requiredClaims: SERVICE_PROFILE,
-      issuerRules,
-      clockTolerance: options.clockTolerance,
-      maxTokenBytes: options.maxTokenBytes,
-      cacheSize: options.verifiedCacheSize,
-    });
+    this.remoteSources = remote;
+    this.verifier = new JwtVerifier(
+      {
+        sources: [...(options.localKeys ?? []), ...remote],
+        audience: options.expectedAudience,
+        requiredClaims: SERVICE_PROFILE,
+        issuerRules,
+        clockTolerance: options.clockTolerance,
+        maxTokenBytes: options.maxTokenBytes,
+        cacheSize: options.verifiedCacheSize,
+      },
+      telemetry,
+    );
   }
 
   /**
@@ -149,11 +164,8 @@ export class ServiceTokenVerifier {
    * @throws {JwtIssuerError} a `TOKEN_*` code, or `JWKS_UNAVAILABLE`.
    */
   verifyFast(token: string): ServiceTokenClaims | Promise<ServiceTokenClaims> {
-    try {
-      return this.verifySync(token);
-    } catch (e) {
-      if ((e as { source?: unknown }).source === undefined) throw e;
-      return this.verify(token);
-    }
+    return this.verifier.verifyFast(token) as
+      | (VerifiedClaims & ServiceTokenClaims)
+      | Promise<VerifiedClaims & ServiceTokenClaims>;
   }
 }

@@ -1,4 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import {
+  ATTR,
+  CounterSeries,
+  JWT_ISSUER_INSTRUMENTS,
+  type JwtIssuerTelemetry,
+} from '../common/telemetry.js';
 import { JwsSigner } from '../common/jws-signer.js';
 import { nowSeconds, toEpochSeconds } from '../common/time.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
@@ -49,7 +55,20 @@ export class VonageJwtService {
   private readonly applicationId: string;
   private readonly defaultTtl: number;
 
-  constructor(options: ResolvedVonageJwtOptions) {
+  private readonly issued: CounterSeries;
+
+  /**
+   * @internal Created by `JwtIssuerModule` from the validated section.
+   * @param telemetry - where issued tokens are counted.
+   */
+  constructor(
+    options: ResolvedVonageJwtOptions,
+    telemetry?: JwtIssuerTelemetry,
+  ) {
+    this.issued =
+      telemetry?.counter(JWT_ISSUER_INSTRUMENTS.tokensIssued, {
+        [ATTR.kind]: 'vonage',
+      }) ?? new CounterSeries();
     this.signer = new JwsSigner({ algorithm: 'RS256', key: options.key });
     this.applicationId = options.applicationId;
     this.defaultTtl = options.defaultTtl;
@@ -123,6 +142,12 @@ export class VonageJwtService {
       // Serialized as it is (JSON.stringify only reads it).
       claims.acl = acl as VonageTokenClaims['acl'];
     }
-    return this.signer.sign(claims);
+    return this.sign(claims);
+  }
+
+  private sign(claims: object): string {
+    const token = this.signer.sign(claims);
+    this.issued.value++;
+    return token;
   }
 }

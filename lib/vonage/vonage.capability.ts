@@ -13,4 +13,12 @@ export const VONAGE_CAPABILITY: JwtIssuerCapability<
   envVars: VONAGE_ENV_VARS,
   normalize: normalizeVonageJwtOptions,
   providers: VONAGE_PROVIDERS,
+  // The key is imported at start-up: once configured, the service can sign.
+  health: {
+    inject: [],
+    report: () => ({
+      status: 'up',
+      signingKey: { status: 'up', algorithm: 'RS256' },
+    }),
+  },
 };

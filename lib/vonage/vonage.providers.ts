@@ -1,4 +1,5 @@
 import type { Provider } from '@nestjs/common';
+import { JwtIssuerTelemetry } from '../common/telemetry.js';
 import { capabilityProvider } from '../config/capability-provider.js';
 import type { ResolvedVonageJwtOptions } from './interfaces/vonage-options.interface.js';
 import { VonageJwtService } from './vonage-jwt.service.js';
@@ -9,6 +10,8 @@ export const VONAGE_PROVIDERS: Provider[] = [
     VonageJwtService,
     'vonage',
     'JWT_ISSUER_VONAGE_APPLICATION_ID and JWT_ISSUER_VONAGE_PRIVATE_KEY',
-    (options: ResolvedVonageJwtOptions) => new VonageJwtService(options),
+    (options: ResolvedVonageJwtOptions, telemetry: JwtIssuerTelemetry) =>
+      new VonageJwtService(options, telemetry),
+    [JwtIssuerTelemetry],
   ),
 ];

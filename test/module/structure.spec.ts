@@ -44,11 +44,21 @@ describe('structure: each capability describes itself; the shared layers know no
     expect(JWT_ISSUER_CAPABILITIES).toHaveLength(capabilityFolders.length);
   });
 
-  it.each(['config', 'common'])('lib/%s imports no capability', (folder) => {
-    const leaks = importsUnder(folder).filter(({ target }) =>
-      capabilityFolders.some((c) => target.startsWith(`${c}/`)),
-    );
-    expect(leaks).toEqual([]);
+  it.each(['config', 'common', 'health'])(
+    'lib/%s imports no capability',
+    (folder) => {
+      const leaks = importsUnder(folder).filter(({ target }) =>
+        capabilityFolders.some((c) => target.startsWith(`${c}/`)),
+      );
+      expect(leaks).toEqual([]);
+    },
+  );
+
+  it('every capability contributes its own part of the health report through its descriptor', () => {
+    for (const c of JWT_ISSUER_CAPABILITIES) {
+      expect(c.health, c.section).toBeDefined();
+      expect(typeof c.health!.report, c.section).toBe('function');
+    }
   });
 
   it("every capability's variables feed its own section, and the module lists them all", () => {

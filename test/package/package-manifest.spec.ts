@@ -66,7 +66,8 @@ describe('package manifest', () => {
     expect(pkg.typesVersions).toEqual({
       '*': { testing: ['./dist/cjs/testing/index.d.ts'] },
     });
-    expect(pkg.files).toEqual(['dist', 'CHANGELOG.md']);
+    // docs/*.md: the README's links resolve inside node_modules too.
+    expect(pkg.files).toEqual(['dist', 'docs/*.md', 'CHANGELOG.md']);
     expect(pkg.engines.node).toBe('^20.19.0 || ^22.12.0 || >=24.0.0');
   });
 

@@ -24,8 +24,9 @@ import {
 // consumer below installs that same tarball:
 // - .pack-test/nest12: the root's node_modules (Nest 12, TypeScript 6) around it, as an ESM consumer.
 // - .pack-test/nest11: a copy of fixtures/nest11, a Nest 11 CommonJS project whose dependencies (Nest 11, Jest,
-//   ts-jest, TypeScript 5.9, and for its hybrid-app test @nestjs/microservices 11, @nestjs/platform-fastify 11 and
-//   nats 2) the root's `npm ci` installed through a file: devDependency: no network here.
+//   ts-jest, TypeScript 5.9, for its hybrid-app test @nestjs/microservices 11, @nestjs/platform-fastify 11 and
+//   nats 2, and for its health test @nestjs/terminus 11) the root's `npm ci` installed through a file:
+//   devDependency: no network here.
 const root = join(import.meta.dirname, '..', '..');
 const fixtures = join(import.meta.dirname, 'fixtures');
 const nest11Fixture = join(fixtures, 'nest11');
@@ -421,7 +422,7 @@ await import('nest-jwt-issuer');`);
   );
 
   it(
-    'passes its Jest (ts-jest) e2e tests: the guard over Express, a hybrid app (Express or Fastify + NATS through a real nats-server), and a guarded route and NATS handler tested with nest-jwt-issuer/testing',
+    'passes its Jest (ts-jest) e2e tests: the guard over Express, a hybrid app (Express or Fastify + NATS through a real nats-server), a guarded route and NATS handler tested with nest-jwt-issuer/testing, and the health indicator under terminus 11',
     async () => {
       // The NATS transport needs a server: started here (127.0.0.1, a free port), its URL given to Jest.
       let nats: RunningNatsServer | undefined;
@@ -449,7 +450,7 @@ await import('nest-jwt-issuer');`);
         };
         expect(report).toMatchObject({
           success: true,
-          numPassedTests: 32,
+          numPassedTests: 34,
           numFailedTests: 0,
         });
       } finally {

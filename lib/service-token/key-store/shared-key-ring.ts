@@ -8,14 +8,23 @@ import type {
   ServiceTokenAlgorithm,
 } from '../interfaces/service-token-options.interface.js';
 import {
+  type KeyRingState,
   makeRingKey,
   type PublishedJwk,
+  ROTATION_SLACK_MS,
   type RingKey,
   ringSettings,
   type ServiceKeyRing,
   thumbprint,
 } from '../service-token-key-ring.js';
 import { generateServiceKey } from '../service-token.options.js';
+import { errorText } from '../../common/printable.js';
+import {
+  ATTR,
+  CounterSeries,
+  JWT_ISSUER_INSTRUMENTS,
+  type JwtIssuerTelemetry,
+} from '../../common/telemetry.js';
 import {
   KEY_STORE_SYNC_MS,
   publicationLeadSeconds,
@@ -75,11 +84,24 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
   private spareKey: KeyObject | undefined;
   private spareInflight = false;
   private started: Promise<void> | undefined;
+  private startedAt = Date.now();
+  private lastSyncAt: number | undefined;
+  private syncFailures = 0;
+  private lastSyncError: string | undefined;
+  private readonly store: ServiceTokenKeyStore;
+  private readonly rotations: CounterSeries;
 
+  /** @param telemetry - where store calls and rotations are counted (internal: the module passes its own). */
   constructor(
     options: ResolvedServiceTokenOptions,
-    private readonly store: ServiceTokenKeyStore,
+    store: ServiceTokenKeyStore,
+    telemetry?: JwtIssuerTelemetry,
   ) {
+    this.store = countedStore(store, telemetry);
+    this.rotations =
+      telemetry?.counter(JWT_ISSUER_INSTRUMENTS.keyRotations, {
+        [ATTR.outcome]: 'success',
+      }) ?? new CounterSeries();
     ({
       issuer: this.issuer,
       algorithm: this.algorithm,
@@ -110,6 +132,7 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
    * static key to start with (development).
    */
   start(): Promise<void> {
+    if (this.started === undefined) this.startedAt = Date.now();
     this.prepareSpare();
     return (this.started ??= this.sync().then(() => {
       if (!this.staticKey) {
@@ -177,6 +200,9 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
     return (this.inflight ??= this.syncOnce()
       .then(
         () => {
+          this.lastSyncAt = Date.now();
+          this.syncFailures = 0;
+          this.lastSyncError = undefined;
           if (this.storeDown) {
             this.storeDown = false;
             this.logger.log(
@@ -185,6 +211,8 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
           }
         },
         (e: unknown) => {
+          this.syncFailures++;
+          this.lastSyncError = errorText(e);
           if (!this.storeDown) {
             this.storeDown = true;
             this.logger.warn(
@@ -397,8 +425,48 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
     }
     if (best) untilMs = Math.min(untilMs, (best.slot + 2) * interval);
     const key = best ?? this.static();
+    if (best !== undefined && sel !== undefined && sel.key !== best) {
+      this.rotations.value++; // a new shared key starts signing here
+    }
     this.selection = { key, untilMs };
     return key;
+  }
+
+  state(): KeyRingState {
+    const keyStore = {
+      lastSyncAt: this.lastSyncAt,
+      consecutiveFailures: this.syncFailures,
+      lastError: this.lastSyncError,
+    };
+    let signer: RingKey;
+    try {
+      signer = this.rotating ? this.current() : this.static();
+    } catch (e) {
+      return {
+        signingKid: undefined,
+        signingError: errorText(e),
+        signingWith: undefined,
+        keyStore,
+      };
+    }
+    const signingWith = signer === this.staticKey ? 'static' : 'dynamic';
+    if (this.intervalMs === undefined) {
+      return { signingKid: signer.signer.kid, signingWith, keyStore };
+    }
+    const now = Date.now();
+    const slot = Math.floor(now / this.intervalMs);
+    return {
+      signingKid: signer.signer.kid,
+      signingWith,
+      lastRotationAt: slot * this.intervalMs,
+      nextRotationAt: (slot + 1) * this.intervalMs,
+      // A fresh fleet bridges with the static key until its first shared key is published everywhere.
+      rotationOnSchedule:
+        signingWith === 'dynamic' ||
+        now <
+          this.startedAt + this.intervalMs + this.leadMs + ROTATION_SLACK_MS,
+      keyStore,
+    };
   }
 
   private static(): RingKey {
@@ -425,5 +493,47 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
   private changed(): void {
     this.jwksCache = undefined;
     this.selection = undefined;
+  }
+}
+
+/** The store, each call counted by operation and outcome (the series are made once, here). */
+function countedStore(
+  store: ServiceTokenKeyStore,
+  telemetry: JwtIssuerTelemetry | undefined,
+): ServiceTokenKeyStore {
+  if (telemetry === undefined) return store;
+  const spec = JWT_ISSUER_INSTRUMENTS.keyStoreOperations;
+  const counters = (operation: string) => ({
+    ok: telemetry.counter(spec, {
+      [ATTR.operation]: operation,
+      [ATTR.outcome]: 'success',
+    }),
+    failed: telemetry.counter(spec, {
+      [ATTR.operation]: operation,
+      [ATTR.outcome]: 'failure',
+    }),
+  });
+  const getAll = counters('get_all');
+  const setIfAbsent = counters('set_if_absent');
+  const remove = counters('delete');
+  return {
+    getAll: (ring) => counted(getAll, () => store.getAll(ring)),
+    setIfAbsent: (ring, field, value) =>
+      counted(setIfAbsent, () => store.setIfAbsent(ring, field, value)),
+    delete: (ring, fields) => counted(remove, () => store.delete(ring, fields)),
+  };
+}
+
+async function counted<T>(
+  c: { ok: CounterSeries; failed: CounterSeries },
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    const result = await call();
+    c.ok.value++;
+    return result;
+  } catch (e) {
+    c.failed.value++;
+    throw e;
   }
 }
