@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { ConfigModule } from '@nestjs/config';
 import type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';
 import {
@@ -51,7 +52,8 @@ const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [
  * imports: [JwtIssuerModule.forRootAsync({ inject: [ConfigService], useFactory: (c: ConfigService) => ({ … }) })]
  */
 @Module({
-  imports: [ConfigModule.forFeature(jwtIssuerConfig)],
+  // DiscoveryModule: the NATS auth callout finds the method marked @NatsAuthCallout().
+  imports: [ConfigModule.forFeature(jwtIssuerConfig), DiscoveryModule],
   providers: [resolvedOptionsProvider, ...featureProviders],
   exports: featureProviders.map((p) =>
     typeof p === 'function' ? p : p.provide,

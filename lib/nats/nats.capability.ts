@@ -1,5 +1,5 @@
 import type { JwtIssuerCapability } from '../config/capability.interface.js';
-import type { ResolvedNatsUserJwtOptions } from './interfaces/nats-options.interface.js';
+import type { ResolvedNatsSection } from './interfaces/nats-options.interface.js';
 import { NATS_ENV_VARS } from './nats.env.js';
 import { normalizeNatsUserJwtOptions } from './nats.options.js';
 import { NATS_PROVIDERS } from './nats.providers.js';
@@ -7,10 +7,14 @@ import { NATS_PROVIDERS } from './nats.providers.js';
 /** NATS user JWTs (ADR-14): the `nats` section, its variables, its validation and its providers. */
 export const NATS_CAPABILITY: JwtIssuerCapability<
   'nats',
-  ResolvedNatsUserJwtOptions
+  ResolvedNatsSection
 > = {
   section: 'nats',
   envVars: NATS_ENV_VARS,
   normalize: normalizeNatsUserJwtOptions,
   providers: NATS_PROVIDERS,
+  describe: (s) =>
+    s.callout
+      ? `on (auth callout: ${s.callout.mode} mode, xkey ${s.callout.xkey ? 'on' : 'off'})`
+      : 'on',
 };
