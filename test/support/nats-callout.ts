@@ -136,6 +136,9 @@ export async function operatorModeSetup(
   const app = createAccount();
   const appScoped = createAccount();
   const other = createAccount();
+  // The callout needs a system account (nats-server 2.10.27 crashes on the first callout without one).
+  const sys = createAccount();
+  const sysJwt = await encodeAccount('SYS', sys, { limits: LIMITS }, { signer: operator });
   const xkey = options.xkey ? newXkey() : undefined;
   const callout = createUser();
   const calloutJwt = await encodeUser('callout', callout, auth, {
@@ -181,8 +184,10 @@ export async function operatorModeSetup(
     'port: -1',
     'debug: true',
     `operator: ${JSON.stringify(operatorJwt)}`,
+    `system_account: ${sys.getPublicKey()}`,
     'resolver: MEMORY',
     'resolver_preload: {',
+    `  ${sys.getPublicKey()}: ${JSON.stringify(sysJwt)}`,
     `  ${auth.getPublicKey()}: ${JSON.stringify(authJwt)}`,
     `  ${app.getPublicKey()}: ${JSON.stringify(appJwt)}`,
     `  ${other.getPublicKey()}: ${JSON.stringify(otherJwt)}`,
