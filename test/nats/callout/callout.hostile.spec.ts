@@ -73,14 +73,14 @@ describe('auth callout: hostile requests published into the callout subject (con
   /** Publishes a payload (sealed for the responder by default) and returns the reply, or undefined after 250 ms. */
   async function send(
     payload: Uint8Array | string,
-    opts: { seal?: boolean; header?: string } = {},
+    opts: { seal?: boolean; header?: string; timeout?: number } = {},
   ): Promise<Uint8Array | undefined> {
     let bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
     if (opts.seal !== false) bytes = fakeXkey.seal(bytes, setup.xkey!.publicKey);
     const h = headers();
     h.set('Nats-Server-Xkey', opts.header ?? fakeXkey.getPublicKey());
     try {
-      const reply = await attacker.request(AUTH_CALLOUT_SUBJECT, bytes, { timeout: 250, headers: h });
+      const reply = await attacker.request(AUTH_CALLOUT_SUBJECT, bytes, { timeout: opts.timeout ?? 250, headers: h });
       return reply.data;
     } catch {
       return undefined;
@@ -207,7 +207,7 @@ describe('auth callout: hostile requests published into the callout subject (con
         for (let i = 0; i < n; i++) {
           chars[Math.floor(rnd() * chars.length)] = 'ABCxyz019-_.{"'[Math.floor(rnd() * 14)];
         }
-        return send(chars.join(''));
+        return send(chars.join(''), { timeout: 1500 });
       }),
     );
     const after = callout.responder.stats();
