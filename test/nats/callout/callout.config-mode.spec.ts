@@ -60,10 +60,10 @@ describe.each([
     try {
       const got: string[] = [];
       const sub = b.nc.subscribe('users.orders.>', {
-        callback: (_e, m) => got.push(m.subject),
+        callback: (_e, m) => void got.push(m.subject),
       });
       const team = b.nc.subscribe('teams.blue.>', {
-        callback: (_e, m) => got.push(m.subject),
+        callback: (_e, m) => void got.push(m.subject),
       });
       await b.nc.flush();
       a.nc.publish('users.orders.created', 'x');
@@ -95,7 +95,7 @@ describe.each([
     const c = await connectWatched(server.url, { token });
     try {
       const got: string[] = [];
-      c.nc.subscribe('teams.green.>', { callback: (_e, m) => got.push(m.subject) });
+      c.nc.subscribe('teams.green.>', { callback: (_e, m) => void got.push(m.subject) });
       await c.nc.flush();
       c.nc.publish('teams.green.x', 'x');
       await c.nc.flush();

@@ -96,8 +96,8 @@ describe.each([
     const b = await connectWatched(server.url, { authenticator: sentinel(), token });
     try {
       const got: string[] = [];
-      b.nc.subscribe('users.orders.>', { callback: (_e, m) => got.push(m.subject) });
-      b.nc.subscribe('teams.blue.>', { callback: (_e, m) => got.push(m.subject) });
+      b.nc.subscribe('users.orders.>', { callback: (_e, m) => void got.push(m.subject) });
+      b.nc.subscribe('teams.blue.>', { callback: (_e, m) => void got.push(m.subject) });
       await b.nc.flush();
       a.nc.publish('users.orders.1', 'x');
       a.nc.publish('teams.blue.1', 'x');

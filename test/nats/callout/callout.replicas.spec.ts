@@ -1,13 +1,10 @@
 import 'reflect-metadata';
-import { type ChildProcess, fork } from 'node:child_process';
-import { join } from 'node:path';
 import { type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   JwtIssuerModule,
-  type NatsCalloutStats,
   ServiceTokenService,
 } from '../../../lib/index.js';
 import { configModeSetup, servicePrivateKeyPem } from '../../support/nats-callout.js';
@@ -17,65 +14,11 @@ import {
   startNatsServer,
 } from '../../support/nats-server.js';
 import { compileLibrary } from '../../support/replica-fleet.js';
-import { PERMISSIONS, SERVICE_ISSUER } from './callout-app.js';
+import { SERVICE_ISSUER } from './callout-app.js';
+import { Responder, responderEnv } from './responder-process.js';
 
-const root = join(import.meta.dirname, '..', '..', '..');
-const FIXTURE = join(import.meta.dirname, 'fixtures', 'responder.mjs');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A responder in its own process, configured by environment variables only. */
-class Responder {
-  readonly output: string[] = [];
-  private constructor(readonly child: ChildProcess) {
-    child.stdout?.on('data', (c: Buffer) => this.output.push(c.toString()));
-    child.stderr?.on('data', (c: Buffer) => this.output.push(c.toString()));
-  }
-
-  static async start(lib: string, env: Record<string, string>): Promise<Responder> {
-    const child = fork(FIXTURE, [], {
-      cwd: root,
-      env: { PATH: process.env.PATH, RESPONDER_LIB: lib, ...env },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      execArgv: [],
-    });
-    const r = new Responder(child);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`responder not ready:\n${r.output.join('')}`)), 30_000);
-      child.on('message', (m: { type: string }) => {
-        if (m.type === 'ready') {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`responder exited ${code}:\n${r.output.join('')}`)));
-    });
-    return r;
-  }
-
-  stats(): Promise<NatsCalloutStats> {
-    return new Promise((resolve) => {
-      const on = (m: { type: string; stats?: NatsCalloutStats }) => {
-        if (m.type === 'stats') {
-          this.child.off('message', on);
-          resolve(m.stats!);
-        }
-      };
-      this.child.on('message', on);
-      this.child.send('stats');
-    });
-  }
-
-  kill(signal: NodeJS.Signals): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.kill(signal);
-    return exited;
-  }
-
-  log(): string {
-    return this.output.join('');
-  }
-}
 
 describe('auth callout: responder processes in a queue group against a real nats-server 2.10', () => {
   const setup = configModeSetup({ xkey: true });
@@ -85,23 +28,7 @@ describe('auth callout: responder processes in a queue group against a real nats
   let issuer: INestApplicationContext;
   let tokens: ServiceTokenService;
   const responders: Responder[] = [];
-  const env = (): Record<string, string> => ({
-    JWT_ISSUER_NATS_CALLOUT_SERVERS: server.url,
-    JWT_ISSUER_NATS_CALLOUT_USER: setup.calloutUser,
-    JWT_ISSUER_NATS_CALLOUT_PASS: setup.calloutPass,
-    JWT_ISSUER_NATS_CALLOUT_ISSUER_KEY: setup.issuerSeed,
-    JWT_ISSUER_NATS_CALLOUT_XKEY: setup.xkey!.seed,
-    JWT_ISSUER_NATS_CALLOUT_ACCOUNT: 'APP',
-    JWT_ISSUER_NATS_CALLOUT_AUTHORIZER: 'service-token',
-    JWT_ISSUER_NATS_CALLOUT_TAG_CLAIMS: 'team',
-    JWT_ISSUER_NATS_CALLOUT_PERMISSIONS: JSON.stringify(PERMISSIONS),
-    JWT_ISSUER_SERVICE_NAME: 'auth',
-    JWT_ISSUER_SERVICE_ISSUER: SERVICE_ISSUER,
-    JWT_ISSUER_SERVICE_ALGORITHM: 'EdDSA',
-    JWT_ISSUER_SERVICE_PRIVATE_KEY: pem,
-    JWT_ISSUER_SERVICE_ACCEPT_OWN_TOKENS: 'true',
-    JWT_ISSUER_SERVICE_PUBLISH_JWKS: 'false',
-  });
+  const env = () => responderEnv(server.url, setup, pem);
   const start = async () => {
     const r = await Responder.start(lib, env());
     responders.push(r);
@@ -130,7 +57,7 @@ describe('auth callout: responder processes in a queue group against a real nats
   }
 
   beforeAll(async () => {
-    lib = compileLibrary('.callout-test');
+    lib = compileLibrary('.callout-test/replicas');
     server = await startNatsServer(setup.config, [], findNatsServer210());
     // oxlint-disable-next-line no-extraneous-class -- a Nest module class, decorated below
     class IssuerModule {}
