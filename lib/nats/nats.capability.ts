@@ -5,16 +5,14 @@ import { normalizeNatsUserJwtOptions } from './nats.options.js';
 import { NATS_PROVIDERS } from './nats.providers.js';
 
 /** NATS user JWTs (ADR-14): the `nats` section, its variables, its validation and its providers. */
-export const NATS_CAPABILITY: JwtIssuerCapability<
-  'nats',
-  ResolvedNatsSection
-> = {
-  section: 'nats',
-  envVars: NATS_ENV_VARS,
-  normalize: normalizeNatsUserJwtOptions,
-  providers: NATS_PROVIDERS,
-  describe: (s) =>
-    s.callout
-      ? `on (auth callout: ${s.callout.mode} mode, xkey ${s.callout.xkey ? 'on' : 'off'})`
-      : 'on',
-};
+export const NATS_CAPABILITY: JwtIssuerCapability<'nats', ResolvedNatsSection> =
+  {
+    section: 'nats',
+    envVars: NATS_ENV_VARS,
+    normalize: normalizeNatsUserJwtOptions,
+    providers: NATS_PROVIDERS,
+    describe: (s) =>
+      s.callout
+        ? `on (auth callout: ${s.callout.mode} mode, xkey ${s.callout.xkey ? 'on' : 'off'})`
+        : 'on',
+  };

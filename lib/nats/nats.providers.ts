@@ -53,7 +53,7 @@ export const NATS_PROVIDERS: Provider[] = [
       if (!callout) {
         return notConfigured<NatsCalloutResponder>(
           NatsCalloutResponder.name,
-          "the auth callout is not configured: set nats.callout (JWT_ISSUER_NATS_CALLOUT_SERVERS, …) to run a responder.",
+          'the auth callout is not configured: set nats.callout (JWT_ISSUER_NATS_CALLOUT_SERVERS, …) to run a responder.',
         );
       }
       return new NatsCalloutResponder(callout, {

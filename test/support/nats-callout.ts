@@ -138,7 +138,12 @@ export async function operatorModeSetup(
   const other = createAccount();
   // The callout needs a system account (nats-server 2.10.27 crashes on the first callout without one).
   const sys = createAccount();
-  const sysJwt = await encodeAccount('SYS', sys, { limits: LIMITS }, { signer: operator });
+  const sysJwt = await encodeAccount(
+    'SYS',
+    sys,
+    { limits: LIMITS },
+    { signer: operator },
+  );
   const xkey = options.xkey ? newXkey() : undefined;
   const callout = createUser();
   const calloutJwt = await encodeUser('callout', callout, auth, {
@@ -235,7 +240,9 @@ export function rawConnectWith(
     });
     const err = () =>
       buffer.slice(buffer.indexOf('-ERR')).split('\r\n')[0].trim();
-    socket.on('error', (e) => (buffer.includes('-ERR') ? done(err()) : reject(e)));
+    socket.on('error', (e) =>
+      buffer.includes('-ERR') ? done(err()) : reject(e),
+    );
     socket.on('data', (chunk) => {
       buffer += chunk.toString();
       if (!sent) {
@@ -245,7 +252,9 @@ export function rawConnectWith(
         const sig =
           key === undefined
             ? undefined
-            : sign(null, Buffer.from(info.nonce ?? ''), key).toString('base64url');
+            : sign(null, Buffer.from(info.nonce ?? ''), key).toString(
+                'base64url',
+              );
         const connectOptions = {
           ...fields,
           ...(sig ? { sig } : {}),

@@ -59,7 +59,8 @@ export function findNatsServer210(): string {
     'sbin',
   );
   const candidates: string[] = [];
-  if (process.env.NATS_SERVER_2_10) candidates.push(process.env.NATS_SERVER_2_10);
+  if (process.env.NATS_SERVER_2_10)
+    candidates.push(process.env.NATS_SERVER_2_10);
   try {
     candidates.push(findExecutable('nats-server', '', [cache]));
   } catch {

@@ -58,7 +58,11 @@ function serverKey(nkey: unknown): KeyObject | undefined {
   // Checksum: re-encode through the account path (same CRC) by swapping the prefix byte.
   if (!checksumOk(nkey, raw)) return undefined;
   const key = createPublicKey({
-    key: { kty: 'OKP', crv: 'Ed25519', x: raw.subarray(1, 33).toString('base64url') },
+    key: {
+      kty: 'OKP',
+      crv: 'Ed25519',
+      x: raw.subarray(1, 33).toString('base64url'),
+    },
     format: 'jwk',
   });
   serverKeys.set(nkey, key);
@@ -89,7 +93,11 @@ function str(v: unknown): string | undefined {
 
 function strList(v: unknown, max = 64): string[] | undefined {
   if (!Array.isArray(v)) return undefined;
-  return v.slice(0, max).filter((s): s is string => typeof s === 'string' && s.length <= MAX_STRING);
+  return v
+    .slice(0, max)
+    .filter(
+      (s): s is string => typeof s === 'string' && s.length <= MAX_STRING,
+    );
 }
 
 function int(v: unknown): number | undefined {
@@ -98,7 +106,8 @@ function int(v: unknown): number | undefined {
 
 function defined<T extends object>(o: T): T {
   for (const k of Object.keys(o)) {
-    if ((o as Record<string, unknown>)[k] === undefined) delete (o as Record<string, unknown>)[k];
+    if ((o as Record<string, unknown>)[k] === undefined)
+      delete (o as Record<string, unknown>)[k];
   }
   return o;
 }
@@ -115,7 +124,10 @@ export function parseAuthRequest(
   expect: RequestExpectations,
 ): NatsAuthRequest | RequestProblem {
   if (payload.length > expect.maxBytes) {
-    return problem('invalid', `larger than ${expect.maxBytes} bytes (${payload.length})`);
+    return problem(
+      'invalid',
+      `larger than ${expect.maxBytes} bytes (${payload.length})`,
+    );
   }
   const sealed = isSealed(payload);
   let bytes = payload;
@@ -127,7 +139,10 @@ export function parseAuthRequest(
       );
     }
     if (curvePublicKeyRaw(headerXkey) === undefined) {
-      return problem('xkey', `the ${SERVER_XKEY_HEADER} header is missing or not a public xkey`);
+      return problem(
+        'xkey',
+        `the ${SERVER_XKEY_HEADER} header is missing or not a public xkey`,
+      );
     }
     const opened = expect.xkey.open(payload, headerXkey!);
     if (!opened) {
@@ -143,21 +158,34 @@ export function parseAuthRequest(
       'the request is encrypted but callout.xkey is not set: give the responder the seed (SX…) of the xkey configured on the server',
     );
   }
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const text = Buffer.from(
+    bytes.buffer,
+    bytes.byteOffset,
+    bytes.byteLength,
+  ).toString('latin1');
   const dot1 = text.indexOf('.');
   const dot2 = dot1 < 0 ? -1 : text.indexOf('.', dot1 + 1);
-  if (dot1 < 1 || dot2 < 0 || text.indexOf('.', dot2 + 1) >= 0 || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(text)) {
+  if (
+    dot1 < 1 ||
+    dot2 < 0 ||
+    text.indexOf('.', dot2 + 1) >= 0 ||
+    !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(text)
+  ) {
     return problem('invalid', 'not a compact JWT');
   }
   const header = Buffer.from(text.slice(0, dot1), 'base64url').toString('utf8');
-  if (!HEADERS.has(header)) return problem('invalid', 'not a NATS v2 JWT header');
+  if (!HEADERS.has(header))
+    return problem('invalid', 'not a NATS v2 JWT header');
   let claims: unknown;
   try {
-    claims = JSON.parse(Buffer.from(text.slice(dot1 + 1, dot2), 'base64url').toString('utf8'));
+    claims = JSON.parse(
+      Buffer.from(text.slice(dot1 + 1, dot2), 'base64url').toString('utf8'),
+    );
   } catch {
     return problem('invalid', 'the claims are not JSON');
   }
-  if (!isPlainObject(claims)) return problem('invalid', 'the claims are not an object');
+  if (!isPlainObject(claims))
+    return problem('invalid', 'the claims are not an object');
   const key = serverKey(claims.iss);
   if (!key) return problem('invalid', 'iss is not a server public nkey (N…)');
   const signature = Buffer.from(text.slice(dot2 + 1), 'base64url');
@@ -169,16 +197,22 @@ export function parseAuthRequest(
   }
   const nats = claims.nats;
   if (!isPlainObject(nats)) return problem('invalid', 'no nats claims');
-  if (claims.aud !== AUTH_REQUEST_AUDIENCE) return problem('invalid', `aud is not ${AUTH_REQUEST_AUDIENCE}`);
-  if (nats.type !== 'authorization_request') return problem('invalid', 'nats.type is not authorization_request');
+  if (claims.aud !== AUTH_REQUEST_AUDIENCE)
+    return problem('invalid', `aud is not ${AUTH_REQUEST_AUDIENCE}`);
+  if (nats.type !== 'authorization_request')
+    return problem('invalid', 'nats.type is not authorization_request');
   if (nats.version !== 2) return problem('invalid', 'nats.version is not 2');
   if (claims.sub !== expect.subject) {
-    return problem('invalid', `sub is not ${expect.subject} (another callout issuer or account)`);
+    return problem(
+      'invalid',
+      `sub is not ${expect.subject} (another callout issuer or account)`,
+    );
   }
   const exp = int(claims.exp);
   const iat = int(claims.iat) ?? expect.now;
   if (exp === undefined) return problem('invalid', 'no exp');
-  if (exp < expect.now) return problem('expired', `expired ${expect.now - exp} s ago`);
+  if (exp < expect.now)
+    return problem('expired', `expired ${expect.now - exp} s ago`);
   const sid = nats.server_id;
   if (!isPlainObject(sid) || sid.id !== claims.iss) {
     return problem('invalid', 'nats.server_id.id is not iss');
@@ -188,7 +222,10 @@ export function parseAuthRequest(
     return problem('invalid', 'nats.user_nkey is not a user public nkey (U…)');
   }
   if (expect.xkey && sid.xkey !== headerXkey) {
-    return problem('invalid', `the ${SERVER_XKEY_HEADER} header is not the signed nats.server_id.xkey`);
+    return problem(
+      'invalid',
+      `the ${SERVER_XKEY_HEADER} header is not the signed nats.server_id.xkey`,
+    );
   }
   const jti = str(claims.jti) ?? '';
   const server: NatsAuthServer = defined({
@@ -258,6 +295,8 @@ export function isRequestProblem(
 }
 
 const REDACTED = '[redacted]';
+const hide = <T>(v: T | undefined): T | undefined =>
+  v === undefined ? undefined : (REDACTED as T);
 
 /**
  * A copy of a request that can be logged: `connectOptions.authToken`, `pass`, `jwt`, `sig`, `client.user` (the raw
@@ -266,18 +305,24 @@ const REDACTED = '[redacted]';
  * @example
  * logger.debug(JSON.stringify(redactNatsAuthRequest(request)));
  */
-export function redactNatsAuthRequest(request: NatsAuthRequest): NatsAuthRequest {
-  const hide = (v: unknown) => (v === undefined ? undefined : REDACTED);
+export function redactNatsAuthRequest(
+  request: NatsAuthRequest,
+): NatsAuthRequest {
   return {
     ...request,
-    client: defined({ ...request.client, user: hide(request.client.user) as string | undefined }),
+    client: defined({
+      ...request.client,
+      user: hide(request.client.user),
+    }),
     connectOptions: defined({
       ...request.connectOptions,
-      authToken: hide(request.connectOptions.authToken) as string | undefined,
-      pass: hide(request.connectOptions.pass) as string | undefined,
-      jwt: hide(request.connectOptions.jwt) as string | undefined,
-      sig: hide(request.connectOptions.sig) as string | undefined,
+      authToken: hide(request.connectOptions.authToken),
+      pass: hide(request.connectOptions.pass),
+      jwt: hide(request.connectOptions.jwt),
+      sig: hide(request.connectOptions.sig),
     }),
-    ...(request.tls ? { tls: { version: request.tls.version, cipher: request.tls.cipher } } : {}),
+    ...(request.tls
+      ? { tls: { version: request.tls.version, cipher: request.tls.cipher } }
+      : {}),
   };
 }

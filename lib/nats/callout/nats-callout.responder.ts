@@ -5,8 +5,16 @@ import {
   type OnApplicationBootstrap,
   type Type,
 } from '@nestjs/common';
-import type { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type {
+  DiscoveryService,
+  MetadataScanner,
+  ModuleRef,
+} from '@nestjs/core';
+import type {
+  Msg,
+  NatsConnection,
+  Subscription,
+} from '@nats-io/transport-node';
 import { LRUCache } from 'lru-cache';
 import { isPlainObject } from '../../common/is-plain-object.js';
 import { JwsSigner } from '../../common/jws-signer.js';
@@ -43,7 +51,10 @@ export const AUTH_CALLOUT_SUBJECT = '$SYS.REQ.USER.AUTH';
 /** The NATS client package the responder loads (an optional peer dependency). */
 export const NATS_CLIENT_PACKAGE = '@nats-io/transport-node';
 
-type Decide = (request: NatsAuthRequest, signal: AbortSignal) => Promise<NatsAuthDecision>;
+type Decide = (
+  request: NatsAuthRequest,
+  signal: AbortSignal,
+) => Promise<NatsAuthDecision>;
 
 interface Pending {
   msg: Msg;
@@ -59,6 +70,17 @@ export interface CalloutResponderHost {
   verifier?: CalloutTokenVerifier;
 }
 
+/** Throws the start-up error of a responder without a usable authorizer. */
+function problem(message: string): never {
+  throw new JwtIssuerConfigError([
+    {
+      path: 'nats.callout.authorizer',
+      env: 'JWT_ISSUER_NATS_CALLOUT_AUTHORIZER',
+      message,
+    },
+  ]);
+}
+
 const ACCOUNT_NAME = /^[A-Za-z0-9_$-][A-Za-z0-9_$.-]{0,127}$/;
 
 /**
@@ -72,7 +94,9 @@ const ACCOUNT_NAME = /^[A-Za-z0-9_$-][A-Za-z0-9_$.-]{0,127}$/;
  * // Read its counters (a health check, metrics):
  * const { received, allowed, denied, invalid } = app.get(NatsCalloutResponder).stats();
  */
-export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class NatsCalloutResponder
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
+{
   private readonly logger = new Logger('NatsAuthCallout');
   private readonly counters: NatsCalloutStats = {
     received: 0,
@@ -97,7 +121,9 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
   private subscription: Subscription | undefined;
   private stopping = false;
   private readyResolve!: () => void;
-  private readonly readyPromise = new Promise<void>((r) => (this.readyResolve = r));
+  private readonly readyPromise = new Promise<void>(
+    (r) => (this.readyResolve = r),
+  );
   private xkeyWarned = false;
 
   /** @internal Created by `JwtIssuerModule` from the validated `nats.callout` section. */
@@ -110,7 +136,10 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
       key: options.responseSigner.privateKey,
       header: { typ: 'JWT', alg: 'ed25519-nkey' },
     });
-    this.seen = new LRUCache({ max: Math.max(1000, options.maxPending * 2), ttl: options.timeoutMs * 2 });
+    this.seen = new LRUCache({
+      max: Math.max(1000, options.maxPending * 2),
+      ttl: options.timeoutMs * 2,
+    });
   }
 
   /** Counters since start (a copy). */
@@ -128,7 +157,9 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
     this.decide = await this.findAuthorizer();
     let transport: typeof import('@nats-io/transport-node');
     try {
-      transport = (await import(NATS_CLIENT_PACKAGE)) as typeof import('@nats-io/transport-node');
+      transport = (await import(
+        NATS_CLIENT_PACKAGE
+      )) as typeof import('@nats-io/transport-node');
     } catch (cause) {
       throw new JwtIssuerError(
         JwtIssuerErrorCode.CONFIG_INVALID,
@@ -143,7 +174,9 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
     void this.connectLoop(transport);
   }
 
-  private async connectLoop(transport: typeof import('@nats-io/transport-node')): Promise<void> {
+  private async connectLoop(
+    transport: typeof import('@nats-io/transport-node'),
+  ): Promise<void> {
     const o = this.options;
     const c = o.connection;
     while (!this.stopping) {
@@ -154,7 +187,11 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
           ...(c.user !== undefined ? { user: c.user, pass: c.pass } : {}),
           ...(c.token !== undefined ? { token: c.token } : {}),
           ...(c.creds !== undefined
-            ? { authenticator: transport.credsAuthenticator(new TextEncoder().encode(c.creds)) }
+            ? {
+                authenticator: transport.credsAuthenticator(
+                  new TextEncoder().encode(c.creds),
+                ),
+              }
             : {}),
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,
@@ -173,13 +210,17 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
           },
         });
         await nc.flush();
-        this.logger.log(`NATS auth callout: responding on ${AUTH_CALLOUT_SUBJECT} at ${nc.getServer()}`);
+        this.logger.log(
+          `NATS auth callout: responding on ${AUTH_CALLOUT_SUBJECT} at ${nc.getServer()}`,
+        );
         this.readyResolve();
         void this.watch(nc);
         return;
       } catch (e) {
         // Client errors never carry the credentials.
-        this.logger.error(`NATS auth callout: cannot connect (${(e as Error).message}); retrying in 1 s`);
+        this.logger.error(
+          `NATS auth callout: cannot connect (${(e as Error).message}); retrying in 1 s`,
+        );
         await new Promise((r) => setTimeout(r, 1000).unref());
       }
     }
@@ -187,9 +228,14 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
 
   private async watch(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect') this.logger.warn(`NATS auth callout: disconnected from ${s.server}; reconnecting`);
-      else if (s.type === 'reconnect') this.logger.log(`NATS auth callout: reconnected to ${s.server}`);
-      else if (s.type === 'error') this.logger.warn(`NATS auth callout: ${s.error.message}`);
+      if (s.type === 'disconnect')
+        this.logger.warn(
+          `NATS auth callout: disconnected from ${s.server}; reconnecting`,
+        );
+      else if (s.type === 'reconnect')
+        this.logger.log(`NATS auth callout: reconnected to ${s.server}`);
+      else if (s.type === 'error')
+        this.logger.warn(`NATS auth callout: ${s.error.message}`);
     }
   }
 
@@ -202,7 +248,10 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
     try {
       await this.subscription?.drain();
       const until = Date.now() + this.options.deadlineMs;
-      while ((this.counters.inFlight > 0 || this.queue.length > 0) && Date.now() < until) {
+      while (
+        (this.counters.inFlight > 0 || this.queue.length > 0) &&
+        Date.now() < until
+      ) {
         await new Promise((r) => setTimeout(r, 10));
       }
       await nc.drain();
@@ -220,7 +269,9 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
       if (this.queue.length >= this.options.maxPending) {
         this.counters.overloaded++;
         if (this.refusals.admit('overloaded')) {
-          this.logger.warn(`NATS auth callout: ${this.queue.length} requests waiting; request dropped`);
+          this.logger.warn(
+            `NATS auth callout: ${this.queue.length} requests waiting; request dropped`,
+          );
         }
         return;
       }
@@ -231,14 +282,19 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
 
   private shedExpired(now: number): void {
     const before = this.queue.length;
-    const kept = this.queue.filter((p) => now - p.receivedAt < this.options.deadlineMs);
+    const kept = this.queue.filter(
+      (p) => now - p.receivedAt < this.options.deadlineMs,
+    );
     this.queue.length = 0;
     this.queue.push(...kept);
     this.counters.shed += before - kept.length;
   }
 
   private pump(): void {
-    while (this.counters.inFlight < this.options.maxConcurrency && this.queue.length > 0) {
+    while (
+      this.counters.inFlight < this.options.maxConcurrency &&
+      this.queue.length > 0
+    ) {
       const item = this.queue.shift()!;
       if (Date.now() - item.receivedAt >= this.options.deadlineMs) {
         this.counters.shed++;
@@ -255,7 +311,12 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
   /** Handles one request (never throws). Exposed for the benchmark and tests through {@link answer}. */
   private async process(item: Pending): Promise<void> {
     const { msg } = item;
-    const reply = await this.answer(msg.data, msg.headers?.get(SERVER_XKEY_HEADER) || undefined, item.receivedAt, !!msg.reply);
+    const reply = await this.answer(
+      msg.data,
+      msg.headers?.get(SERVER_XKEY_HEADER) || undefined,
+      item.receivedAt,
+      !!msg.reply,
+    );
     if (reply) msg.respond(reply);
   }
 
@@ -281,36 +342,55 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
         this.counters.xkeyMismatch++;
         if (!this.xkeyWarned || this.refusals.admit('xkey')) {
           this.xkeyWarned = true;
-          this.logger.error(`NATS auth callout: xkey mismatch: ${parsed.reason}. Every client will time out until both sides agree.`);
+          this.logger.error(
+            `NATS auth callout: xkey mismatch: ${parsed.reason}. Every client will time out until both sides agree.`,
+          );
         }
       } else {
         this.counters.invalid++;
-        if (this.refusals.admit(parsed.kind)) this.logger.warn(`NATS auth callout: request dropped: ${parsed.reason}`);
+        if (this.refusals.admit(parsed.kind))
+          this.logger.warn(
+            `NATS auth callout: request dropped: ${parsed.reason}`,
+          );
       }
       return undefined;
     }
     if (!hasReply) {
       this.counters.invalid++;
-      if (this.refusals.admit('no-reply')) this.logger.warn('NATS auth callout: request dropped: no reply subject');
+      if (this.refusals.admit('no-reply'))
+        this.logger.warn(
+          'NATS auth callout: request dropped: no reply subject',
+        );
       return undefined;
     }
     const replayKey = `${parsed.server.id} ${parsed.requestId} ${parsed.userNkey}`;
     if (this.seen.has(replayKey)) {
       this.counters.invalid++;
-      if (this.refusals.admit('replay')) this.logger.warn('NATS auth callout: request dropped: replayed (seen before)');
+      if (this.refusals.admit('replay'))
+        this.logger.warn(
+          'NATS auth callout: request dropped: replayed (seen before)',
+        );
       return undefined;
     }
     this.seen.set(replayKey, true);
-    const deadline = Math.min(receivedAt + o.deadlineMs, (parsed.expiresAt + 1) * 1000 - 100);
+    const deadline = Math.min(
+      receivedAt + o.deadlineMs,
+      (parsed.expiresAt + 1) * 1000 - 100,
+    );
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => controller.abort(),
+      Math.max(0, deadline - Date.now()),
+    );
     let decision: NatsAuthDecision;
     try {
       decision = await this.decide!(parsed, controller.signal);
     } catch (e) {
       // The message may hold anything the application put in it: only its kind is logged.
       if (this.refusals.admit('authorizer-error')) {
-        this.logger.error(`NATS auth callout: the authorizer threw ${(e as Error)?.name ?? typeof e} for client ${this.who(parsed)}; denied`);
+        this.logger.error(
+          `NATS auth callout: the authorizer threw ${(e as Error)?.name ?? typeof e} for client ${this.who(parsed)}; denied`,
+        );
       }
       decision = { allow: false, reason: 'not authorized' };
     } finally {
@@ -319,7 +399,9 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
     if (controller.signal.aborted || Date.now() > deadline) {
       this.counters.shed++;
       if (this.refusals.admit('deadline')) {
-        this.logger.warn(`NATS auth callout: decision for client ${this.who(parsed)} came after the deadline; no reply`);
+        this.logger.warn(
+          `NATS auth callout: decision for client ${this.who(parsed)} came after the deadline; no reply`,
+        );
       }
       return undefined;
     }
@@ -327,28 +409,44 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
     let error: string | undefined;
     if (!isPlainObject(decision) || typeof decision.allow !== 'boolean') {
       error = 'not authorized';
-      if (this.refusals.admit('bad-decision')) this.logger.error('NATS auth callout: the authorizer returned no decision ({ allow: … }); denied');
+      if (this.refusals.admit('bad-decision'))
+        this.logger.error(
+          'NATS auth callout: the authorizer returned no decision ({ allow: … }); denied',
+        );
     } else if (decision.allow) {
       try {
         jwt = this.userJwt(decision, parsed);
       } catch (e) {
-        error = e instanceof JwtIssuerError ? `the decision cannot be signed: ${e.message}` : 'not authorized';
+        error =
+          e instanceof JwtIssuerError
+            ? `the decision cannot be signed: ${e.message}`
+            : 'not authorized';
       }
     } else {
-      error = typeof decision.reason === 'string' && decision.reason !== '' ? decision.reason.slice(0, 512) : 'not authorized';
+      error =
+        typeof decision.reason === 'string' && decision.reason !== ''
+          ? decision.reason.slice(0, 512)
+          : 'not authorized';
     }
     if (jwt) {
       this.counters.allowed++;
       if (this.logger.localInstance.debug) {
-        this.logger.debug(`NATS auth callout: client ${this.who(parsed)} allowed`);
+        this.logger.debug(
+          `NATS auth callout: client ${this.who(parsed)} allowed`,
+        );
       }
     } else {
       this.counters.denied++;
-      if (this.refusals.admit('denied')) this.logger.warn(`NATS auth callout: client ${this.who(parsed)} denied: ${error}`);
+      if (this.refusals.admit('denied'))
+        this.logger.warn(
+          `NATS auth callout: client ${this.who(parsed)} denied: ${error}`,
+        );
     }
     const response = this.response(parsed, jwt, error);
     const bytes = Buffer.from(response, 'latin1');
-    return o.xkey && parsed.encrypted ? o.xkey.seal(bytes, parsed.server.xkey!) : bytes;
+    return o.xkey && parsed.encrypted
+      ? o.xkey.seal(bytes, parsed.server.xkey!)
+      : bytes;
   }
 
   /** Client id, host and name (never the user field: it holds the raw token with token auth). */
@@ -357,10 +455,15 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
     return `${r.client.id ?? '?'} (${r.client.host ?? '?'}${name ? `, ${JSON.stringify(name.slice(0, 64))}` : ''}) on ${r.server.name}`;
   }
 
-  private userJwt(decision: NatsAuthDecision & { allow: true }, request: NatsAuthRequest): string {
+  private userJwt(
+    decision: NatsAuthDecision & { allow: true },
+    request: NatsAuthRequest,
+  ): string {
     const o = this.options;
     const expiresIn = Math.min(
-      decision.expiresIn === undefined || !Number.isSafeInteger(decision.expiresIn) || decision.expiresIn < 1
+      decision.expiresIn === undefined ||
+        !Number.isSafeInteger(decision.expiresIn) ||
+        decision.expiresIn < 1
         ? o.maxExpiresIn
         : decision.expiresIn,
       o.maxExpiresIn,
@@ -376,9 +479,20 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
     const account = decision.account ?? o.defaultAccount;
     if (o.mode === 'config') {
       if (typeof account !== 'string' || !ACCOUNT_NAME.test(account)) {
-        throw new JwtIssuerError(JwtIssuerErrorCode.INVALID_ARGUMENT, 'account: must be an account name (APP)');
+        throw new JwtIssuerError(
+          JwtIssuerErrorCode.INVALID_ARGUMENT,
+          'account: must be an account name (APP)',
+        );
       }
-      return signUserJwt(o.issuer!, undefined, request.userNkey, claims, 'unscoped', undefined, account);
+      return signUserJwt(
+        o.issuer!,
+        undefined,
+        request.userNkey,
+        claims,
+        'unscoped',
+        undefined,
+        account,
+      );
     }
     const signer = o.accounts.get(account);
     if (!signer) {
@@ -387,14 +501,25 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
         `account: no signing key configured for ${String(account).slice(0, 60)}`,
       );
     }
-    return signUserJwt(signer.signer, signer.accountJson, request.userNkey, claims, signer.scope);
+    return signUserJwt(
+      signer.signer,
+      signer.accountJson,
+      request.userNkey,
+      claims,
+      signer.scope,
+    );
   }
 
-  private response(request: NatsAuthRequest, jwt: string | undefined, error: string | undefined): string {
+  private response(
+    request: NatsAuthRequest,
+    jwt: string | undefined,
+    error: string | undefined,
+  ): string {
     const iat = nowSeconds();
-    const nats = jwt !== undefined
-      ? `{"jwt":${JSON.stringify(jwt)},"type":"authorization_response","version":2}`
-      : `{"error":${JSON.stringify(error)},"type":"authorization_response","version":2}`;
+    const nats =
+      jwt !== undefined
+        ? `{"jwt":${JSON.stringify(jwt)},"type":"authorization_response","version":2}`
+        : `{"error":${JSON.stringify(error)},"type":"authorization_response","version":2}`;
     return this.responseSigner.signJson(
       `{"aud":${JSON.stringify(request.server.id)},"exp":${Math.max(request.expiresAt, iat + 1)},"iat":${iat},"iss":"${this.options.responseSigner.publicKey}","jti":"${base32Encode(randomBytes(20))}","nats":${nats},"sub":"${request.userNkey}"}`,
     );
@@ -403,12 +528,11 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
   private async findAuthorizer(): Promise<Decide> {
     const o = this.options;
     const a = o.authorizer;
-    const problem = (message: string): never => {
-      throw new JwtIssuerConfigError([{ path: 'nats.callout.authorizer', env: 'JWT_ISSUER_NATS_CALLOUT_AUTHORIZER', message }]);
-    };
     if (a === 'service-token') {
       if (!this.host.verifier) {
-        problem("'service-token' verifies tokens with the 'service' section: configure it to verify (JWT_ISSUER_SERVICE_TRUSTED_ISSUERS, or issue and accept own tokens)");
+        problem(
+          "'service-token' verifies tokens with the 'service' section: configure it to verify (JWT_ISSUER_SERVICE_TRUSTED_ISSUERS, or issue and accept own tokens)",
+        );
       }
       const auth = new ServiceTokenCalloutAuthorizer(this.host.verifier!, {
         tagClaims: o.tagClaims,
@@ -429,33 +553,58 @@ export class NatsCalloutResponder implements OnApplicationBootstrap, BeforeAppli
       } catch {
         instance = undefined;
       }
-      instance ??= this.host.moduleRef ? await this.host.moduleRef.create(cls) : new cls();
-      if (typeof instance.authorize !== 'function') problem(`${cls.name} has no authorize(request, signal) method`);
+      instance ??= this.host.moduleRef
+        ? await this.host.moduleRef.create(cls)
+        : new cls();
+      if (typeof instance.authorize !== 'function')
+        problem(`${cls.name} has no authorize(request, signal) method`);
       return async (r, s) => instance.authorize(r, s);
     }
     const found: { instance: object; method: string; owner: string }[] = [];
     const { discovery, scanner } = this.host;
     if (discovery && scanner) {
-      for (const wrapper of [...discovery.getProviders(), ...discovery.getControllers()]) {
-        const instance = wrapper.instance as Record<string, unknown> | undefined;
-        if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
+      for (const wrapper of [
+        ...discovery.getProviders(),
+        ...discovery.getControllers(),
+      ]) {
+        const instance = wrapper.instance as
+          Record<string, unknown> | undefined;
+        if (
+          !instance ||
+          typeof instance !== 'object' ||
+          !wrapper.isDependencyTreeStatic()
+        )
+          continue;
         const proto = Object.getPrototypeOf(instance) as object | null;
         for (const method of scanner.getAllMethodNames(proto)) {
           const fn = instance[method];
-          if (typeof fn === 'function' && Reflect.getMetadata?.(NATS_AUTH_CALLOUT_METADATA, fn) === true) {
-            found.push({ instance, method, owner: instance.constructor?.name ?? '?' });
+          if (
+            typeof fn === 'function' &&
+            Reflect.getMetadata?.(NATS_AUTH_CALLOUT_METADATA, fn) === true
+          ) {
+            found.push({
+              instance,
+              method,
+              owner: instance.constructor?.name ?? '?',
+            });
           }
         }
       }
     }
     if (found.length === 0) {
-      problem("no authorizer: set 'service-token' or 'password', name an authorizer class, or mark a provider's method with @NatsAuthCallout()");
+      problem(
+        "no authorizer: set 'service-token' or 'password', name an authorizer class, or mark a provider's method with @NatsAuthCallout()",
+      );
     }
     if (found.length > 1) {
-      problem(`several methods are marked @NatsAuthCallout() (${found.map((f) => `${f.owner}.${f.method}`).join(', ')}): keep one`);
+      problem(
+        `several methods are marked @NatsAuthCallout() (${found.map((f) => `${f.owner}.${f.method}`).join(', ')}): keep one`,
+      );
     }
     const { instance, method } = found[0];
-    const fn = (instance as Record<string, (...args: unknown[]) => unknown>)[method].bind(instance);
+    const fn = (instance as Record<string, (...args: unknown[]) => unknown>)[
+      method
+    ].bind(instance);
     return async (r, s) => (await fn(r, s)) as NatsAuthDecision;
   }
 }

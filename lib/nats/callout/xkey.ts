@@ -145,7 +145,10 @@ export class XkeyBox {
       return undefined;
     }
     const nonce = payload.subarray(4, 4 + NONCE_BYTES);
-    return nacl.secretbox.open(payload.subarray(4 + NONCE_BYTES), nonce, key) ?? undefined;
+    return (
+      nacl.secretbox.open(payload.subarray(4 + NONCE_BYTES), nonce, key) ??
+      undefined
+    );
   }
 
   /** Seals `message` for `peer` with a fresh random nonce. @throws {Error} when `peer` is no usable xkey. */

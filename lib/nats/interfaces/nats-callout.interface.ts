@@ -112,8 +112,7 @@ export interface NatsAuthDeny {
 
 /** What a decision method may return. */
 export type NatsAuthDecisionResult =
-  | NatsAuthDecision
-  | Promise<NatsAuthDecision>;
+  NatsAuthDecision | Promise<NatsAuthDecision>;
 
 /**
  * An application class that decides (named in `callout.authorizer`): the module instantiates it through Nest, with
@@ -121,7 +120,10 @@ export type NatsAuthDecisionResult =
  */
 export interface NatsAuthorizer {
   /** Decides one request. `signal` aborts when the server has given up (then nothing is sent). */
-  authorize(request: NatsAuthRequest, signal: AbortSignal): NatsAuthDecisionResult;
+  authorize(
+    request: NatsAuthRequest,
+    signal: AbortSignal,
+  ): NatsAuthDecisionResult;
 }
 
 /** Counters of the responder since it started. */

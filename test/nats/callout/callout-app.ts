@@ -14,7 +14,11 @@ export interface CalloutApp {
   responder: NatsCalloutResponder;
   tokens: ServiceTokenService;
   /** A service token of a trusted issuer (the app's own `service` section) for `sub`, with extra claims. */
-  serviceToken(sub: string, claims?: Record<string, unknown>, validitySeconds?: number): Promise<string>;
+  serviceToken(
+    sub: string,
+    claims?: Record<string, unknown>,
+    validitySeconds?: number,
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -54,7 +58,9 @@ export async function startCalloutApp(
 }
 
 /** The `service` section the responder apps verify client tokens with (issues and accepts its own tokens). */
-export function serviceSection(privateKey: string): JwtIssuerModuleOptions['service'] {
+export function serviceSection(
+  privateKey: string,
+): JwtIssuerModuleOptions['service'] {
   return {
     name: 'auth',
     algorithm: 'EdDSA',

@@ -28,19 +28,34 @@ describe('auth callout under load: 1,000 clients connecting at once through one 
 
   beforeAll(async () => {
     const lib = compileLibrary('.callout-test/load');
-    server = await startNatsServer(setup.config.replace('debug: true', 'debug: false'), [], findNatsServer210());
-    responder = await Responder.start(lib, responderEnv(server.url, setup, pem));
+    server = await startNatsServer(
+      setup.config.replace('debug: true', 'debug: false'),
+      [],
+      findNatsServer210(),
+    );
+    responder = await Responder.start(
+      lib,
+      responderEnv(server.url, setup, pem),
+    );
     // oxlint-disable-next-line no-extraneous-class -- a Nest module class, decorated below
     class IssuerModule {}
     Module({
       imports: [
         JwtIssuerModule.forRoot({
           ignoreEnvVars: true,
-          service: { name: 'auth', issuer: SERVICE_ISSUER, algorithm: 'EdDSA', privateKey: pem, publishJwks: false },
+          service: {
+            name: 'auth',
+            issuer: SERVICE_ISSUER,
+            algorithm: 'EdDSA',
+            privateKey: pem,
+            publishJwks: false,
+          },
         }),
       ],
     })(IssuerModule);
-    issuer = await NestFactory.createApplicationContext(IssuerModule, { logger: ['error'] });
+    issuer = await NestFactory.createApplicationContext(IssuerModule, {
+      logger: ['error'],
+    });
   }, 120_000);
   afterAll(async () => {
     await responder?.kill('SIGTERM');
@@ -53,22 +68,32 @@ describe('auth callout under load: 1,000 clients connecting at once through one 
     // Distinct tokens (a cache of verified tokens would otherwise make all but one free).
     const list = await Promise.all(
       Array.from({ length: 1000 }, (_, i) =>
-        tokens.createJwt({ source: 'microservice', sub: `svc${i}`, team: 'blue' }, { validitySeconds: 300 }),
+        tokens.createJwt(
+          { source: 'microservice', sub: `svc${i}`, team: 'blue' },
+          { validitySeconds: 300 },
+        ),
       ),
     );
     const started = Date.now();
     const outcomes = await Promise.all(
       list.map((token) =>
-        rawConnectWith(server.port, { auth_token: token }).catch((e: Error) => e.message),
+        rawConnectWith(server.port, { auth_token: token }).catch(
+          (e: Error) => e.message,
+        ),
       ),
     );
     const elapsed = Date.now() - started;
     const failed = outcomes.filter((o) => o !== 'ok');
     const stats = await responder.stats();
-    expect({ failed: failed.length, sample: failed.slice(0, 3) }).toEqual({ failed: 0, sample: [] });
+    expect({ failed: failed.length, sample: failed.slice(0, 3) }).toEqual({
+      failed: 0,
+      sample: [],
+    });
     expect(stats.allowed).toBe(1000);
     expect(stats.shed + stats.overloaded).toBe(0);
     // Reported, not asserted as a speed: the bar is the server's timeout, which every client passed.
-    console.log(`1,000 callout connects, xkey on: ${elapsed} ms in all (shared 2-core machine)`);
+    console.log(
+      `1,000 callout connects, xkey on: ${elapsed} ms in all (shared 2-core machine)`,
+    );
   }, 60_000);
 });

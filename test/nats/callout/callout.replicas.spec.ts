@@ -3,11 +3,11 @@ import { type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JwtIssuerModule, ServiceTokenService } from '../../../lib/index.js';
 import {
-  JwtIssuerModule,
-  ServiceTokenService,
-} from '../../../lib/index.js';
-import { configModeSetup, servicePrivateKeyPem } from '../../support/nats-callout.js';
+  configModeSetup,
+  servicePrivateKeyPem,
+} from '../../support/nats-callout.js';
 import {
   findNatsServer210,
   type RunningNatsServer,
@@ -18,7 +18,6 @@ import { SERVICE_ISSUER } from './callout-app.js';
 import { Responder, responderEnv } from './responder-process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 
 describe('auth callout: responder processes in a queue group against a real nats-server 2.10', () => {
   const setup = configModeSetup({ xkey: true });
@@ -37,12 +36,20 @@ describe('auth callout: responder processes in a queue group against a real nats
 
   /** Connects `n` clients at once (staggered by `gapMs`); resolves with how many got in and the errors. */
   async function burst(n: number, gapMs = 0, during?: (i: number) => void) {
-    const token = await tokens.createJwt({ source: 'microservice', sub: 'orders', team: 'blue' }, { validitySeconds: 300 });
+    const token = await tokens.createJwt(
+      { source: 'microservice', sub: 'orders', team: 'blue' },
+      { validitySeconds: 300 },
+    );
     const attempts: Promise<string>[] = [];
     for (let i = 0; i < n; i++) {
       during?.(i);
       attempts.push(
-        connect({ servers: server.url, token, reconnect: false, timeout: 5000 }).then(
+        connect({
+          servers: server.url,
+          token,
+          reconnect: false,
+          timeout: 5000,
+        }).then(
           async (nc) => {
             await nc.close();
             return 'ok';
@@ -53,7 +60,10 @@ describe('auth callout: responder processes in a queue group against a real nats
       if (gapMs) await sleep(gapMs);
     }
     const outcomes = await Promise.all(attempts);
-    return { ok: outcomes.filter((o) => o === 'ok').length, errors: outcomes.filter((o) => o !== 'ok') };
+    return {
+      ok: outcomes.filter((o) => o === 'ok').length,
+      errors: outcomes.filter((o) => o !== 'ok'),
+    };
   }
 
   beforeAll(async () => {
@@ -65,11 +75,19 @@ describe('auth callout: responder processes in a queue group against a real nats
       imports: [
         JwtIssuerModule.forRoot({
           ignoreEnvVars: true,
-          service: { name: 'auth', issuer: SERVICE_ISSUER, algorithm: 'EdDSA', privateKey: pem, publishJwks: false },
+          service: {
+            name: 'auth',
+            issuer: SERVICE_ISSUER,
+            algorithm: 'EdDSA',
+            privateKey: pem,
+            publishJwks: false,
+          },
         }),
       ],
     })(IssuerModule);
-    issuer = await NestFactory.createApplicationContext(IssuerModule, { logger: ['error'] });
+    issuer = await NestFactory.createApplicationContext(IssuerModule, {
+      logger: ['error'],
+    });
     tokens = issuer.get(ServiceTokenService);
   }, 120_000);
   afterAll(async () => {
@@ -119,7 +137,12 @@ describe('auth callout: responder processes in a queue group against a real nats
   it('no secret in any responder log line', () => {
     const all = responders.map((r) => r.log()).join('\n');
     expect(all).toContain('NATS auth callout');
-    for (const secret of [setup.calloutPass, setup.issuerSeed, setup.xkey!.seed, pem.split('\n')[1]]) {
+    for (const secret of [
+      setup.calloutPass,
+      setup.issuerSeed,
+      setup.xkey!.seed,
+      pem.split('\n')[1],
+    ]) {
       expect(all).not.toContain(secret);
     }
     expect(all).not.toMatch(/eyJ[\w-]+\.eyJ/); // no JWT

@@ -15,7 +15,10 @@ export class Responder {
     child.stderr?.on('data', (c: Buffer) => this.output.push(c.toString()));
   }
 
-  static async start(lib: string, env: Record<string, string>): Promise<Responder> {
+  static async start(
+    lib: string,
+    env: Record<string, string>,
+  ): Promise<Responder> {
     const child = fork(FIXTURE, [], {
       cwd: root,
       env: { PATH: process.env.PATH, RESPONDER_LIB: lib, ...env },
@@ -24,14 +27,19 @@ export class Responder {
     });
     const r = new Responder(child);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`responder not ready:\n${r.output.join('')}`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`responder not ready:\n${r.output.join('')}`)),
+        30_000,
+      );
       child.on('message', (m: { type: string }) => {
         if (m.type === 'ready') {
           clearTimeout(timer);
           resolve();
         }
       });
-      child.once('exit', (code) => reject(new Error(`responder exited ${code}:\n${r.output.join('')}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`responder exited ${code}:\n${r.output.join('')}`)),
+      );
     });
     return r;
   }
@@ -50,7 +58,8 @@ export class Responder {
   }
 
   kill(signal: NodeJS.Signals): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    if (this.child.exitCode !== null || this.child.signalCode !== null)
+      return Promise.resolve();
     const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
     this.child.kill(signal);
     return exited;
@@ -62,7 +71,11 @@ export class Responder {
 }
 
 /** The environment of a config-mode responder process (service-token authorizer, the tests' permissions). */
-export function responderEnv(url: string, setup: ConfigModeSetup, pem: string): Record<string, string> {
+export function responderEnv(
+  url: string,
+  setup: ConfigModeSetup,
+  pem: string,
+): Record<string, string> {
   return {
     JWT_ISSUER_NATS_CALLOUT_SERVERS: url,
     JWT_ISSUER_NATS_CALLOUT_USER: setup.calloutUser,
