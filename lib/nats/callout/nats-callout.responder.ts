@@ -179,8 +179,10 @@ export class NatsCalloutResponder
   ): Promise<void> {
     const o = this.options;
     const c = o.connection;
-    while (!this.stopping) {
+    for (let attempt = 0; !this.stopping; attempt++) {
       try {
+        // The first connection is retried here (not by the client), so a stop ends the loop at once; once connected,
+        // the client reconnects forever by itself.
         const nc = await transport.connect({
           servers: o.servers,
           name: c.name,
@@ -195,7 +197,6 @@ export class NatsCalloutResponder
             : {}),
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,
-          waitOnFirstConnect: true,
           noEcho: true,
         });
         if (this.stopping) {
@@ -217,10 +218,12 @@ export class NatsCalloutResponder
         void this.watch(nc);
         return;
       } catch (e) {
-        // Client errors never carry the credentials.
-        this.logger.error(
-          `NATS auth callout: cannot connect (${(e as Error).message}); retrying in 1 s`,
-        );
+        // Client errors never carry the credentials. The first failure and then one in 60 are logged.
+        if (attempt % 60 === 0) {
+          this.logger.error(
+            `NATS auth callout: cannot connect to ${o.servers.join(', ')} (${(e as Error).message}); retrying every second`,
+          );
+        }
         await new Promise((r) => setTimeout(r, 1000).unref());
       }
     }
@@ -311,13 +314,23 @@ export class NatsCalloutResponder
   /** Handles one request (never throws). Exposed for the benchmark and tests through {@link answer}. */
   private async process(item: Pending): Promise<void> {
     const { msg } = item;
-    const reply = await this.answer(
-      msg.data,
-      msg.headers?.get(SERVER_XKEY_HEADER) || undefined,
-      item.receivedAt,
-      !!msg.reply,
-    );
-    if (reply) msg.respond(reply);
+    try {
+      const reply = await this.answer(
+        msg.data,
+        msg.headers?.get(SERVER_XKEY_HEADER) || undefined,
+        item.receivedAt,
+        !!msg.reply,
+      );
+      if (reply) msg.respond(reply);
+    } catch (e) {
+      // A bug or a closed connection: never a crash, and never the request's content in the log.
+      this.counters.invalid++;
+      if (this.refusals.admit('internal')) {
+        this.logger.error(
+          `NATS auth callout: request not answered (${(e as Error)?.name ?? 'error'})`,
+        );
+      }
+    }
   }
 
   /**
@@ -430,11 +443,9 @@ export class NatsCalloutResponder
     }
     if (jwt) {
       this.counters.allowed++;
-      if (this.logger.localInstance.debug) {
-        this.logger.debug(
-          `NATS auth callout: client ${this.who(parsed)} allowed`,
-        );
-      }
+      this.logger.debug(
+        `NATS auth callout: client ${this.who(parsed)} allowed`,
+      );
     } else {
       this.counters.denied++;
       if (this.refusals.admit('denied'))
