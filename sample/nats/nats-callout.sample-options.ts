@@ -8,6 +8,8 @@ import {
   type NatsCalloutOptions,
 } from '../../lib/index.js';
 
+const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
 /** Where the development auth-callout server configuration is written (override with `SAMPLE_NATS_CALLOUT_CONF`). */
 export function natsCalloutConfigPath(): string {
   return resolve(
@@ -29,7 +31,6 @@ export function natsCalloutSampleOptions(): NatsCalloutOptions | undefined {
   if (natsVars.some((v) => (process.env[v.env] ?? '') !== '')) return undefined;
   if (process.env.NODE_ENV === 'production') return undefined;
   const port = Number(process.env.SAMPLE_NATS_CALLOUT_PORT ?? 4223);
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
   const issuer = createAccount();
   const xkey = createCurve();
   const pass = randomBytes(18).toString('base64url');
