@@ -191,7 +191,7 @@ export function parseAuthRequest(
   const signature = Buffer.from(text.slice(dot2 + 1), 'base64url');
   if (
     signature.length !== 64 ||
-    !verify(null, Buffer.from(text.slice(0, dot2), 'latin1'), key, signature)
+    !verify(null, bytes.subarray(0, dot2), key, signature)
   ) {
     return problem('invalid', 'the signature does not verify with iss');
   }
