@@ -5,12 +5,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import {
-  createAccount,
-  createCurve,
-  createServer,
-  createUser,
-} from '@nats-io/nkeys';
+import { createAccount, createCurve, createServer } from '@nats-io/nkeys';
 import nacl from 'tweetnacl';
 import { NatsCalloutResponder, type NatsAuthDecision } from '../lib/index.js';
 import { normalizeCalloutOptions } from '../lib/nats/callout/callout.options.js';
@@ -121,7 +116,7 @@ export default async function (): Promise<void> {
       const jwt = `${input}.${sign(null, Buffer.from(input), serverPrivate).toString('base64url')}`;
       const bytes = new TextEncoder().encode(jwt);
       return xkeyOn
-        ? serverXkey.seal(bytes, responderXkey.getPublicKey())
+        ? serverBox!.seal(bytes, responderXkey.getPublicKey())
         : bytes;
     });
     let n = 1; // requests[0] answers the sample below
