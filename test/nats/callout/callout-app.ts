@@ -20,6 +20,28 @@ export interface CalloutApp {
     validitySeconds?: number,
   ): Promise<string>;
   close(): Promise<void>;
+  /** Every line the app logged (all levels), and every token `serviceToken` made: for the no-secret checks. */
+  logged: string[];
+  issued: string[];
+}
+
+/** A Nest logger that keeps every line (and prints errors, so failures stay readable). */
+function collectingLogger(lines: string[]) {
+  const keep =
+    (print: boolean) =>
+    (...args: unknown[]) => {
+      const line = args.map(String).join(' ');
+      lines.push(line);
+      if (print && process.env.DEBUG_CALLOUT) console.error(line);
+    };
+  return {
+    log: keep(false),
+    warn: keep(false),
+    error: keep(true),
+    debug: keep(false),
+    verbose: keep(false),
+    fatal: keep(true),
+  };
 }
 
 export const SERVICE_ISSUER = 'http://auth.test';
@@ -28,8 +50,10 @@ export const SERVICE_ISSUER = 'http://auth.test';
 export async function startCalloutApp(
   options: JwtIssuerModuleOptions,
   providers: (new (...args: never[]) => unknown)[] = [],
-  logger: ConstructorParameters<typeof Object>[0] = ['error', 'warn'],
+  logger?: unknown,
 ): Promise<CalloutApp> {
+  const logged: string[] = [];
+  const issued: string[] = [];
   // oxlint-disable-next-line no-extraneous-class -- a Nest module class, decorated below
   class CalloutTestModule {}
   Module({
@@ -37,7 +61,7 @@ export async function startCalloutApp(
     providers,
   })(CalloutTestModule);
   const app = await NestFactory.createApplicationContext(CalloutTestModule, {
-    logger: logger as never,
+    logger: (logger ?? collectingLogger(logged)) as never,
     abortOnError: false,
   });
   await app.init();
@@ -48,12 +72,17 @@ export async function startCalloutApp(
     app,
     responder,
     tokens,
-    serviceToken: (sub, claims = {}, validitySeconds = 300) =>
-      tokens.createJwt(
+    serviceToken: async (sub, claims = {}, validitySeconds = 300) => {
+      const token = await tokens.createJwt(
         { source: 'microservice', sub, ...claims },
         { validitySeconds },
-      ),
+      );
+      issued.push(token);
+      return token;
+    },
     close: () => app.close(),
+    logged,
+    issued,
   };
 }
 

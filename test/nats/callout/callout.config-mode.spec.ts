@@ -54,6 +54,21 @@ describe.each([
       await callout?.close();
       await server?.stop();
     });
+    afterAll(() => {
+      // No secret in any line the responder app logged: tokens (also the raw token the server puts in
+      // client_info.user), passwords, seeds.
+      const all = callout.logged.join('\n');
+      expect(all).toMatch(/denied/);
+      for (const secret of [
+        ...callout.issued,
+        setup.calloutPass,
+        setup.issuerSeed,
+        ...(setup.xkey ? [setup.xkey.seed] : []),
+      ]) {
+        expect(all).not.toContain(secret);
+      }
+      expect(all).not.toMatch(/eyJ[\w-]+\.eyJ/);
+    });
 
     it('a service token connects with exactly the decided permissions: own and team subjects delivered, others violations', async () => {
       const token = await callout.serviceToken('orders', { team: 'blue' });

@@ -101,6 +101,23 @@ describe.each([
       await callout?.close();
       await server?.stop();
     });
+    afterAll(() => {
+      // No secret in any line the responder app logged: tokens (also the raw token the server puts in
+      // client_info.user), passwords, seeds.
+      const all = callout.logged.join('\n');
+      expect(all).toMatch(/denied/);
+      for (const secret of [
+        ...callout.issued,
+        setup.authSeed,
+        setup.appScopedSeed,
+        setup.otherSeed,
+        ...(setup.xkey ? [setup.xkey.seed] : []),
+        setup.calloutCreds.split('\n')[1],
+      ]) {
+        expect(all).not.toContain(secret);
+      }
+      expect(all).not.toMatch(/eyJ[\w-]+\.eyJ/);
+    });
 
     it("a user signed by APP's scoped key gets the scope's template ({{name()}}, {{tag(team)}}), nothing else", async () => {
       const token = await callout.serviceToken('orders', { team: 'blue' });
