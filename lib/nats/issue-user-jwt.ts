@@ -154,18 +154,19 @@ function scopeFrom(
  */
 export function issueUserJwt(options: IssueUserJwtOptions): string {
   if (!isPlainObject(options)) invalid('options', 'must be an object');
-  const signer = remember(
+  // The hit path reads the memos directly (no closure per call): this function should cost one signature.
+  const { signingKey, accountId } = options;
+  let signer =
+    typeof signingKey === 'string' ? signers.get(signingKey) : undefined;
+  signer ??= remember(
     signers,
-    options.signingKey,
-    () =>
-      new NkeyJwtSigner(
-        decodeSeed(options.signingKey, 'signingKey', ['account']),
-      ),
+    signingKey,
+    () => new NkeyJwtSigner(decodeSeed(signingKey, 'signingKey', ['account'])),
   );
-  const accountJson = remember(accountJsons, options.accountId, () =>
-    JSON.stringify(
-      checkPublicNkey(options.accountId, 'accountId', ['account']),
-    ),
+  let accountJson =
+    typeof accountId === 'string' ? accountJsons.get(accountId) : undefined;
+  accountJson ??= remember(accountJsons, accountId, () =>
+    JSON.stringify(checkPublicNkey(accountId, 'accountId', ['account'])),
   );
   const publicUserKey = checkPublicNkey(
     options.publicUserKey,
@@ -177,7 +178,9 @@ export function issueUserJwt(options: IssueUserJwtOptions): string {
     accountJson,
     publicUserKey,
     options,
-    scopeFrom(options.accountJwt, options.accountId, signer.publicKey),
+    options.accountJwt === undefined
+      ? 'unknown'
+      : scopeFrom(options.accountJwt, accountId, signer.publicKey),
   );
 }
 
