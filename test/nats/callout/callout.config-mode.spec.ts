@@ -179,6 +179,23 @@ describe.each([
       await server.waitForLog(/ERR_JWT_ISSUER_TOKEN_EXPIRED/);
     });
 
+    it('the server itself refuses a client publishing into the callout subject, auth_users included', async () => {
+      const c = await connectWatched(server.url, {
+        user: setup.calloutUser,
+        pass: setup.calloutPass,
+      });
+      try {
+        c.nc.publish('$SYS.REQ.USER.AUTH', 'forged');
+        await c.nc.flush().catch(() => undefined);
+        await sleep(100);
+        expect(c.errors.join('\n')).toMatch(
+          /Permissions Violation for Publish to "\$SYS\.REQ\.USER\.AUTH"/i,
+        );
+      } finally {
+        await c.nc.close();
+      }
+    });
+
     it('a user JWT with a short expiry is disconnected when it passes', async () => {
       const token = await callout.serviceToken(
         'shortlived',
