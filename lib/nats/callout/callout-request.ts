@@ -228,7 +228,7 @@ export function parseAuthRequest(
     );
   }
   const jti = str(claims.jti) ?? '';
-  const server: NatsAuthServer = defined({
+  const server: NatsAuthServer = {
     name: str(sid.name) ?? '',
     host: str(sid.host) ?? '',
     id: claims.iss as string,
@@ -236,9 +236,9 @@ export function parseAuthRequest(
     cluster: str(sid.cluster),
     tags: strList(sid.tags),
     xkey: str(sid.xkey),
-  });
+  };
   const ci = isPlainObject(nats.client_info) ? nats.client_info : {};
-  const client: NatsAuthClientInfo = defined({
+  const client: NatsAuthClientInfo = {
     host: str(ci.host),
     id: int(ci.id),
     user: str(ci.user),
@@ -248,9 +248,9 @@ export function parseAuthRequest(
     kind: str(ci.kind),
     type: str(ci.type),
     nonce: str(ci.nonce),
-  });
+  };
   const co = isPlainObject(nats.connect_opts) ? nats.connect_opts : {};
-  const connectOptions: NatsAuthConnectOptions = defined({
+  const connectOptions: NatsAuthConnectOptions = {
     jwt: str(co.jwt),
     nkey: str(co.nkey),
     sig: str(co.sig),
@@ -261,20 +261,20 @@ export function parseAuthRequest(
     lang: str(co.lang),
     version: str(co.version),
     protocol: int(co.protocol),
-  });
+  };
   let tls: NatsAuthClientTls | undefined;
   if (isPlainObject(nats.client_tls)) {
     const t = nats.client_tls;
-    tls = defined({
+    tls = {
       version: str(t.version),
       cipher: str(t.cipher),
       certs: strList(t.certs),
       verifiedChains: Array.isArray(t.verified_chains)
         ? t.verified_chains.slice(0, 16).map((c) => strList(c) ?? [])
         : undefined,
-    });
+    };
   }
-  return defined({
+  return {
     server,
     userNkey,
     client,
@@ -284,7 +284,7 @@ export function parseAuthRequest(
     issuedAt: iat,
     expiresAt: exp,
     encrypted: sealed,
-  });
+  };
 }
 
 /** Whether {@link parseAuthRequest} returned a problem. */
