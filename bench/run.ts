@@ -21,9 +21,16 @@ export interface RunSuitesOptions {
  */
 export async function runSuites(options: RunSuitesOptions): Promise<void> {
   const filters = options.filters ?? [];
-  const suites = (await readdir(options.dir))
-    .filter((f) => /\.bench\.[jt]s$/.test(f))
-    .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  const all = (await readdir(options.dir)).filter((f) =>
+    /\.bench\.[jt]s$/.test(f),
+  );
+  const nameOf = (f: string) => f.replace(/\.bench\.[jt]s$/, '');
+  // An argument that names a suite exactly picks that suite alone (`nats`, not also `nats-callout`); any other
+  // argument picks every suite whose name contains it.
+  const picks = (f: string, x: string) =>
+    all.some((g) => nameOf(g) === x) ? nameOf(f) === x : f.includes(x);
+  const suites = all
+    .filter((f) => filters.length === 0 || filters.some((x) => picks(f, x)))
     .toSorted();
   console.log(
     `# nest-jwt-issuer benchmarks (node ${process.version}, ${process.arch})`,
@@ -62,7 +69,7 @@ export async function runSuites(options: RunSuitesOptions): Promise<void> {
 
 /**
  * `npm run bench [-- NAME…] [--write]`: runs every `*.bench.js` suite next to this file (compiled from
- * `bench/*.bench.ts`), or those whose name contains one of the arguments; `--write` also puts each suite's results
+ * `bench/*.bench.ts`), or the one an argument names exactly, or those whose name contains it; `--write` also puts each suite's results
  * into docs/benchmarks.md (`BENCH_RESULTS_FILE` names another page).
  */
 async function main(): Promise<void> {

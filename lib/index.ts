@@ -39,6 +39,33 @@ export { issueUserJwt, formatUserCreds } from './nats/issue-user-jwt.js';
 export type { NatsSigningKeyScope } from './nats/issue-user-jwt.js';
 export { NatsUserJwtService } from './nats/nats-user-jwt.service.js';
 export { createNatsDevelopmentAccount } from './nats/nats-development.js';
+export {
+  NatsCalloutResponder,
+  AUTH_CALLOUT_SUBJECT,
+} from './nats/callout/nats-callout.responder.js';
+export {
+  NatsAuthCallout,
+  ServiceTokenCalloutAuthorizer,
+  PasswordCalloutAuthorizer,
+} from './nats/callout/callout-authorizers.js';
+export { redactNatsAuthRequest } from './nats/callout/callout-request.js';
+export type {
+  NatsCalloutOptions,
+  NatsCalloutAccount,
+} from './nats/interfaces/nats-callout-options.interface.js';
+export type {
+  NatsAuthRequest,
+  NatsAuthServer,
+  NatsAuthClientInfo,
+  NatsAuthConnectOptions,
+  NatsAuthClientTls,
+  NatsAuthDecision,
+  NatsAuthDecisionResult,
+  NatsAuthAllow,
+  NatsAuthDeny,
+  NatsAuthorizer,
+  NatsCalloutStats,
+} from './nats/interfaces/nats-callout.interface.js';
 export type { NatsUserJwtOptions } from './nats/interfaces/nats-options.interface.js';
 export type {
   NatsDevelopmentAccount,

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';
 import {
   ASYNC_OPTIONS_TYPE,
@@ -97,6 +98,8 @@ const featureProviders: Provider[] = JWT_ISSUER_CAPABILITIES.flatMap((c) => [
  * imports: [JwtIssuerModule.forRootAsync({ inject: [ConfigService], useFactory: (c: ConfigService) => ({ … }) })]
  */
 @Module({
+  // DiscoveryModule: the NATS auth callout finds the method marked @NatsAuthCallout().
+  imports: [DiscoveryModule],
   providers: [
     envOptionsProvider,
     resolvedOptionsProvider(),

@@ -124,6 +124,17 @@ export const JWT_ISSUER_INSTRUMENTS = {
       [ATTR.outcome]: '`success`, `failure`',
     },
   },
+  calloutRequests: {
+    name: `${METRIC_PREFIX}nats.callout.requests`,
+    kind: 'counter',
+    unit: '{request}',
+    description:
+      'Authorization requests the NATS auth-callout responder finished with, by outcome (`allowed`: answered with a user JWT; `denied`: answered with an error; the others dropped unanswered).',
+    attributes: {
+      [ATTR.outcome]:
+        '`allowed`, `denied`, `invalid`, `xkey_mismatch`, `shed`, `overloaded`',
+    },
+  },
   refusalLogSuppressed: {
     name: `${METRIC_PREFIX}refusal_log.suppressed`,
     kind: 'counter',

@@ -28,16 +28,18 @@ export function checkExpiresIn(value: unknown, what = 'expiresIn'): number {
 }
 
 /**
- * Validates the user part of the options and signs the JWT (internal; shared by {@link issueUserJwt} and the
- * service). `accountJson` is the account id already serialized.
+ * Validates the user part of the options and signs the JWT (internal; shared by {@link issueUserJwt}, the service
+ * and the auth-callout responder). `accountJson` is the account id already serialized (`undefined`: no
+ * `issuer_account`, as a config-mode callout user); `aud` the callout user's target account in config mode.
  */
 export function signUserJwt(
   signer: NkeyJwtSigner,
-  accountJson: string,
+  accountJson: string | undefined,
   publicUserKey: string,
   options: NatsUserClaimsOptions,
   scope: NatsSigningKeyScope,
   defaultExpiresIn?: number,
+  aud?: string,
 ): string {
   if (!isPlainObject(options)) invalid('options', 'must be an object');
   const { name, tags, issuedAt } = options;
@@ -65,11 +67,14 @@ export function signUserJwt(
   const tagsJson =
     tagList === undefined ? '' : `"tags":${JSON.stringify(tagList)},`;
   const model = userModelJson(options.permissions, options.limits, scope);
+  const issuerAccount =
+    accountJson === undefined ? '' : `"issuer_account":${accountJson},`;
   return signer.sign({
+    aud,
     exp: expiresIn === undefined ? undefined : iat + expiresIn,
     iat,
     name: name ?? publicUserKey,
-    natsJson: `{${model}"issuer_account":${accountJson},${tagsJson}"type":"user","version":2}`,
+    natsJson: `{${model}${issuerAccount}${tagsJson}"type":"user","version":2}`,
     sub: publicUserKey,
   });
 }
@@ -149,18 +154,19 @@ function scopeFrom(
  */
 export function issueUserJwt(options: IssueUserJwtOptions): string {
   if (!isPlainObject(options)) invalid('options', 'must be an object');
-  const signer = remember(
+  // The hit path reads the memos directly (no closure per call): this function should cost one signature.
+  const { signingKey, accountId } = options;
+  let signer =
+    typeof signingKey === 'string' ? signers.get(signingKey) : undefined;
+  signer ??= remember(
     signers,
-    options.signingKey,
-    () =>
-      new NkeyJwtSigner(
-        decodeSeed(options.signingKey, 'signingKey', ['account']),
-      ),
+    signingKey,
+    () => new NkeyJwtSigner(decodeSeed(signingKey, 'signingKey', ['account'])),
   );
-  const accountJson = remember(accountJsons, options.accountId, () =>
-    JSON.stringify(
-      checkPublicNkey(options.accountId, 'accountId', ['account']),
-    ),
+  let accountJson =
+    typeof accountId === 'string' ? accountJsons.get(accountId) : undefined;
+  accountJson ??= remember(accountJsons, accountId, () =>
+    JSON.stringify(checkPublicNkey(accountId, 'accountId', ['account'])),
   );
   const publicUserKey = checkPublicNkey(
     options.publicUserKey,
@@ -172,7 +178,9 @@ export function issueUserJwt(options: IssueUserJwtOptions): string {
     accountJson,
     publicUserKey,
     options,
-    scopeFrom(options.accountJwt, options.accountId, signer.publicKey),
+    options.accountJwt === undefined
+      ? 'unknown'
+      : scopeFrom(options.accountJwt, accountId, signer.publicKey),
   );
 }
 

@@ -1,5 +1,6 @@
 import type { JwtIssuerCapability } from '../config/capability.interface.js';
-import type { ResolvedNatsUserJwtOptions } from './interfaces/nats-options.interface.js';
+import type { ResolvedNatsSection } from './interfaces/nats-options.interface.js';
+import { NatsCalloutResponder } from './callout/nats-callout.responder.js';
 import { NatsUserJwtService } from './nats-user-jwt.service.js';
 import { NATS_ENV_VARS } from './nats.env.js';
 import { natsHealth } from './nats.health.js';
@@ -7,14 +8,18 @@ import { normalizeNatsUserJwtOptions } from './nats.options.js';
 import { NATS_PROVIDERS } from './nats.providers.js';
 
 /** NATS user JWTs (ADR-14): the `nats` section, its variables, its validation and its providers. */
-export const NATS_CAPABILITY: JwtIssuerCapability<
-  'nats',
-  ResolvedNatsUserJwtOptions
-> = {
-  section: 'nats',
-  envVars: NATS_ENV_VARS,
-  normalize: normalizeNatsUserJwtOptions,
-  providers: NATS_PROVIDERS,
-  // A further NATS part (e.g. a responder's connection) adds its provider to `inject` and its state to the report.
-  health: { inject: [NatsUserJwtService], report: natsHealth },
-};
+export const NATS_CAPABILITY: JwtIssuerCapability<'nats', ResolvedNatsSection> =
+  {
+    section: 'nats',
+    envVars: NATS_ENV_VARS,
+    normalize: normalizeNatsUserJwtOptions,
+    providers: NATS_PROVIDERS,
+    describe: (s) =>
+      s.callout
+        ? `on (auth callout: ${s.callout.mode} mode, xkey ${s.callout.xkey ? 'on' : 'off'})`
+        : 'on',
+    health: {
+      inject: [NatsUserJwtService, NatsCalloutResponder],
+      report: natsHealth,
+    },
+  };

@@ -1,17 +1,75 @@
 import type { Provider } from '@nestjs/common';
 import { JwtIssuerTelemetry } from '../common/telemetry.js';
-import { capabilityProvider } from '../config/capability-provider.js';
-import type { ResolvedNatsUserJwtOptions } from './interfaces/nats-options.interface.js';
+import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
+import { notConfigured } from '../common/not-configured.js';
+import {
+  type ResolvedSections,
+  resolvedSection,
+} from '../config/capability.interface.js';
+import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
+import { ServiceTokenVerifier } from '../service-token/service-token.verifier.js';
+import { NatsCalloutResponder } from './callout/nats-callout.responder.js';
+import type { ResolvedNatsSection } from './interfaces/nats-options.interface.js';
 import { NatsUserJwtService } from './nats-user-jwt.service.js';
+
+const ENV_HINT = 'JWT_ISSUER_NATS_ACCOUNT_ID and JWT_ISSUER_NATS_SIGNING_KEY';
 
 /** Providers of the 'nats' capability. */
 export const NATS_PROVIDERS: Provider[] = [
-  capabilityProvider(
-    NatsUserJwtService,
-    'nats',
-    'JWT_ISSUER_NATS_ACCOUNT_ID and JWT_ISSUER_NATS_SIGNING_KEY',
-    (options: ResolvedNatsUserJwtOptions, telemetry: JwtIssuerTelemetry) =>
-      new NatsUserJwtService(options, telemetry),
-    [JwtIssuerTelemetry],
-  ),
+  {
+    provide: NatsUserJwtService,
+    inject: [JWT_ISSUER_RESOLVED_OPTIONS, JwtIssuerTelemetry],
+    useFactory: (resolved: ResolvedSections, telemetry: JwtIssuerTelemetry) => {
+      const s = resolvedSection<ResolvedNatsSection>(resolved, 'nats');
+      return s?.signingKey
+        ? new NatsUserJwtService(s, telemetry)
+        : notConfigured<NatsUserJwtService>(
+            NatsUserJwtService.name,
+            s
+              ? `the 'nats' section configures only the auth callout (config mode): set nats.accountId and nats.signingKey (${ENV_HINT}) to issue ADR-14 user JWTs.`
+              : `the 'nats' section is not configured. Pass JwtIssuerModule.forRoot({ nats: { … } }) or set ${ENV_HINT}.`,
+          );
+    },
+  },
+  {
+    provide: NatsCalloutResponder,
+    inject: [
+      JWT_ISSUER_RESOLVED_OPTIONS,
+      ModuleRef,
+      DiscoveryService,
+      MetadataScanner,
+      ServiceTokenVerifier,
+      JwtIssuerTelemetry,
+    ],
+    useFactory: (
+      resolved: ResolvedSections,
+      moduleRef: ModuleRef,
+      discovery: DiscoveryService,
+      scanner: MetadataScanner,
+      verifier: ServiceTokenVerifier,
+      telemetry: JwtIssuerTelemetry,
+    ) => {
+      const callout = resolvedSection<ResolvedNatsSection>(
+        resolved,
+        'nats',
+      )?.callout;
+      if (!callout) {
+        return notConfigured<NatsCalloutResponder>(
+          NatsCalloutResponder.name,
+          'the auth callout is not configured: set nats.callout (JWT_ISSUER_NATS_CALLOUT_SERVERS, …) to run a responder.',
+        );
+      }
+      return new NatsCalloutResponder(callout, {
+        moduleRef,
+        discovery,
+        scanner,
+        telemetry,
+        // Only a section that verifies gives a usable verifier (otherwise it is the NOT_CONFIGURED stand-in).
+        verifier:
+          resolvedSection(resolved, 'service') !== undefined
+            ? verifier
+            : undefined,
+      });
+    },
+  },
 ];

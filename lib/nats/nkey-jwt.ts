@@ -11,6 +11,8 @@ const KEEP_SCRATCH = 64 * 1024;
 
 /** Claims of a NATS JWT, with `nats` already serialized (its key order is the caller's). */
 export interface NkeyJwtClaims {
+  /** Audience (an auth-callout user's target account in config mode); written first when present. */
+  aud?: string;
   exp?: number;
   iat: number;
   name: string;
@@ -25,6 +27,14 @@ let bodyScratch: Buffer = Buffer.allocUnsafe(4096);
 let inputScratch: Buffer = Buffer.allocUnsafe(8192);
 inputScratch.write(HEADER_DOT, 0, 'latin1');
 
+/** JSON text of a string, with every non-ASCII character escaped (the head of the body must be ASCII). */
+function asciiJson(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\u0080-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 function scratch(
   kept: Buffer,
   size: number,
@@ -38,7 +48,7 @@ function scratch(
 
 /**
  * Signs NATS JWTs with an nkey held by `node:crypto` (internal). The body's keys are written in the order
- * `exp, iat, jti, iss, name, nats, sub`, and `jti` is ADR-14's: base32 (no padding) of the SHA-256 of the body
+ * `aud?, exp, iat, jti, iss, name, nats, sub`, and `jti` is ADR-14's: base32 (no padding) of the SHA-256 of the body
  * written with `"jti":""`.
  *
  * Built for rate: the body is written once into a reused buffer, hashed there for the jti, shifted to make room for
@@ -61,7 +71,9 @@ export class NkeyJwtSigner {
 
   /** Signs the claims into a compact JWT. */
   sign(claims: NkeyJwtClaims): string {
-    const head = `{${claims.exp === undefined ? '' : `"exp":${claims.exp},`}"iat":${claims.iat},"jti":"`;
+    const aud =
+      claims.aud === undefined ? '' : `"aud":${asciiJson(claims.aud)},`;
+    const head = `{${aud}${claims.exp === undefined ? '' : `"exp":${claims.exp},`}"iat":${claims.iat},"jti":"`;
     const tail = `${this.afterJti}${JSON.stringify(claims.name)},"nats":${claims.natsJson},"sub":"${claims.sub}"}`;
     // ASCII head; the tail may hold any character (3 UTF-8 bytes per UTF-16 unit at most).
     const body = scratch(

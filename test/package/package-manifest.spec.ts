@@ -103,11 +103,13 @@ describe('package manifest', () => {
     }
     for (const name of used)
       expect(declared, `${name} is imported by lib/`).toContain(name);
-    // Runtime dependencies: nkeys, and lru-cache for the verified-token cache. Signing and verification are
+    // Runtime dependencies: nkeys, lru-cache for the verified-token cache, and tweetnacl (already nkeys' own
+    // dependency) for the auth callout's XSalsa20-Poly1305 box, which node:crypto lacks. Signing and verification are
     // node:crypto; jose is only a test oracle.
     expect(Object.keys(pkg.dependencies)).toEqual([
       '@nats-io/nkeys',
       'lru-cache',
+      'tweetnacl',
     ]);
   });
 

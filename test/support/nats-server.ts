@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findExecutable } from './broker-process.js';
 
@@ -26,20 +26,76 @@ export function findNatsServer(dirs?: readonly string[]): string {
   return findExecutable('nats-server', INSTALL_HINT, dirs);
 }
 
+const INSTALL_HINT_2_10 =
+  'The NATS auth-callout tests need nats-server 2.10 or later (Debian 12 ships 2.9.10). Fetch it into the cache ' +
+  'folder without touching the system: `scripts/fetch-nats-server.sh` (what .ci/run does), or point ' +
+  'NATS_SERVER_2_10 at a nats-server ≥ 2.10 binary (a release from https://github.com/nats-io/nats-server/releases, ' +
+  '`brew install nats-server`).';
+
+function serverVersion(bin: string): number[] {
+  try {
+    const out = execFileSync(bin, ['--version'], { encoding: 'utf8' });
+    const m = /v(\d+)\.(\d+)\.(\d+)/.exec(out);
+    return m ? m.slice(1).map(Number) : [];
+  } catch {
+    return [];
+  }
+}
+
+let found210: string | undefined;
+
+/**
+ * Finds a nats-server ≥ 2.10 (auth callout): `NATS_SERVER_2_10`, then the cache folder `scripts/fetch-nats-server.sh`
+ * fills (`${XDG_CACHE_HOME:-~/.cache}/nest-jwt-issuer/nats-server-2.10.27`), then the nats-server on PATH when it is
+ * recent enough; throws how to get one if none is.
+ */
+export function findNatsServer210(): string {
+  if (found210) return found210;
+  const cache = join(
+    process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'),
+    'nest-jwt-issuer',
+    'nats-server-2.10.27',
+    'usr',
+    'sbin',
+  );
+  const candidates: string[] = [];
+  if (process.env.NATS_SERVER_2_10)
+    candidates.push(process.env.NATS_SERVER_2_10);
+  try {
+    candidates.push(findExecutable('nats-server', '', [cache]));
+  } catch {
+    // not fetched
+  }
+  try {
+    candidates.push(findNatsServer());
+  } catch {
+    // none on PATH
+  }
+  for (const bin of candidates) {
+    const [major = 0, minor = 0] = serverVersion(bin);
+    if (major > 2 || (major === 2 && minor >= 10)) return (found210 = bin);
+  }
+  throw new Error(INSTALL_HINT_2_10);
+}
+
 /**
  * Starts nats-server with a configuration text (write `port: -1` to get a free port) and resolves once it is ready.
- * The port is read from the log line `Listening for client connections on 127.0.0.1:<port>`.
+ * The port is read from the log line `Listening for client connections on 127.0.0.1:<port>`. `bin` picks the binary
+ * (e.g. {@link findNatsServer210}). @default findNatsServer()
  */
 export async function startNatsServer(
   config: string,
   extraArgs: string[] = [],
+  bin: string = findNatsServer(), // fails with the install hint before creating anything
 ): Promise<RunningNatsServer> {
-  findNatsServer(); // fail with the install hint before creating anything
   const dir = mkdtempSync(join(tmpdir(), 'nats-test-'));
   const file = join(dir, 'nats-server.conf');
   writeFileSync(file, config, { mode: 0o600 });
-  return startNatsServerWithFile(file, extraArgs, () =>
-    rmSync(dir, { recursive: true, force: true }),
+  return startNatsServerWithFile(
+    file,
+    extraArgs,
+    () => rmSync(dir, { recursive: true, force: true }),
+    bin,
   );
 }
 
@@ -48,8 +104,8 @@ export function startNatsServerWithFile(
   file: string,
   extraArgs: string[] = [],
   cleanup: () => void = () => undefined,
+  bin: string = findNatsServer(),
 ): Promise<RunningNatsServer> {
-  const bin = findNatsServer();
   const child: ChildProcess = spawn(bin, ['-c', file, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,5 +1,7 @@
 import type { AccountJwtFacts } from '../account-jwt.js';
+import type { ResolvedNatsCalloutOptions } from '../callout/callout.options.js';
 import type { DecodedSeed } from '../nkey.js';
+import type { NatsCalloutOptions } from './nats-callout-options.interface.js';
 
 /**
  * Options of the 'nats' section: NATS user JWTs signed by an account's (scoped) signing key. Each option may also come
@@ -29,6 +31,11 @@ export interface NatsUserJwtOptions {
    * `JWT_ISSUER_NATS_ACCOUNT_JWT`. @default none: the key's scope is unknown
    */
   accountJwt?: string;
+  /**
+   * The auth-callout responder (nats-server ≥ 2.10): see {@link NatsCalloutOptions}. In config mode `accountId` and
+   * `signingKey` are not needed (the callout's `issuerKey` signs). @default none: no responder
+   */
+  callout?: NatsCalloutOptions;
 }
 
 /** The 'nats' section after validation (internal). */
@@ -38,4 +45,16 @@ export interface ResolvedNatsUserJwtOptions {
   expiresIn?: number;
   /** What the account JWT says about the signing key, when one was configured. */
   account?: AccountJwtFacts;
+  callout?: ResolvedNatsCalloutOptions;
 }
+
+/** The 'nats' section after validation: a config-mode responder needs no account or signing key (internal). */
+export type ResolvedNatsSection =
+  | ResolvedNatsUserJwtOptions
+  | {
+      accountId?: undefined;
+      signingKey?: undefined;
+      expiresIn?: number;
+      account?: undefined;
+      callout: ResolvedNatsCalloutOptions;
+    };

@@ -1,0 +1,225 @@
+import 'reflect-metadata';
+import { Test } from '@nestjs/testing';
+import { createAccount, createCurve, createUser } from '@nats-io/nkeys';
+import { describe, expect, it } from 'vitest';
+import {
+  JwtIssuerConfigError,
+  JwtIssuerModule,
+  type JwtIssuerModuleOptions,
+  NatsCalloutResponder,
+  NatsUserJwtService,
+} from '../../../lib/index.js';
+import { readJwtIssuerEnv } from '../../../lib/jwt-issuer.capabilities.js';
+
+const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+async function problems(options: JwtIssuerModuleOptions): Promise<string[]> {
+  const err = await Test.createTestingModule({
+    imports: [JwtIssuerModule.forRoot({ ignoreEnvVars: true, ...options })],
+  })
+    .compile()
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  expect(err).toBeInstanceOf(JwtIssuerConfigError);
+  return (err as JwtIssuerConfigError).problems.map(
+    (p) => `${p.path}: ${p.message}`,
+  );
+}
+
+const issuerSeed = text(createAccount().getSeed());
+const userSeed = text(createUser().getSeed());
+const curveSeed = text(createCurve().getSeed());
+const curvePublic = createCurve().getPublicKey();
+
+describe('nats.callout options: every problem at start-up, no secret quoted', () => {
+  it('config mode: reports the wrong key kinds, an xkey that is no curve seed, and missing servers and user together', async () => {
+    const list = await problems({
+      nats: {
+        callout: {
+          issuerKey: userSeed,
+          xkey: issuerSeed,
+          authorizer: 'service-token',
+        },
+      },
+    });
+    expect(list).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^nats\.callout\.servers: is required/),
+        expect.stringMatching(
+          /^nats\.callout\.user: is required in config mode/,
+        ),
+        expect.stringMatching(
+          /^nats\.callout\.issuerKey: is a user seed; an account seed \(SA…\) is needed/,
+        ),
+        expect.stringMatching(/^nats\.callout\.xkey: is not a curve seed/),
+      ]),
+    );
+    const joined = list.join('\n');
+    for (const secret of [issuerSeed, userSeed])
+      expect(joined).not.toContain(secret);
+  });
+
+  it('a public xkey where the seed belongs says so', async () => {
+    const list = await problems({
+      nats: {
+        callout: {
+          servers: 'nats://127.0.0.1:4222',
+          user: 'u',
+          pass: 'p',
+          issuerKey: issuerSeed,
+          xkey: curvePublic,
+        },
+      },
+    });
+    expect(list.join('\n')).toMatch(
+      /nats\.callout\.xkey: is not a curve seed.*this is a public xkey/,
+    );
+  });
+
+  it('operator mode without an account or signing key, without creds: a mode that cannot work', async () => {
+    const list = await problems({
+      nats: {
+        callout: { mode: 'operator', servers: ['nats://127.0.0.1:4222'] },
+      },
+    });
+    expect(list.join('\n')).toMatch(/nats\.accountId/);
+    expect(list.join('\n')).toMatch(
+      /nats\.callout\.creds: is required in operator mode/,
+    );
+  });
+
+  it('an unknown mode, an account key as config-mode account, bad numbers, an unknown option', async () => {
+    const list = await problems({
+      nats: {
+        callout: {
+          mode: 'both' as never,
+          servers: 'nats://127.0.0.1:4222',
+          user: 'u',
+          pass: 'p',
+          issuerKey: issuerSeed,
+          account: createAccount().getPublicKey(),
+          timeout: 0,
+          maxConcurrency: -1,
+          queues: 'x',
+        } as never,
+      },
+    });
+    const joined = list.join('\n');
+    expect(joined).toMatch(/nats\.callout\.mode: must be 'config'/);
+    expect(joined).toMatch(/nats\.callout\.timeout: must be a number/);
+    expect(joined).toMatch(/nats\.callout\.maxConcurrency: must be a number/);
+    expect(joined).toMatch(/nats\.callout\.queues: is not a known option/);
+  });
+
+  it("the 'service-token' authorizer without a verifying 'service' section fails the start, naming what to set", async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        JwtIssuerModule.forRoot({
+          ignoreEnvVars: true,
+          nats: {
+            callout: {
+              servers: 'nats://127.0.0.1:1',
+              user: 'u',
+              pass: 'p',
+              issuerKey: issuerSeed,
+              authorizer: 'service-token',
+            },
+          },
+        }),
+      ],
+    }).compile();
+    const err = await moduleRef.init().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(JwtIssuerConfigError);
+    expect((err as Error).message).toMatch(
+      /nats\.callout\.authorizer.*'service-token' verifies tokens with the 'service' section/s,
+    );
+  });
+
+  it('no authorizer at all fails the start, saying how to give one', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        JwtIssuerModule.forRoot({
+          ignoreEnvVars: true,
+          nats: {
+            callout: {
+              servers: 'nats://127.0.0.1:1',
+              user: 'u',
+              pass: 'p',
+              issuerKey: issuerSeed,
+            },
+          },
+        }),
+      ],
+    }).compile();
+    const err = await moduleRef.init().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as Error).message).toMatch(
+      /no authorizer: set 'service-token' or 'password'.*@NatsAuthCallout\(\)/s,
+    );
+  });
+
+  it("'password' is refused in production", async () => {
+    const before = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      const list = await problems({
+        nats: {
+          callout: {
+            servers: 'nats://127.0.0.1:4222',
+            user: 'u',
+            pass: 'p',
+            issuerKey: issuerSeed,
+            authorizer: 'password',
+            users: { a: 'b' },
+          },
+        },
+      });
+      expect(list.join('\n')).toMatch(
+        /nats\.callout\.authorizer: 'password' is a development authorizer/,
+      );
+      expect(list.join('\n')).not.toContain(': b');
+    } finally {
+      process.env.NODE_ENV = before;
+    }
+  });
+
+  it('JWT_ISSUER_NATS_CALLOUT_* variables configure it; a config-mode responder alone needs no account or signing key', async () => {
+    const env = readJwtIssuerEnv({
+      JWT_ISSUER_NATS_CALLOUT_SERVERS: 'nats://127.0.0.1:1,nats://127.0.0.1:2',
+      JWT_ISSUER_NATS_CALLOUT_USER: 'callout',
+      JWT_ISSUER_NATS_CALLOUT_PASS: 'secret',
+      JWT_ISSUER_NATS_CALLOUT_ISSUER_KEY: issuerSeed,
+      JWT_ISSUER_NATS_CALLOUT_XKEY: curveSeed,
+      JWT_ISSUER_NATS_CALLOUT_AUTHORIZER: 'password',
+      JWT_ISSUER_NATS_CALLOUT_USERS: '{"alice":"pw"}',
+      JWT_ISSUER_NATS_CALLOUT_TAG_CLAIMS: 'team,role',
+    });
+    expect(env.nats.callout).toMatchObject({
+      servers: ['nats://127.0.0.1:1', 'nats://127.0.0.1:2'],
+      users: { alice: 'pw' },
+      tagClaims: ['team', 'role'],
+    });
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        JwtIssuerModule.forRoot({
+          ignoreEnvVars: true,
+          ...(env as JwtIssuerModuleOptions),
+        }),
+      ],
+    }).compile();
+    const responder = moduleRef.get(NatsCalloutResponder);
+    expect(responder.options.mode).toBe('config');
+    expect(responder.options.xkey?.publicKey).toMatch(/^X/);
+    expect(() => moduleRef.get(NatsUserJwtService).accountId).toThrow(
+      /configures only the auth callout/,
+    );
+    await moduleRef.close();
+  });
+});
