@@ -13,7 +13,7 @@ import {
 } from './bounded-fetch.js';
 import { importVerificationJwk } from './keys.js';
 import { discoverEndpoint, discoveryUrlOf } from './oidc-discovery.js';
-import { loggableIssuer, loggableUrl, printable } from './printable.js';
+import { loggableIssuer, loggableUrl } from './printable.js';
 import {
   ATTR,
   CounterSeries,

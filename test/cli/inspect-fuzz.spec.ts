@@ -8,7 +8,6 @@ import {
 import { decodeJwt, tokenKind } from '../../lib/cli/commands/inspect.js';
 import {
   createNatsDevelopmentAccount,
-  formatUserCreds,
   issueUserJwt,
   SealdJwtService,
   VonageJwtService,

@@ -57,7 +57,8 @@ function steps(markdown: string): Step[] {
   return out;
 }
 
-const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const stripAnsi = (s: string) => s.replace(ANSI_COLOUR, '');
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** An expected line as a pattern: literal text, `…` for anything. */
 const linePattern = (line: string) =>

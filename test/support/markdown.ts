@@ -35,7 +35,7 @@ export function codeBlocks(page: string): CodeBlock[] {
   const blocks: CodeBlock[] = [];
   let open: { lang: string; line: number; body: string[] } | undefined;
   lines.forEach((text, i) => {
-    if (/^```/.test(text)) {
+    if (text.startsWith('```')) {
       if (open) {
         blocks.push({
           page,
@@ -87,7 +87,7 @@ export function pageAnchors(page: string): Set<string> {
   for (const line of readFileSync(join(repositoryRoot, page), 'utf8').split(
     '\n',
   )) {
-    if (/^```/.test(line)) fence = !fence;
+    if (line.startsWith('```')) fence = !fence;
     const m = !fence && /^#{1,6} (.+)$/.exec(line);
     if (!m) continue;
     const base = headingAnchor(m[1]);
@@ -107,7 +107,7 @@ export function relativeLinks(
   readFileSync(join(repositoryRoot, page), 'utf8')
     .split('\n')
     .forEach((line, i) => {
-      if (/^```/.test(line)) fence = !fence;
+      if (line.startsWith('```')) fence = !fence;
       if (fence) return;
       for (const m of line.replace(/`[^`]*`/g, '').matchAll(/\]\(([^)\s]+)\)/g))
         if (!/^[a-z]+:/.test(m[1])) links.push({ target: m[1], line: i + 1 });

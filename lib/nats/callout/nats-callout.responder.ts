@@ -160,7 +160,9 @@ export class NatsCalloutResponder
       Object.defineProperty(counters, key, {
         enumerable: true,
         get: () => series.value,
-        set: (v: number) => (series.value = v),
+        set: (v: number) => {
+          series.value = v;
+        },
       });
     }
     this.counters = counters as unknown as NatsCalloutStats;
