@@ -22,6 +22,7 @@ import { io, type Socket as IoClientSocket } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
   AllowServices,
+  RequireScopes,
   JwtIssuerModule,
   type ServiceCaller,
   ServiceClaims,
@@ -71,6 +72,13 @@ export class EventsGateway implements OnGatewayInit, OnGatewayConnection {
   ) {
     gatewayRuns.push({ handler: 'whoami', caller, data });
     return { event: 'whoami', data: { caller, sub, data } };
+  }
+
+  @RequireScopes(['invoices:write'])
+  @SubscribeMessage('scoped')
+  scoped(@MessageBody() data: unknown) {
+    gatewayRuns.push({ handler: 'scoped', data });
+    return { event: 'scoped', data };
   }
 
   @AllowServices(OTHER_ISSUER)

@@ -215,6 +215,38 @@ describe.each<WsAdapterKind>(['ws', 'socket.io'])(
       client.close();
     });
 
+    it('@RequireScopes on a gateway message: a token without the scope gets 403 for that message, one with it gets in', async () => {
+      const without = connectClient(
+        m2,
+        credentials(await m1.service.authorizationHeader()),
+      );
+      await without.connected;
+      const id = ++nextId;
+      without.send('scoped', { id });
+      expect(await without.next('scoped')).toEqual([
+        'exception',
+        { status: 'error', statusCode: 403, message: 'Forbidden' },
+      ]);
+      expect(runsFor(id)).toHaveLength(0);
+      without.close();
+
+      const token = await m1.service.createJwt({
+        source: 'microservice',
+        sub: 'orders',
+        scope: 'invoices:read invoices:write',
+      });
+      const granted = connectClient(m2, credentials(`Bearer ${token}`));
+      await granted.connected;
+      const ok = ++nextId;
+      granted.send('scoped', { id: ok });
+      expect(await granted.next('scoped')).toMatchObject([
+        'scoped',
+        { id: ok },
+      ]);
+      expect(runsFor(ok)).toHaveLength(1);
+      granted.close();
+    });
+
     it('handleConnection ran only for the admitted sockets, each with its claims (refused ones never reach the gateway)', () => {
       const runs = gatewayRuns.filter((r) => r.handler === 'handleConnection');
       expect(runs.length).toBeGreaterThan(0);
