@@ -153,6 +153,13 @@ export class GrpcReceiverController {
     handled.push({ handler: 'grpc.restricted', caller: undefined, data });
     return { issuer: '', subject: '', note: data.note };
   }
+
+  @RequireScopes(['invoices:write'])
+  @GrpcMethod('Billing', 'Scoped')
+  scoped(@Payload() data: { note: string }) {
+    handled.push({ handler: 'grpc.scoped', caller: undefined, data });
+    return { issuer: '', subject: '', note: data.note };
+  }
 }
 
 export const BILLING_PROTO = join(

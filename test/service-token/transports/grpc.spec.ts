@@ -32,6 +32,7 @@ interface Billing {
     metadata: Metadata,
   ): Observable<{ issuer: string; subject: string; note: string }>;
   restricted(data: { note: string }, metadata: Metadata): Observable<unknown>;
+  scoped(data: { note: string }, metadata: Metadata): Observable<unknown>;
 }
 
 describe('M1 → M2 over gRPC (@grpc/grpc-js on 127.0.0.1), the guard on M2’s methods', () => {
@@ -120,5 +121,31 @@ describe('M1 → M2 over gRPC (@grpc/grpc-js on 127.0.0.1), the guard on M2’s 
       ),
     ).rejects.toMatchObject({ code: 7, details: 'Forbidden' });
     expect(handledFor(note)).toHaveLength(0);
+  });
+
+  it('@RequireScopes: a token without the scope fails with PERMISSION_DENIED, one with it is handled', async () => {
+    const note = `grpc-${++nextId}`;
+    await expect(
+      firstValueFrom(
+        billing.scoped(
+          { note },
+          await withServiceToken(m1.service, new Metadata()),
+        ),
+      ),
+    ).rejects.toMatchObject({ code: 7, details: 'Forbidden' });
+    expect(handledFor(note)).toHaveLength(0);
+
+    const granted = `grpc-${++nextId}`;
+    const token = await m1.service.createJwt({
+      source: 'microservice',
+      sub: 'm1',
+      scope: 'invoices:write',
+    });
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${token}`);
+    await expect(
+      firstValueFrom(billing.scoped({ note: granted }, metadata)),
+    ).resolves.toMatchObject({ note: granted });
+    expect(handledFor(granted)).toHaveLength(1);
   });
 });
