@@ -3,6 +3,7 @@ import { constants, type KeyObject, verify as cryptoVerify } from 'node:crypto';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import {
   ATTR,
+  counterIn,
   CounterSeries,
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
@@ -352,12 +353,8 @@ export class JwtVerifier {
       false,
     );
     const lookups = JWT_ISSUER_INSTRUMENTS.cacheLookups;
-    this.hits =
-      telemetry?.counter(lookups, { [ATTR.cacheResult]: 'hit' }) ??
-      new CounterSeries();
-    this.misses =
-      telemetry?.counter(lookups, { [ATTR.cacheResult]: 'miss' }) ??
-      new CounterSeries();
+    this.hits = counterIn(telemetry, lookups, { [ATTR.cacheResult]: 'hit' });
+    this.misses = counterIn(telemetry, lookups, { [ATTR.cacheResult]: 'miss' });
     this.defaultRules = compileRules(
       {},
       options.audience,

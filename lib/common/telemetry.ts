@@ -160,6 +160,18 @@ export class CounterSeries {
   constructor(readonly attributes: MetricAttributes = {}) {}
 }
 
+/**
+ * The series of `spec` with `attributes` in `telemetry`, or, without telemetry (a class made outside the module), a
+ * series of its own that counts and is never reported. @internal
+ */
+export function counterIn(
+  telemetry: JwtIssuerTelemetry | undefined,
+  spec: InstrumentSpec,
+  attributes: MetricAttributes = {},
+): CounterSeries {
+  return telemetry?.counter(spec, attributes) ?? new CounterSeries(attributes);
+}
+
 /** A histogram that records once bound to a meter provider, and does nothing before. */
 export interface DurationRecorder {
   record(seconds: number, attributes: MetricAttributes): void;

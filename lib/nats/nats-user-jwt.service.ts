@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import {
   ATTR,
-  CounterSeries,
+  counterIn,
+  type CounterSeries,
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
 } from '../common/telemetry.js';
@@ -65,10 +66,9 @@ export class NatsUserJwtService {
     options: ResolvedNatsUserJwtOptions,
     telemetry?: JwtIssuerTelemetry,
   ) {
-    this.issued =
-      telemetry?.counter(JWT_ISSUER_INSTRUMENTS.tokensIssued, {
-        [ATTR.kind]: 'nats_user',
-      }) ?? new CounterSeries();
+    this.issued = counterIn(telemetry, JWT_ISSUER_INSTRUMENTS.tokensIssued, {
+      [ATTR.kind]: 'nats_user',
+    });
     this.accountJwtConfigured = options.account !== undefined;
     this.accountJwtExpiresAt = options.account?.expiresAt;
     this.accountId = options.accountId;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   ATTR,
-  CounterSeries,
+  counterIn,
+  type CounterSeries,
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
 } from '../common/telemetry.js';
@@ -102,10 +103,9 @@ export class SealdJwtService {
     options: ResolvedSealdJwtOptions,
     telemetry?: JwtIssuerTelemetry,
   ) {
-    this.issued =
-      telemetry?.counter(JWT_ISSUER_INSTRUMENTS.tokensIssued, {
-        [ATTR.kind]: 'seald',
-      }) ?? new CounterSeries();
+    this.issued = counterIn(telemetry, JWT_ISSUER_INSTRUMENTS.tokensIssued, {
+      [ATTR.kind]: 'seald',
+    });
     this.signer = new JwsSigner({ algorithm: 'HS256', key: options.key });
     this.secretId = options.secretId;
     this.allPermissions = options.permissions.includes(SealdPermission.ALL);

@@ -8,7 +8,8 @@ import type { JwsSigner } from '../common/jws-signer.js';
 import { errorText } from '../common/printable.js';
 import {
   ATTR,
-  CounterSeries,
+  counterIn,
+  type CounterSeries,
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
 } from '../common/telemetry.js';
@@ -127,16 +128,15 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
         )
       : undefined;
     const rotations = JWT_ISSUER_INSTRUMENTS.keyRotations;
-    this.issued =
-      telemetry?.counter(JWT_ISSUER_INSTRUMENTS.tokensIssued, {
-        [ATTR.kind]: 'service',
-      }) ?? new CounterSeries();
-    this.rotated =
-      telemetry?.counter(rotations, { [ATTR.outcome]: 'success' }) ??
-      new CounterSeries();
-    this.rotationFailed =
-      telemetry?.counter(rotations, { [ATTR.outcome]: 'failure' }) ??
-      new CounterSeries();
+    this.issued = counterIn(telemetry, JWT_ISSUER_INSTRUMENTS.tokensIssued, {
+      [ATTR.kind]: 'service',
+    });
+    this.rotated = counterIn(telemetry, rotations, {
+      [ATTR.outcome]: 'success',
+    });
+    this.rotationFailed = counterIn(telemetry, rotations, {
+      [ATTR.outcome]: 'failure',
+    });
   }
 
   /** Creates the dynamic keys (if any) and the own token; starts the renewal and rotation timers. */

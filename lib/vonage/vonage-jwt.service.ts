@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   ATTR,
-  CounterSeries,
+  counterIn,
+  type CounterSeries,
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
 } from '../common/telemetry.js';
@@ -65,10 +66,9 @@ export class VonageJwtService {
     options: ResolvedVonageJwtOptions,
     telemetry?: JwtIssuerTelemetry,
   ) {
-    this.issued =
-      telemetry?.counter(JWT_ISSUER_INSTRUMENTS.tokensIssued, {
-        [ATTR.kind]: 'vonage',
-      }) ?? new CounterSeries();
+    this.issued = counterIn(telemetry, JWT_ISSUER_INSTRUMENTS.tokensIssued, {
+      [ATTR.kind]: 'vonage',
+    });
     this.signer = new JwsSigner({ algorithm: 'RS256', key: options.key });
     this.applicationId = options.applicationId;
     this.defaultTtl = options.defaultTtl;

@@ -22,7 +22,7 @@ import { RateLimitedLog } from '../../common/rate-limited-log.js';
 import { nowSeconds } from '../../common/time.js';
 import {
   ATTR,
-  CounterSeries,
+  counterIn,
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
 } from '../../common/telemetry.js';
@@ -153,10 +153,13 @@ export class NatsCalloutResponder
     // The outcome counters are the OpenTelemetry series themselves (read when a meter provider collects).
     const counters: Record<string, number> = { received: 0, inFlight: 0 };
     for (const [key, outcome] of Object.entries(CALLOUT_OUTCOMES)) {
-      const series =
-        host.telemetry?.counter(JWT_ISSUER_INSTRUMENTS.calloutRequests, {
+      const series = counterIn(
+        host.telemetry,
+        JWT_ISSUER_INSTRUMENTS.calloutRequests,
+        {
           [ATTR.outcome]: outcome,
-        }) ?? new CounterSeries();
+        },
+      );
       Object.defineProperty(counters, key, {
         enumerable: true,
         get: () => series.value,

@@ -21,7 +21,8 @@ import { generateServiceKey } from '../service-token.options.js';
 import { errorText } from '../../common/printable.js';
 import {
   ATTR,
-  CounterSeries,
+  counterIn,
+  type CounterSeries,
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
 } from '../../common/telemetry.js';
@@ -98,10 +99,9 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
     telemetry?: JwtIssuerTelemetry,
   ) {
     this.store = countedStore(store, telemetry);
-    this.rotations =
-      telemetry?.counter(JWT_ISSUER_INSTRUMENTS.keyRotations, {
-        [ATTR.outcome]: 'success',
-      }) ?? new CounterSeries();
+    this.rotations = counterIn(telemetry, JWT_ISSUER_INSTRUMENTS.keyRotations, {
+      [ATTR.outcome]: 'success',
+    });
     ({
       issuer: this.issuer,
       algorithm: this.algorithm,
