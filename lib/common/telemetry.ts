@@ -5,6 +5,7 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
+import { exportOf } from './module-export.js';
 
 /** The package the metrics are reported through (an optional peer dependency). */
 export const OPENTELEMETRY_API_PACKAGE = '@opentelemetry/api';
@@ -407,10 +408,11 @@ let loaded: Promise<OtelApi | undefined> | undefined;
 function loadOpenTelemetry(): Promise<OtelApi | undefined> {
   return (loaded ??= import(OPENTELEMETRY_API_PACKAGE).then(
     (m: unknown) => {
-      // A CommonJS build may expose the names on `default` only.
-      const ns = m as Partial<OtelApi> & { default?: Partial<OtelApi> };
-      const metrics = ns.metrics ?? ns.default?.metrics;
-      const createNoopMeter = ns.createNoopMeter ?? ns.default?.createNoopMeter;
+      const metrics = exportOf<OtelApi['metrics']>(m, 'metrics');
+      const createNoopMeter = exportOf<OtelApi['createNoopMeter']>(
+        m,
+        'createNoopMeter',
+      );
       return metrics && createNoopMeter
         ? { metrics, createNoopMeter }
         : undefined;

@@ -9,6 +9,7 @@ import {
   JWT_ISSUER_HEALTH_REPORTERS,
 } from '../config/capability-health.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+import { exportOf } from '../common/module-export.js';
 
 /** The package {@link JwtIssuerHealthIndicator.isHealthy} reports through (an optional peer dependency). */
 export const TERMINUS_PACKAGE = '@nestjs/terminus';
@@ -51,15 +52,10 @@ let terminus: Promise<TerminusHealthIndicatorService> | undefined;
 /** `@nestjs/terminus`' `HealthIndicatorService`, loaded on first use. */
 function loadTerminus(): Promise<TerminusHealthIndicatorService> {
   return (terminus ??= import(TERMINUS_PACKAGE).then((m: unknown) => {
-    // Nest 11 is CommonJS: its named exports may only be on `default`.
-    const ns = m as {
-      HealthIndicatorService?: TerminusHealthIndicatorServiceClass;
-      default?: {
-        HealthIndicatorService?: TerminusHealthIndicatorServiceClass;
-      };
-    };
-    const Service =
-      ns.HealthIndicatorService ?? ns.default?.HealthIndicatorService;
+    const Service = exportOf<TerminusHealthIndicatorServiceClass>(
+      m,
+      'HealthIndicatorService',
+    );
     if (Service === undefined) {
       throw new Error(`${TERMINUS_PACKAGE} has no HealthIndicatorService`);
     }

@@ -1,3 +1,4 @@
+import { exportOf } from '../../common/module-export.js';
 // @nestjs/microservices is an optional peer: loaded only once a microservice call reaches the guard (the package is
 // then necessarily installed, since it dispatched the call). Its RpcException is the only error Nest's RPC
 // exception filter forwards to the caller; any other error becomes "Internal server error".
@@ -10,12 +11,7 @@ let loading: Promise<void> | undefined;
 export function loadRpcException(): Promise<void> | undefined {
   if (rpcException !== undefined) return undefined;
   return (loading ??= import('@nestjs/microservices').then((m) => {
-    // Nest 11 is CommonJS: its named exports may only be on `default`.
-    const ns = m as unknown as {
-      RpcException?: RpcExceptionClass;
-      default?: { RpcException?: RpcExceptionClass };
-    };
-    rpcException = ns.RpcException ?? ns.default?.RpcException;
+    rpcException = exportOf<RpcExceptionClass>(m, 'RpcException');
   }));
 }
 

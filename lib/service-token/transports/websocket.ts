@@ -1,3 +1,4 @@
+import { exportOf } from '../../common/module-export.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
 import type { ServiceTokenClaims } from '../interfaces/service-token-options.interface.js';
 import type { ServiceTokenRequest } from './service-call.js';
@@ -142,12 +143,7 @@ let loading: Promise<void> | undefined;
 export function loadWsException(): Promise<void> | undefined {
   if (wsException !== undefined) return undefined;
   return (loading ??= import('@nestjs/websockets').then((m) => {
-    // Nest 11 is CommonJS: its named exports may only be on `default`.
-    const ns = m as unknown as {
-      WsException?: WsExceptionClass;
-      default?: { WsException?: WsExceptionClass };
-    };
-    wsException = ns.WsException ?? ns.default?.WsException;
+    wsException = exportOf<WsExceptionClass>(m, 'WsException');
   }));
 }
 
