@@ -4,6 +4,7 @@ import {
   parseDiscoveryDocument,
 } from '../lib/common/oidc-discovery.js';
 import { isFetchableUrl } from '../lib/common/urls.js';
+import { seededRandom } from './token-fuzzer.js';
 import {
   MAX_ACCESS_TOKEN_CHARS,
   parseTokenResponse,
@@ -29,18 +30,6 @@ export interface OAuth2ParserFuzzReport {
 /** Thrown when a parser breaks an invariant: names the seed and iteration that replay it. */
 export class OAuth2ParserFuzzFailure extends Error {
   override readonly name = 'OAuth2ParserFuzzFailure';
-}
-
-/** Deterministic 32-bit generator (mulberry32): reproducible from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ISSUER = 'https://idp.test/realms/internal';
@@ -119,7 +108,7 @@ export function runOAuth2ParserFuzz(
   options: OAuth2ParserFuzzOptions,
 ): OAuth2ParserFuzzReport {
   const started = performance.now();
-  const rnd = random(options.seed);
+  const rnd = seededRandom(options.seed);
   const int = (n: number): number => Math.floor(rnd() * n);
   const pick = <T>(list: readonly T[]): T => list[int(list.length)];
   const report: OAuth2ParserFuzzReport = {

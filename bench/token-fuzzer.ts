@@ -72,7 +72,7 @@ const EDGES = [
 const CODES = new Set<string>(Object.values(JwtIssuerErrorCode));
 
 /** Deterministic 32-bit generator (mulberry32): reproducible from its seed, on every platform. */
-function random(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -109,7 +109,7 @@ export class TokenFuzzFailure extends Error {
  */
 export function runTokenFuzz(options: TokenFuzzOptions): TokenFuzzReport {
   const started = performance.now();
-  const rnd = random(options.seed);
+  const rnd = seededRandom(options.seed);
   const int = (n: number): number => Math.floor(rnd() * n);
   const pick = <T>(list: readonly T[]): T => list[int(list.length)];
 

@@ -14,23 +14,13 @@ import {
 } from '../../lib/index.js';
 import { loadSecretKey } from '../../lib/common/keys.js';
 import { JwsSigner } from '../../lib/common/jws-signer.js';
+import { seededRandom } from '../../bench/token-fuzzer.js';
 
 // The CLI's own parsers (the token input: argument, .creds, JSON answer; the unverified decoder of `inspect`) under
 // a seeded mutation fuzzer: every input ends in a result or a Refusal (exit 1 with a message), never in another
 // error, and the kind of an intact token is always right.
 const seed = Number(process.env.FUZZ_SEED ?? 20261201);
 const iterations = Number(process.env.FUZZ_ITERATIONS ?? 20_000);
-
-/** A small seeded generator (mulberry32), so a failing run can be replayed with FUZZ_SEED. */
-function random(s: number): () => number {
-  return () => {
-    s |= 0;
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function samples(): { text: string; kind: string }[] {
   const dev = createNatsDevelopmentAccount();
@@ -122,7 +112,8 @@ describe('the CLI token input and the inspect decoder under a seeded mutation fu
       );
       expect(tokenKind(header, claims)).toBe(kind);
     }
-    const r = random(seed);
+    // mulberry32, the verifier fuzzer's generator: a failing run can be replayed with FUZZ_SEED.
+    const r = seededRandom(seed);
     const outcome = { decoded: 0, refused: 0 };
     for (let i = 0; i < iterations; i++) {
       let text = base[Math.floor(r() * base.length)].text;
