@@ -74,6 +74,18 @@ export const JwtIssuerErrorCode = {
 export type JwtIssuerErrorCode =
   (typeof JwtIssuerErrorCode)[keyof typeof JwtIssuerErrorCode];
 
+const ERROR_CODES = new Set<unknown>(Object.values(JwtIssuerErrorCode));
+
+/**
+ * `code` when it is one of the {@link JwtIssuerErrorCode} values, else `'unexpected'`: a key from a fixed set (for
+ * log budgets and metric attributes), never text an error or a token chose. @internal
+ */
+export function knownErrorCode(
+  code: unknown,
+): JwtIssuerErrorCode | 'unexpected' {
+  return ERROR_CODES.has(code) ? (code as JwtIssuerErrorCode) : 'unexpected';
+}
+
 /**
  * The error every part of nest-jwt-issuer throws. Messages name the argument or option at fault and never contain
  * secret material (seeds, private keys, HMAC secrets, tokens).

@@ -1,6 +1,10 @@
 import { isUtf8 } from 'node:buffer';
 import { constants, type KeyObject, verify as cryptoVerify } from 'node:crypto';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+import {
+  JwtIssuerError,
+  JwtIssuerErrorCode,
+  knownErrorCode,
+} from '../errors.js';
 import {
   ATTR,
   counterIn,
@@ -116,7 +120,6 @@ for (let i = 0; i < 64; i++) {
   ] = i;
 }
 const HEADER_CACHE_SIZE = 256;
-const CODES = new Set<string>(Object.values(JwtIssuerErrorCode));
 
 /** The verification counters of one issuer (configured), or of every untrusted one together. */
 class IssuerCounters {
@@ -136,8 +139,7 @@ class IssuerCounters {
 
   /** Counts a refusal under its code (a library code, or `unexpected`: never text from the token). */
   refuse(error: unknown): void {
-    const raw = (error as { code?: unknown } | null)?.code;
-    const code = typeof raw === 'string' && CODES.has(raw) ? raw : 'unexpected';
+    const code = knownErrorCode((error as { code?: unknown } | null)?.code);
     let s = this.refused.get(code);
     if (s === undefined) {
       s = this.series({ [ATTR.outcome]: 'refused', [ATTR.errorType]: code });

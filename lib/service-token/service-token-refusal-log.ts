@@ -1,12 +1,10 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { RateLimitedLog } from '../common/rate-limited-log.js';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
-
-const CODES = new Set<string>(Object.values(JwtIssuerErrorCode));
 import {
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
 } from '../common/telemetry.js';
+import { JwtIssuerError, knownErrorCode } from '../errors.js';
 
 /**
  * The budget of refusal log lines shared by every {@link ServiceTokenGuard} of an application (the base guard, its
@@ -37,9 +35,12 @@ export class ServiceTokenRefusalLog
    * error's message must not contain the token.
    */
   refused(logger: Pick<Logger, 'warn'>, error: unknown, where: string): void {
-    const code = error instanceof JwtIssuerError ? error.code : undefined;
     if (
-      !this.admit(code !== undefined && CODES.has(code) ? code : 'unexpected')
+      !this.admit(
+        knownErrorCode(
+          error instanceof JwtIssuerError ? error.code : undefined,
+        ),
+      )
     )
       return;
     const why =
