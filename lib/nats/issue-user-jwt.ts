@@ -64,19 +64,39 @@ export function signUserJwt(
     scope,
     notInTemplate(options.valuesNotInTemplate),
   );
-  const tagsJson =
-    tagList === undefined ? '' : `"tags":${JSON.stringify(tagList)},`;
   const model = userModelJson(options.permissions, options.limits, scope);
-  const issuerAccount =
-    accountJson === undefined ? '' : `"issuer_account":${accountJson},`;
   return signer.sign({
     aud,
     exp: expiresIn === undefined ? undefined : iat + expiresIn,
     iat,
     name: name ?? publicUserKey,
-    natsJson: `{${model}${issuerAccount}${tagsJson}"type":"user","version":2}`,
+    natsJson:
+      model === ''
+        ? natsOpen(accountJson)
+        : `{${model}${issuerAccount(accountJson)}`,
+    tags: tagList,
+    natsTail: USER_NATS_TAIL,
     sub: publicUserKey,
   });
+}
+
+const USER_NATS_TAIL = Buffer.from('"type":"user","version":2}');
+
+function issuerAccount(accountJson: string | undefined): string {
+  return accountJson === undefined ? '' : `"issuer_account":${accountJson},`;
+}
+
+// The opening of a user's `nats` without permissions or limits, kept for the last account id: constant per signer,
+// so the hit path builds no string for it.
+let lastAccountJson: string | undefined;
+let lastNatsOpen = Buffer.from('{');
+
+function natsOpen(accountJson: string | undefined): Buffer {
+  if (accountJson !== lastAccountJson) {
+    lastAccountJson = accountJson;
+    lastNatsOpen = Buffer.from(`{${issuerAccount(accountJson)}`);
+  }
+  return lastNatsOpen;
 }
 
 // issueUserJwt's in-process memos: decoded signing keys (decoding costs more than signing), validated account ids,

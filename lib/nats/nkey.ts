@@ -144,21 +144,55 @@ function crc16(bytes: Uint8Array, end = bytes.length): number {
   return crc;
 }
 
-// 56 base32 characters decode to 35 bytes: prefix, 32-byte key, CRC-16. Reused: the check is synchronous.
-const PUBLIC_SCRATCH = new Uint8Array(35);
+/** The base32 value of the character at `i` of `text`, or -1 (a character outside the alphabet). */
+function base32At(text: string, i: number): number {
+  const code = text.charCodeAt(i);
+  return code < 128 ? BASE32_INDEX[code] : -1;
+}
 
 /**
  * The kind of a well-formed public nkey (56 base32 characters, known prefix, valid checksum), or `undefined`. The
- * hot path of every issued JWT: a table-driven check that agrees with `@nats-io/nkeys`' `fromPublic` (tested),
- * which is used for the error details.
+ * hot path of every issued JWT: the 56 characters are decoded 8 at a time (5 bytes) and the CRC-16 is folded in as
+ * the bytes come; it agrees with `@nats-io/nkeys`' `fromPublic` (tested), which is used for the error details.
  */
 export function publicNkeyKind(text: string): NkeyKind | undefined {
   if (text.length !== 56) return undefined;
-  const raw = PUBLIC_SCRATCH;
-  if (!base32DecodeInto(text, raw)) return undefined;
-  if (crc16(raw, 33) !== (raw[33] | (raw[34] << 8))) return undefined;
   const kind = KIND_OF_LETTER[text[0]];
-  return kind && raw[0] === PREFIX_BYTE[kind] ? kind : undefined;
+  if (kind === undefined) return undefined;
+  const t = CRC16_TABLE;
+  let crc = 0;
+  let checksum = 0;
+  for (let i = 0; i < 56; i += 8) {
+    const c0 = base32At(text, i);
+    const c1 = base32At(text, i + 1);
+    const c2 = base32At(text, i + 2);
+    const c3 = base32At(text, i + 3);
+    const c4 = base32At(text, i + 4);
+    const c5 = base32At(text, i + 5);
+    const c6 = base32At(text, i + 6);
+    const c7 = base32At(text, i + 7);
+    if ((c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7) < 0) return undefined;
+    const b0 = (c0 << 3) | (c1 >> 2);
+    const b1 = ((c1 & 3) << 6) | (c2 << 1) | (c3 >> 4);
+    const b2 = ((c3 & 15) << 4) | (c4 >> 1);
+    const b3 = ((c4 & 1) << 7) | (c5 << 2) | (c6 >> 3);
+    const b4 = ((c6 & 7) << 5) | c7;
+    if (i === 0 && b0 !== PREFIX_BYTE[kind]) return undefined;
+    if (i < 48) {
+      crc = ((crc << 8) & 0xffff) ^ t[((crc >>> 8) ^ b0) & 0xff];
+      crc = ((crc << 8) & 0xffff) ^ t[((crc >>> 8) ^ b1) & 0xff];
+      crc = ((crc << 8) & 0xffff) ^ t[((crc >>> 8) ^ b2) & 0xff];
+      crc = ((crc << 8) & 0xffff) ^ t[((crc >>> 8) ^ b3) & 0xff];
+      crc = ((crc << 8) & 0xffff) ^ t[((crc >>> 8) ^ b4) & 0xff];
+    } else {
+      // Bytes 30–34: the last three of the key, then the CRC-16 (little-endian).
+      crc = ((crc << 8) & 0xffff) ^ t[((crc >>> 8) ^ b0) & 0xff];
+      crc = ((crc << 8) & 0xffff) ^ t[((crc >>> 8) ^ b1) & 0xff];
+      crc = ((crc << 8) & 0xffff) ^ t[((crc >>> 8) ^ b2) & 0xff];
+      checksum = b3 | (b4 << 8);
+    }
+  }
+  return crc === checksum ? kind : undefined;
 }
 
 function withChecksum(payload: Buffer): string {
