@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** One contender in a comparison: a name and one operation (sync or async). */
 export interface Contender {
@@ -26,12 +28,23 @@ export function clock(): number {
   return (user + system) / 1000;
 }
 
-async function runFor(fn: () => unknown, ms: number): Promise<number> {
-  // Detect async operations once; await them one after another (no overlap).
-  const first = fn();
-  const isAsync = first instanceof Promise;
-  if (isAsync) await first;
-  let ops = 1;
+/**
+ * V8's full collection, exposed at run time: called before every timed run, so that no contender pays for the
+ * garbage, or the marking work, that the one before it left (a slow contender that allocates much, run just before
+ * another, otherwise costs that other a few percent).
+ */
+const collectGarbage = ((): (() => void) => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
+/** Runs `fn` for `ms` milliseconds on the bench's clock and returns its rate (operations per second). */
+async function timed(
+  fn: () => unknown,
+  isAsync: boolean,
+  ms: number,
+): Promise<number> {
+  let ops = 0;
   const start = clock();
   let now = start;
   while (now - start < ms) {
@@ -43,6 +56,20 @@ async function runFor(fn: () => unknown, ms: number): Promise<number> {
     now = clock();
   }
   return ops / ((now - start) / 1000);
+}
+
+/**
+ * One timed run of `fn`, after a full collection and an untimed tenth of the run: what the contender before it left
+ * (garbage, background sweeping, cold caches) is not counted against this one.
+ */
+async function runFor(fn: () => unknown, ms: number): Promise<number> {
+  // Detect async operations once; await them one after another (no overlap).
+  const first = fn();
+  const isAsync = first instanceof Promise;
+  if (isAsync) await first;
+  collectGarbage();
+  await timed(fn, isAsync, ms / 10);
+  return timed(fn, isAsync, ms);
 }
 
 /** Options of {@link compare}. */
