@@ -156,6 +156,20 @@ describe('NkeyJwtSigner writes exactly what JSON.stringify and ADR-14 give', () 
     }
   });
 
+  it('signs a whole JSON body into the bytes of the JWT (the auth-callout response), a body past 64 KiB among them', () => {
+    const signer = new NkeyJwtSigner(signingKey);
+    for (let round = 0; round < 200; round++) {
+      const json = JSON.stringify({
+        jti: `J${round}`,
+        note: round % 50 === 25 ? text(40_000) : text(300),
+      });
+      const bytes = signer.signJsonToBytes(json);
+      const jwt = bytes.toString('latin1');
+      expect(Buffer.from(jwt, 'latin1').equals(bytes)).toBe(true);
+      expect(decoded(jwt, publicKey)).toBe(json);
+    }
+  });
+
   it("uses Node's unchecked Buffer codecs where they exist, and the public methods give the same bytes", () => {
     const node = rawCodecs();
     const plain = rawCodecs({});

@@ -17,7 +17,6 @@ import type {
 } from '@nats-io/transport-node';
 import { LRUCache } from 'lru-cache';
 import { isPlainObject } from '../../common/is-plain-object.js';
-import { JwsSigner } from '../../common/jws-signer.js';
 import { RateLimitedLog } from '../../common/rate-limited-log.js';
 import { nowSeconds } from '../../common/time.js';
 import {
@@ -39,6 +38,7 @@ import type {
 } from '../interfaces/nats-callout.interface.js';
 import { signUserJwt } from '../issue-user-jwt.js';
 import { base32Encode } from '../nkey.js';
+import { NkeyJwtSigner } from '../nkey-jwt.js';
 import {
   type CalloutTokenVerifier,
   NATS_AUTH_CALLOUT_METADATA,
@@ -124,7 +124,7 @@ export class NatsCalloutResponder
   private state: NatsCalloutConnectionState = 'connecting';
   private stateSince = Date.now();
   private readonly queue: Pending[] = [];
-  private readonly responseSigner: JwsSigner;
+  private readonly responseSigner: NkeyJwtSigner;
   private readonly seen: LRUCache<string, true>;
   private readonly refusals = new RateLimitedLog((l) => this.logger.warn(l), {
     lines: 20,
@@ -169,11 +169,7 @@ export class NatsCalloutResponder
       });
     }
     this.counters = counters as unknown as NatsCalloutStats;
-    this.responseSigner = new JwsSigner({
-      algorithm: 'EdDSA',
-      key: options.responseSigner.privateKey,
-      header: { typ: 'JWT', alg: 'ed25519-nkey' },
-    });
+    this.responseSigner = new NkeyJwtSigner(options.responseSigner);
     this.seen = new LRUCache({
       max: Math.max(1000, options.maxPending * 2),
       ttl: options.timeoutMs * 2,
@@ -504,8 +500,7 @@ export class NatsCalloutResponder
           `NATS auth callout: client ${this.who(parsed)} denied: ${error}`,
         );
     }
-    const response = this.response(parsed, jwt, error);
-    const bytes = Buffer.from(response, 'latin1');
+    const bytes = this.response(parsed, jwt, error);
     return o.xkey && parsed.encrypted
       ? o.xkey.seal(bytes, parsed.server.xkey!)
       : bytes;
@@ -599,13 +594,14 @@ export class NatsCalloutResponder
     request: NatsAuthRequest,
     jwt: string | undefined,
     error: string | undefined,
-  ): string {
+  ): Buffer {
     const iat = nowSeconds();
+    // A user JWT is base64url and dots: its JSON string needs no escaping.
     const nats =
       jwt !== undefined
-        ? `{"jwt":${JSON.stringify(jwt)},"type":"authorization_response","version":2}`
+        ? `{"jwt":"${jwt}","type":"authorization_response","version":2}`
         : `{"error":${JSON.stringify(error)},"type":"authorization_response","version":2}`;
-    return this.responseSigner.signJson(
+    return this.responseSigner.signJsonToBytes(
       `{"aud":${JSON.stringify(request.server.id)},"exp":${Math.max(request.expiresAt, iat + 1)},"iat":${iat},"iss":"${this.options.responseSigner.publicKey}","jti":"${this.jtiPrefix}${(this.jtiCounter++).toString(36).toUpperCase()}","nats":${nats},"sub":"${request.userNkey}"}`,
     );
   }
