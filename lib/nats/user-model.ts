@@ -26,17 +26,30 @@ export function invalid(what: string, message: string): never {
   );
 }
 
-/** An array of non-empty strings (internal). */
-export function stringList(value: unknown, what: string): string[] {
-  if (!Array.isArray(value)) invalid(what, 'must be an array of strings');
+/**
+ * An array of non-empty strings (internal). Errors name `what`, or `what.member` (the label is built only for an
+ * error: some lists are checked on every callout request).
+ */
+export function stringList(
+  value: unknown,
+  what: string,
+  member?: string,
+): string[] {
+  if (!Array.isArray(value)) {
+    invalid(label(what, member), 'must be an array of strings');
+  }
   const list = value as unknown[];
   for (let i = 0; i < list.length; i++) {
     const item = list[i];
     if (typeof item !== 'string' || item === '') {
-      invalid(`${what}[${i}]`, 'must be a non-empty string');
+      invalid(`${label(what, member)}[${i}]`, 'must be a non-empty string');
     }
   }
   return list as string[];
+}
+
+function label(what: string, member: string | undefined): string {
+  return member === undefined ? what : `${what}.${member}`;
 }
 
 /** A safe integer ≥ `min` (internal). */
@@ -47,34 +60,36 @@ export function wholeNumber(value: unknown, what: string, min: number): number {
   return value as number;
 }
 
-/** Go `Subject.Validate`: not empty, no space, no leading/trailing `.`, no empty token. */
-function checkSubject(subject: string, what: string): void {
-  if (subject === '') invalid(what, 'has an empty subject');
+/** Go `Subject.Validate`: not empty, no space, no leading/trailing `.`, no empty token; the problem, if any. */
+function subjectProblem(subject: string): string | undefined {
+  if (subject === '') return 'has an empty subject';
   if (subject.startsWith('.') || subject.endsWith('.')) {
-    invalid(what, 'a subject cannot start or end with "."');
+    return 'a subject cannot start or end with "."';
   }
   if (subject.includes('..')) {
-    invalid(what, 'a subject cannot contain an empty token ("..")');
+    return 'a subject cannot contain an empty token ("..")';
   }
+  return undefined;
 }
 
-/** Go `checkPermission`: `subject` or, where queues are permitted (subscribe), `subject queue`. */
-function checkPermissionEntry(
+/**
+ * Go `checkPermission`: `subject` or, where queues are permitted (subscribe), `subject queue`; the problem, if any.
+ * Nothing is allocated for a valid entry (a decision's permissions are checked on every callout request).
+ */
+function permissionEntryProblem(
   entry: string,
-  what: string,
   permitQueue: boolean,
-): void {
-  const parts = entry.split(' ');
-  if (parts.length > 2) {
-    invalid(
-      what,
-      'has more than one space: an entry is a subject, or a subject and a queue group',
-    );
+): string | undefined {
+  const space = entry.indexOf(' ');
+  if (space < 0) return subjectProblem(entry);
+  if (entry.includes(' ', space + 1)) {
+    return 'has more than one space: an entry is a subject, or a subject and a queue group';
   }
-  if (parts.length === 2 && !permitQueue) {
-    invalid(what, 'a publish permission cannot name a queue group');
-  }
-  for (const part of parts) checkSubject(part, what);
+  if (!permitQueue) return 'a publish permission cannot name a queue group';
+  return (
+    subjectProblem(entry.slice(0, space)) ??
+    subjectProblem(entry.slice(space + 1))
+  );
 }
 
 function permissionJson(
@@ -85,16 +100,31 @@ function permissionJson(
   if (value === undefined) return undefined;
   if (!isPlainObject(value))
     invalid(what, 'must be an object { allow?, deny? }');
-  const parts: string[] = [];
-  for (const key of ['allow', 'deny'] as const) {
-    if (value[key] === undefined) continue;
-    const list = stringList(value[key], `${what}.${key}`);
-    list.forEach((s, i) =>
-      checkPermissionEntry(s, `${what}.${key}[${i}]`, permitQueue),
-    );
-    parts.push(`"${key}":${JSON.stringify(list)}`);
+  const { allow, deny } = value;
+  const allowJson = permissionListJson(allow, what, 'allow', permitQueue);
+  const denyJson = permissionListJson(deny, what, 'deny', permitQueue);
+  if (allowJson === undefined) {
+    return denyJson === undefined ? '{}' : `{"deny":${denyJson}}`;
   }
-  return `{${parts.join(',')}}`;
+  return denyJson === undefined
+    ? `{"allow":${allowJson}}`
+    : `{"allow":${allowJson},"deny":${denyJson}}`;
+}
+
+/** The JSON of a validated `allow` or `deny` list; its label is built only for an error. */
+function permissionListJson(
+  value: unknown,
+  what: string,
+  key: 'allow' | 'deny',
+  permitQueue: boolean,
+): string | undefined {
+  if (value === undefined) return undefined;
+  const list = stringList(value, what, key);
+  for (let i = 0; i < list.length; i++) {
+    const problem = permissionEntryProblem(list[i], permitQueue);
+    if (problem !== undefined) invalid(`${what}.${key}[${i}]`, problem);
+  }
+  return JSON.stringify(list);
 }
 
 /** Go `net.ParseCIDR`: an IPv4 or IPv6 address (no zone), `/`, a prefix length within the address size. */

@@ -38,11 +38,16 @@ export interface RequestExpectations {
 }
 
 const SERVER_PREFIX = 13 << 3; // 'N'
-const HEADERS = new Set([
-  '{"typ":"JWT","alg":"ed25519-nkey"}',
-  '{"typ":"JWT","alg":"ed25519"}',
-  '{"alg":"ed25519-nkey","typ":"JWT"}',
-]);
+// The headers a server writes, compared as their (canonical) base64url: nothing is decoded for them.
+const HEADERS = new Set(
+  [
+    '{"typ":"JWT","alg":"ed25519-nkey"}',
+    '{"typ":"JWT","alg":"ed25519"}',
+    '{"alg":"ed25519-nkey","typ":"JWT"}',
+  ].map((h) => Buffer.from(h).toString('base64url')),
+);
+// The claims are decoded here, not into a new Buffer each (requests are synchronous to parse).
+let claimsScratch = Buffer.allocUnsafe(4096);
 // Server keys seen (a server's key lives as long as its process): imported once.
 const serverKeys = new LRUCache<string, KeyObject>({ max: 256 });
 
@@ -138,13 +143,17 @@ export function parseAuthRequest(
         'the request is not encrypted but callout.xkey is set: the server has no xkey configured (auth_callout.xkey / the account’s authorization.xkey), or remove callout.xkey',
       );
     }
-    if (curvePublicKeyRaw(headerXkey) === undefined) {
+    if (
+      typeof headerXkey !== 'string' ||
+      (!expect.xkey.knows(headerXkey) &&
+        curvePublicKeyRaw(headerXkey) === undefined)
+    ) {
       return problem(
         'xkey',
         `the ${SERVER_XKEY_HEADER} header is missing or not a public xkey`,
       );
     }
-    const opened = expect.xkey.open(payload, headerXkey!);
+    const opened = expect.xkey.open(payload, headerXkey);
     if (!opened) {
       return problem(
         'xkey',
@@ -173,14 +182,16 @@ export function parseAuthRequest(
   ) {
     return problem('invalid', 'not a compact JWT');
   }
-  const header = Buffer.from(text.slice(0, dot1), 'base64url').toString('utf8');
-  if (!HEADERS.has(header))
+  if (!HEADERS.has(text.slice(0, dot1)))
     return problem('invalid', 'not a NATS v2 JWT header');
   let claims: unknown;
   try {
-    claims = JSON.parse(
-      Buffer.from(text.slice(dot1 + 1, dot2), 'base64url').toString('utf8'),
-    );
+    const segment = text.slice(dot1 + 1, dot2);
+    if (claimsScratch.length < segment.length) {
+      claimsScratch = Buffer.allocUnsafe(segment.length);
+    }
+    const n = claimsScratch.write(segment, 0, 'base64url');
+    claims = JSON.parse(claimsScratch.toString('utf8', 0, n));
   } catch {
     return problem('invalid', 'the claims are not JSON');
   }

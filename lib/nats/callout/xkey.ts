@@ -43,19 +43,17 @@ const ZERO16 = new Uint8Array(16);
 const NONCE_POOL = Buffer.allocUnsafe(NONCE_BYTES * 170);
 let nonceAt = NONCE_POOL.length;
 
+/** A fresh nonce: a view of the pool, valid until the next call (it is copied into the sealed message at once). */
 function freshNonce(): Buffer {
   if (nonceAt + NONCE_BYTES > NONCE_POOL.length) {
     randomFillSync(NONCE_POOL);
     nonceAt = 0;
   }
-  const nonce = Buffer.from(
-    NONCE_POOL.subarray(nonceAt, nonceAt + NONCE_BYTES),
-  );
+  const nonce = NONCE_POOL.subarray(nonceAt, nonceAt + NONCE_BYTES);
   nonceAt += NONCE_BYTES;
   return nonce;
 }
 
-/** Whether a payload is sealed with an xkey (starts with `xkv1`). */
 export function isSealed(payload: Uint8Array): boolean {
   return (
     payload.length >= 4 &&
@@ -89,6 +87,8 @@ export class XkeyBox {
   /** Public xkey (`X…`): the one configured on the server (`auth_callout.xkey` or the account's `authorization.xkey`). */
   readonly publicKey: string;
   private readonly privateKey: KeyObject;
+  private lastPeer: string | undefined;
+  private lastKey: Uint8Array | undefined;
   private readonly shared = new LRUCache<string, Uint8Array>({
     max: SHARED_KEYS,
   });
@@ -132,10 +132,17 @@ export class XkeyBox {
     der.fill(0);
   }
 
+  /** Whether `peer`'s box key is already known (then `peer` is a valid public xkey, checked when it was computed). */
+  knows(peer: string): boolean {
+    return peer === this.lastPeer || this.shared.has(peer);
+  }
+
   /** The box key shared with `peer` (a validated `X…`), computed once. */
   private key(peer: string): Uint8Array {
+    // A server talks to its responder with one xkey: the last one is looked up without the LRU.
+    if (peer === this.lastPeer) return this.lastKey!;
     let key = this.shared.get(peer);
-    if (key) return key;
+    if (key) return this.remember(peer, key);
     const raw = curvePublicKeyRaw(peer);
     if (!raw) throw new Error('not a public xkey');
     const publicKey = createPublicKey({
@@ -148,6 +155,12 @@ export class XkeyBox {
     hsalsa20(key, ZERO16, secret, SIGMA);
     secret.fill(0);
     this.shared.set(peer, key);
+    return this.remember(peer, key);
+  }
+
+  private remember(peer: string, key: Uint8Array): Uint8Array {
+    this.lastPeer = peer;
+    this.lastKey = key;
     return key;
   }
 
@@ -172,6 +185,10 @@ export class XkeyBox {
     const key = this.key(peer);
     const nonce = freshNonce();
     const box = nacl.secretbox(message, nonce, key);
-    return Buffer.concat([XKV1, nonce, box]);
+    const sealed = Buffer.allocUnsafe(XKV1.length + NONCE_BYTES + box.length);
+    XKV1.copy(sealed, 0);
+    nonce.copy(sealed, XKV1.length);
+    sealed.set(box, XKV1.length + NONCE_BYTES);
+    return sealed;
   }
 }
