@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createPrivateKey, sign } from 'node:crypto';
+import { sign } from 'node:crypto';
 import {
   createAccount,
   createCurve,
@@ -15,6 +15,7 @@ import {
 import { ConfigProblems } from '../../../lib/config/config-problems.js';
 import { normalizeCalloutOptions } from '../../../lib/nats/callout/callout.options.js';
 import { generateNkey } from '../../../lib/nats/nkey.js';
+import { seedPrivateKey } from '../../support/nats-raw-connect.js';
 
 // The responder in-process, with real keys and real signatures: a decision made synchronously is answered
 // synchronously, an asynchronous one through a promise, and an exception (thrown or rejected) is a deny with a
@@ -90,16 +91,7 @@ async function responderWith(authorizer: unknown, xkey: boolean) {
   if (!options) throw new Error(problems.list.map((p) => p.message).join('; '));
   const responder = new NatsCalloutResponder(options);
   await responder.prepare();
-  const serverKey = createPrivateKey({
-    key: Buffer.concat([
-      Buffer.from('302e020100300506032b657004220420', 'hex'),
-      Buffer.from(
-        (server as unknown as { getRawSeed(): Uint8Array }).getRawSeed(),
-      ),
-    ]),
-    format: 'der',
-    type: 'pkcs8',
-  });
+  const serverKey = seedPrivateKey(text(server.getSeed()));
   let n = 0;
   const request = () => {
     const iat = Math.floor(Date.now() / 1000);
