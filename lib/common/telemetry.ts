@@ -55,7 +55,8 @@ export const JWT_ISSUER_INSTRUMENTS = {
     name: `${METRIC_PREFIX}tokens.issued`,
     kind: 'counter',
     unit: '{token}',
-    description: 'Tokens signed by this process, by kind.',
+    description:
+      'Tokens signed by this process, by kind (users the NATS auth-callout responder signs are counted by nats.callout.requests, outcome allowed).',
     attributes: { [ATTR.kind]: '`service`, `nats_user`, `seald`, `vonage`' },
   },
   verifications: {
