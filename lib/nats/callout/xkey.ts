@@ -54,6 +54,7 @@ function freshNonce(): Buffer {
   return nonce;
 }
 
+/** Whether a payload is sealed with an xkey (starts with `xkv1`). */
 export function isSealed(payload: Uint8Array): boolean {
   return (
     payload.length >= 4 &&
@@ -185,10 +186,6 @@ export class XkeyBox {
     const key = this.key(peer);
     const nonce = freshNonce();
     const box = nacl.secretbox(message, nonce, key);
-    const sealed = Buffer.allocUnsafe(XKV1.length + NONCE_BYTES + box.length);
-    XKV1.copy(sealed, 0);
-    nonce.copy(sealed, XKV1.length);
-    sealed.set(box, XKV1.length + NONCE_BYTES);
-    return sealed;
+    return Buffer.concat([XKV1, nonce, box]);
   }
 }
