@@ -100,15 +100,12 @@ function permissionJson(
   if (value === undefined) return undefined;
   if (!isPlainObject(value))
     invalid(what, 'must be an object { allow?, deny? }');
-  const { allow, deny } = value;
-  const allowJson = permissionListJson(allow, what, 'allow', permitQueue);
-  const denyJson = permissionListJson(deny, what, 'deny', permitQueue);
-  if (allowJson === undefined) {
-    return denyJson === undefined ? '{}' : `{"deny":${denyJson}}`;
+  const parts: string[] = [];
+  for (const key of ['allow', 'deny'] as const) {
+    const json = permissionListJson(value[key], what, key, permitQueue);
+    if (json !== undefined) parts.push(`"${key}":${json}`);
   }
-  return denyJson === undefined
-    ? `{"allow":${allowJson}}`
-    : `{"allow":${allowJson},"deny":${denyJson}}`;
+  return `{${parts.join(',')}}`;
 }
 
 /** The JSON of a validated `allow` or `deny` list; its label is built only for an error. */
