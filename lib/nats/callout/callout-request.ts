@@ -8,7 +8,7 @@ import type {
   NatsAuthRequest,
   NatsAuthServer,
 } from '../interfaces/nats-callout.interface.js';
-import { base32Decode, publicNkeyKind } from '../nkey.js';
+import { base32Decode, crc16, publicNkeyKind } from '../nkey.js';
 import { curvePublicKeyRaw, isSealed, type XkeyBox } from './xkey.js';
 
 /** `aud` of every authorization request. */
@@ -75,15 +75,8 @@ function serverKey(nkey: unknown): KeyObject | undefined {
 }
 
 function checksumOk(nkey: string, raw: Buffer): boolean {
-  // publicNkeyKind knows O/A/U prefixes only; the CRC is over the 33 bytes whatever the prefix, so compute it here.
-  let crc = 0;
-  for (let i = 0; i < 33; i++) {
-    crc ^= raw[i] << 8;
-    for (let b = 0; b < 8; b++) {
-      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-    }
-  }
-  return nkey.length === 56 && crc === (raw[33] | (raw[34] << 8));
+  // publicNkeyKind knows O/A/U prefixes only; the CRC is over the 33 bytes whatever the prefix, so check it here.
+  return nkey.length === 56 && crc16(raw, 33) === (raw[33] | (raw[34] << 8));
 }
 
 function problem(kind: RequestProblemKind, reason: string): RequestProblem {
