@@ -1,13 +1,12 @@
 import { hash, type KeyObject, sign } from 'node:crypto';
 import { assertKeyFitsAlgorithm } from '../common/keys.js';
+import { Scratch } from '../common/scratch.js';
 import { base32Into, base32Length, type DecodedSeed } from './nkey.js';
 
 /** The static header of NATS v2 JWTs (ADR-14), base64url-encoded once, with the `.` that follows it. */
 const HEADER_DOT = `${Buffer.from('{"typ":"JWT","alg":"ed25519-nkey"}').toString('base64url')}.`;
 /** ADR-14's jti: base32 (no padding) of a SHA-256. */
 const JTI_LENGTH = base32Length(32);
-/** Scratch buffers above this size are not kept for later calls. */
-const KEEP_SCRATCH = 64 * 1024;
 /** Bytes of the body beside its strings (member names, numbers, quotes and punctuation), rounded up. */
 const BODY_FRAME = 256;
 /** UTF-8 bytes a string's JSON text may take per UTF-16 unit: `\u001f` is six. */
@@ -71,56 +70,6 @@ export function rawCodecs(proto: NodeBuffer = Buffer.prototype): RawCodecs {
 }
 
 const codecs = rawCodecs();
-
-/** Slots of a scratch buffer's view cache (by length, direct-mapped). */
-const VIEW_SLOTS = 64;
-
-/**
- * A buffer reused from one signature to the next (signing is synchronous: one call at a time uses it), with its
- * views by length: `subarray` builds a new typed array each time, and one per token costs more than a lookup.
- */
-class Scratch {
-  private buffer: Buffer;
-  private views: (Buffer | undefined)[] = Array.from<Buffer | undefined>({
-    length: VIEW_SLOTS,
-  });
-
-  constructor(
-    size: number,
-    private readonly prefix = '',
-  ) {
-    this.buffer = this.fresh(size);
-  }
-
-  /** The buffer, `size` bytes at least (a larger one kept for later calls up to `KEEP_SCRATCH`). */
-  at(size: number): Buffer {
-    if (size <= this.buffer.length) return this.buffer;
-    const grown = this.fresh(size);
-    if (size <= KEEP_SCRATCH) {
-      this.buffer = grown;
-      this.views = Array.from<Buffer | undefined>({ length: VIEW_SLOTS });
-    }
-    return grown;
-  }
-
-  /** The first `length` bytes of `buffer` (the one `at` returned) as a view. */
-  view(buffer: Buffer, length: number): Buffer {
-    if (buffer !== this.buffer) return buffer.subarray(0, length);
-    const slot = length % VIEW_SLOTS;
-    let view = this.views[slot];
-    if (view?.length !== length) {
-      view = buffer.subarray(0, length);
-      this.views[slot] = view;
-    }
-    return view;
-  }
-
-  private fresh(size: number): Buffer {
-    const buffer = Buffer.allocUnsafe(size);
-    buffer.write(this.prefix, 0, 'latin1');
-    return buffer;
-  }
-}
 
 // The body, then the signing input (the header, pre-written, and the base64url body).
 const bodyScratch = new Scratch(4096);

@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { isPlainObject } from '../../common/is-plain-object.js';
+import { Scratch } from '../../common/scratch.js';
 import type {
   NatsAuthClientInfo,
   NatsAuthClientTls,
@@ -47,7 +48,7 @@ const HEADERS = new Set(
   ].map((h) => Buffer.from(h).toString('base64url')),
 );
 // The claims are decoded here, not into a new Buffer each (requests are synchronous to parse).
-let claimsScratch = Buffer.allocUnsafe(4096);
+const claimsScratch = new Scratch(4096);
 // Server keys seen (a server's key lives as long as its process): imported once.
 const serverKeys = new LRUCache<string, KeyObject>({ max: 256 });
 
@@ -180,11 +181,9 @@ export function parseAuthRequest(
   let claims: unknown;
   try {
     const segment = text.slice(dot1 + 1, dot2);
-    if (claimsScratch.length < segment.length) {
-      claimsScratch = Buffer.allocUnsafe(segment.length);
-    }
-    const n = claimsScratch.write(segment, 0, 'base64url');
-    claims = JSON.parse(claimsScratch.toString('utf8', 0, n));
+    const decoded = claimsScratch.at(segment.length);
+    const n = decoded.write(segment, 0, 'base64url');
+    claims = JSON.parse(decoded.toString('utf8', 0, n));
   } catch {
     return problem('invalid', 'the claims are not JSON');
   }
