@@ -6,6 +6,7 @@ import type {
 } from './interfaces/nats-account.interface.js';
 import { generateNkey } from './nkey.js';
 import { NkeyJwtSigner } from './nkey-jwt.js';
+import { EMPTY_ALLOW, invalid } from './user-model.js';
 
 /** The default template of the development scoped signing key. */
 export const DEFAULT_DEVELOPMENT_TEMPLATE: Readonly<NatsScopeTemplate> =
@@ -43,6 +44,12 @@ export function createNatsDevelopmentAccount(
   const template: NatsScopeTemplate = structuredClone(
     options.template ?? DEFAULT_DEVELOPMENT_TEMPLATE,
   ) as NatsScopeTemplate;
+  for (const direction of ['pub', 'sub'] as const) {
+    // The template becomes the users' permissions: an empty allow list would give them every subject.
+    if (template[direction]?.allow?.length === 0) {
+      invalid(`template.${direction}.allow`, EMPTY_ALLOW);
+    }
+  }
   const operator = generateNkey('operator');
   const account = generateNkey('account');
   const signing = generateNkey('account');

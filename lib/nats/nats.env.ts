@@ -105,6 +105,11 @@ export const NATS_ENV_VARS: readonly EnvVarSpec[] = [
     kind: 'string',
   },
   {
+    env: 'JWT_ISSUER_NATS_CALLOUT_AUDIENCE',
+    path: 'nats.callout.audience',
+    kind: 'list',
+  },
+  {
     env: 'JWT_ISSUER_NATS_CALLOUT_TAG_CLAIMS',
     path: 'nats.callout.tagClaims',
     kind: 'list',
@@ -113,6 +118,11 @@ export const NATS_ENV_VARS: readonly EnvVarSpec[] = [
     env: 'JWT_ISSUER_NATS_CALLOUT_PERMISSIONS',
     path: 'nats.callout.permissions',
     kind: 'json',
+  },
+  {
+    env: 'JWT_ISSUER_NATS_CALLOUT_EMPTY_ALLOW',
+    path: 'nats.callout.emptyAllow',
+    kind: 'string',
   },
   {
     env: 'JWT_ISSUER_NATS_CALLOUT_USERS',

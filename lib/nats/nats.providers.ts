@@ -8,6 +8,7 @@ import {
 } from '../config/capability.interface.js';
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
 import { ServiceTokenVerifier } from '../service-token/service-token.verifier.js';
+import type { ResolvedServiceTokenSection } from '../service-token/interfaces/service-token-options.interface.js';
 import { NatsCalloutResponder } from './callout/nats-callout.responder.js';
 import type { ResolvedNatsSection } from './interfaces/nats-options.interface.js';
 import { NatsUserJwtService } from './nats-user-jwt.service.js';
@@ -59,16 +60,18 @@ export const NATS_PROVIDERS: Provider[] = [
           'the auth callout is not configured: set nats.callout (JWT_ISSUER_NATS_CALLOUT_SERVERS, …) to run a responder.',
         );
       }
+      const service = resolvedSection<ResolvedServiceTokenSection>(
+        resolved,
+        'service',
+      );
       return new NatsCalloutResponder(callout, {
         moduleRef,
         discovery,
         scanner,
         telemetry,
         // Only a section that verifies gives a usable verifier (otherwise it is the NOT_CONFIGURED stand-in).
-        verifier:
-          resolvedSection(resolved, 'service') !== undefined
-            ? verifier
-            : undefined,
+        verifier: service !== undefined ? verifier : undefined,
+        verifierAudience: service?.expectedAudience,
       });
     },
   },

@@ -92,6 +92,10 @@ function permissionEntryProblem(
   );
 }
 
+/** Why an empty `allow` list is refused (internal: the callout's template expansion says the same). */
+export const EMPTY_ALLOW =
+  'must not be empty: nats-server reads an empty allow list as no restriction (every subject). To allow everything, leave the list out; to allow nothing, use deny: [">"]';
+
 function permissionJson(
   value: unknown,
   what: string,
@@ -117,6 +121,12 @@ function permissionListJson(
 ): string | undefined {
   if (value === undefined) return undefined;
   const list = stringList(value, what, key);
+  if (list.length === 0) {
+    // nats-server reads an empty list as no list: an empty allow would allow every subject, so it is refused; an
+    // empty deny denies nothing, so it is left out rather than written.
+    if (key === 'allow') invalid(`${what}.allow`, EMPTY_ALLOW);
+    return undefined;
+  }
   for (let i = 0; i < list.length; i++) {
     const problem = permissionEntryProblem(list[i], permitQueue);
     if (problem !== undefined) invalid(`${what}.${key}[${i}]`, problem);

@@ -22,7 +22,7 @@ export function natsCalloutConfigPath(): string {
  * `JWT_ISSUER_NATS_CALLOUT_*` or other `JWT_ISSUER_NATS_*` variable is set): a throw-away callout issuer key, xkey
  * and responder password, and a config-mode nats-server configuration (xkey on, an `APP` account, port
  * `SAMPLE_NATS_CALLOUT_PORT`, default 4223) written to `sample/.dev/nats-callout.conf`. Clients presenting one of the
- * sample's service tokens as `token` get `users.<sub>.>` and `teams.<team>.>`.
+ * sample's service tokens minted for NATS (`aud: "nats"`) as `token` get `users.<sub>.>` and `teams.<team>.>`.
  */
 export function natsCalloutSampleOptions(): NatsCalloutOptions | undefined {
   const natsVars = JWT_ISSUER_ENV_VARS.filter((v) =>
@@ -70,6 +70,8 @@ export function natsCalloutSampleOptions(): NatsCalloutOptions | undefined {
     xkey: text(xkey.getSeed()),
     account: 'APP',
     authorizer: 'service-token',
+    // Only tokens minted for NATS (aud "nats") open a connection: a token for another service does not.
+    audience: 'nats',
     tagClaims: ['team'],
     permissions: {
       pub: { allow: ['users.{{name()}}.>', 'teams.{{tag(team)}}.>'] },

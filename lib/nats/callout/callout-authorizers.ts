@@ -1,16 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { SetMetadata } from '@nestjs/common';
 import { nowSeconds } from '../../common/time.js';
-import { JwtIssuerError } from '../../errors.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
 import type {
   NatsAuthDecision,
   NatsAuthorizer,
   NatsAuthRequest,
 } from '../interfaces/nats-callout.interface.js';
-import type {
-  NatsPermission,
-  NatsUserPermissions,
-} from '../interfaces/nats-user-jwt.interface.js';
+import type { NatsUserPermissions } from '../interfaces/nats-user-jwt.interface.js';
 
 /** Metadata key of {@link NatsAuthCallout}. */
 export const NATS_AUTH_CALLOUT_METADATA = 'nest-jwt-issuer:nats-auth-callout';
@@ -40,72 +37,103 @@ export const NatsAuthCallout = (): MethodDecorator =>
 // oxlint-disable-next-line no-control-regex -- control characters are exactly what it refuses
 const SAFE_VALUE = /^[^\s.*>\u0000-\u001f\u007f]{1,256}$/;
 
-function expandList(
-  list: readonly string[] | undefined,
+/** What a template entry whose values are missing or unsafe becomes. */
+const DROPPED = Symbol('dropped');
+
+/** One template entry expanded: its subjects, or `DROPPED` when a value it needs is missing or unsafe. */
+function expandEntry(
+  subject: string,
   name: string,
   tags: readonly string[],
-): string[] | undefined {
-  if (list === undefined) return undefined;
-  const out: string[] = [];
-  for (const subject of list) {
-    let variants = [subject];
-    if (subject.includes('{{name()}}')) {
-      if (!SAFE_VALUE.test(name)) continue;
-      variants = variants.map((s) => s.replaceAll('{{name()}}', name));
-    }
-    let dropped = false;
-    for (const m of subject.matchAll(/\{\{tag\(([a-z0-9_-]+)\)\}\}/g)) {
-      const prefix = `${m[1]}:`;
-      const values = tags
-        .filter((t) => t.startsWith(prefix))
-        .map((t) => t.slice(prefix.length))
-        .filter((v) => SAFE_VALUE.test(v));
-      if (values.length === 0) {
-        dropped = true;
-        break;
-      }
-      variants = variants.flatMap((s) =>
-        values.map((v) => s.replaceAll(m[0], v)),
-      );
-    }
-    if (!dropped) out.push(...variants);
+): string[] | typeof DROPPED {
+  let variants = [subject];
+  if (subject.includes('{{name()}}')) {
+    if (!SAFE_VALUE.test(name)) return DROPPED;
+    variants = variants.map((s) => s.replaceAll('{{name()}}', name));
   }
-  return out;
+  for (const m of subject.matchAll(/\{\{tag\(([a-z0-9_-]+)\)\}\}/g)) {
+    const prefix = `${m[1]}:`;
+    const values = tags
+      .filter((t) => t.startsWith(prefix))
+      .map((t) => t.slice(prefix.length))
+      .filter((v) => SAFE_VALUE.test(v));
+    if (values.length === 0) return DROPPED;
+    variants = variants.flatMap((s) =>
+      values.map((v) => s.replaceAll(m[0], v)),
+    );
+  }
+  return variants;
 }
 
-function expandPermission(
-  p: NatsPermission | undefined,
-  name: string,
-  tags: readonly string[],
-): NatsPermission | undefined {
-  if (!p) return undefined;
-  const allow = expandList(p.allow, name, tags);
-  const deny = expandList(p.deny, name, tags);
-  return {
-    ...(allow ? { allow } : {}),
-    ...(deny ? { deny } : {}),
-  };
-}
+/** The result of {@link expandPermissions}: the user's permissions, or why the connection is refused. */
+export type ExpandedPermissions =
+  | { ok: true; permissions: NatsUserPermissions | undefined }
+  | { ok: false; reason: string };
+
+/**
+ * What an `allow` list of the template that expands to nothing becomes: the connection is refused
+ * (`'refuse-connection'`, the default), or that direction allows nothing (`'deny-all'`). Never an empty list, which
+ * nats-server reads as every subject.
+ */
+export type EmptyAllowPolicy = 'refuse-connection' | 'deny-all';
 
 /**
  * Applies a permissions template of the built-in authorizers: `{{name()}}` becomes the user's name, `{{tag(x)}}` each
- * value of its `x:` tags; an entry whose value is missing or unsafe in a subject (`.`, `*`, `>`, spaces) is left out.
+ * value of its `x:` tags. What is signed is never wider than the template with safe values:
+ * - an `allow` entry whose value is missing or unsafe in a subject (`.`, `*`, `>`, whitespace) is left out; when no
+ *   entry of a non-empty `allow` list is left, the connection is refused (or, with `emptyAllow: 'deny-all'`, that
+ *   direction allows nothing);
+ * - a `deny` entry that cannot be expanded refuses the connection (a deny that vanished would widen the user).
  */
 export function expandPermissions(
   template: NatsUserPermissions | undefined,
   name: string,
   tags: readonly string[],
-): NatsUserPermissions | undefined {
-  if (!template) return undefined;
-  return {
-    ...(template.pub
-      ? { pub: expandPermission(template.pub, name, tags) }
-      : {}),
-    ...(template.sub
-      ? { sub: expandPermission(template.sub, name, tags) }
-      : {}),
-    ...(template.resp ? { resp: template.resp } : {}),
-  };
+  emptyAllow: EmptyAllowPolicy = 'refuse-connection',
+): ExpandedPermissions {
+  if (!template) return { ok: true, permissions: undefined };
+  const out: {
+    -readonly [K in keyof NatsUserPermissions]: NatsUserPermissions[K];
+  } = {};
+  for (const direction of ['pub', 'sub'] as const) {
+    const p = template[direction];
+    if (!p) continue;
+    const expanded: { allow?: string[]; deny?: string[] } = {};
+    if (p.deny) {
+      const deny: string[] = [];
+      for (let i = 0; i < p.deny.length; i++) {
+        const subjects = expandEntry(p.deny[i], name, tags);
+        if (subjects === DROPPED) {
+          return {
+            ok: false,
+            reason: `permissions.${direction}.deny[${i}] cannot be expanded (a name or tag value it needs is missing or unsafe in a subject); a deny entry never vanishes`,
+          };
+        }
+        deny.push(...subjects);
+      }
+      expanded.deny = deny;
+    }
+    if (p.allow) {
+      const allow: string[] = [];
+      for (const entry of p.allow) {
+        const subjects = expandEntry(entry, name, tags);
+        if (subjects !== DROPPED) allow.push(...subjects);
+      }
+      if (allow.length > 0) {
+        expanded.allow = allow;
+      } else if (emptyAllow === 'deny-all') {
+        expanded.deny = ['>'];
+      } else {
+        return {
+          ok: false,
+          reason: `permissions.${direction}.allow expands to no subject (the name or tag values its entries need are missing or unsafe in a subject); an empty allow list would allow every subject`,
+        };
+      }
+    }
+    out[direction] = expanded;
+  }
+  if (template.resp) out.resp = template.resp;
+  return { ok: true, permissions: out };
 }
 
 /** Tags `claim:value` from the configured claims (string values, or arrays of strings). */
@@ -130,18 +158,32 @@ export interface CalloutTokenVerifier {
   verify(token: string): Promise<Readonly<Record<string, unknown>>>;
 }
 
+/** The template options shared by the built-in authorizers. */
+export interface CalloutTemplateOptions {
+  permissions?: NatsUserPermissions;
+  emptyAllow: EmptyAllowPolicy;
+}
+
+/** True when `aud` (a string or a list) holds one of `expected`. */
+function audienceMatches(aud: unknown, expected: readonly string[]): boolean {
+  const auds = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+  return auds.some((a) => typeof a === 'string' && expected.includes(a));
+}
+
 /**
  * Built-in authorizer `'service-token'`: the client's `auth_token` is a token of a trusted issuer (a service token,
- * `source: "microservice"`), verified by the same verifier as `ServiceTokenGuard`. Its `sub` becomes the user's
- * name, the configured claims its tags, and the user JWT expires no later than the token.
+ * `source: "microservice"`), verified by the same verifier as `ServiceTokenGuard`, and meant for NATS: its `aud`
+ * holds one of `audience` (when given; otherwise the verifier's `expectedAudience` has been checked). Its `sub`
+ * becomes the user's name, the configured claims its tags, and the user JWT expires no later than the token.
  */
 export class ServiceTokenCalloutAuthorizer implements NatsAuthorizer {
   constructor(
     private readonly verifier: CalloutTokenVerifier,
-    private readonly options: {
+    private readonly options: CalloutTemplateOptions & {
       tagClaims: readonly string[];
-      permissions?: NatsUserPermissions;
       maxExpiresIn: number;
+      /** `aud` values a token must carry one of; `undefined` when the verifier checks `expectedAudience`. */
+      audience?: readonly string[];
     },
   ) {}
 
@@ -162,6 +204,13 @@ export class ServiceTokenCalloutAuthorizer implements NatsAuthorizer {
         reason: `token refused (${e instanceof JwtIssuerError ? e.code : 'verification error'})`,
       };
     }
+    const { audience } = this.options;
+    if (audience !== undefined && !audienceMatches(claims.aud, audience)) {
+      return {
+        allow: false,
+        reason: `token refused (${JwtIssuerErrorCode.TOKEN_CLAIM_INVALID}: aud is not one of nats.callout.audience)`,
+      };
+    }
     const name = claims.sub;
     if (typeof name !== 'string' || !SAFE_VALUE.test(name)) {
       return {
@@ -175,11 +224,18 @@ export class ServiceTokenCalloutAuthorizer implements NatsAuthorizer {
         ? claims.exp - nowSeconds()
         : this.options.maxExpiresIn;
     if (exp < 1) return { allow: false, reason: 'token refused (expires now)' };
+    const expanded = expandPermissions(
+      this.options.permissions,
+      name,
+      tags,
+      this.options.emptyAllow,
+    );
+    if (!expanded.ok) return { allow: false, reason: expanded.reason };
     return {
       allow: true,
       name,
       tags,
-      permissions: expandPermissions(this.options.permissions, name, tags),
+      permissions: expanded.permissions,
       expiresIn: Math.min(exp, this.options.maxExpiresIn),
     };
   }
@@ -189,7 +245,7 @@ export class ServiceTokenCalloutAuthorizer implements NatsAuthorizer {
 export class PasswordCalloutAuthorizer implements NatsAuthorizer {
   constructor(
     private readonly users: ReadonlyMap<string, Buffer>,
-    private readonly permissions?: NatsUserPermissions,
+    private readonly template: CalloutTemplateOptions,
   ) {}
 
   authorize(request: NatsAuthRequest): NatsAuthDecision {
@@ -204,10 +260,13 @@ export class PasswordCalloutAuthorizer implements NatsAuthorizer {
       expected !== undefined;
     if (!ok || user === undefined)
       return { allow: false, reason: 'unknown user or wrong password' };
-    return {
-      allow: true,
-      name: user,
-      permissions: expandPermissions(this.permissions, user, []),
-    };
+    const expanded = expandPermissions(
+      this.template.permissions,
+      user,
+      [],
+      this.template.emptyAllow,
+    );
+    if (!expanded.ok) return { allow: false, reason: expanded.reason };
+    return { allow: true, name: user, permissions: expanded.permissions };
   }
 }

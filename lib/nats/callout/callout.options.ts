@@ -10,6 +10,7 @@ import type { NatsSigningKeyScope } from '../issue-user-jwt.js';
 import { checkPublicNkey, type DecodedSeed, decodeSeed } from '../nkey.js';
 import { NkeyJwtSigner } from '../nkey-jwt.js';
 import { userModelJson } from '../user-model.js';
+import type { EmptyAllowPolicy } from './callout-authorizers.js';
 import { XkeyBox } from './xkey.js';
 
 /** The signer of one target account's user JWTs (internal). */
@@ -55,8 +56,11 @@ export interface ResolvedNatsCalloutOptions {
   /** Config mode: the issuer as user JWT signer. */
   issuer?: NkeyJwtSigner;
   authorizer: NatsCalloutOptions['authorizer'];
+  /** `aud` values the `'service-token'` authorizer requires (one of); `undefined`: `service.expectedAudience`. */
+  audience?: string[];
   tagClaims: string[];
   permissions?: NatsUserPermissions;
+  emptyAllow: EmptyAllowPolicy;
   /** Password authorizer: user name → SHA-256 of the password. */
   users?: ReadonlyMap<string, Buffer>;
 }
@@ -81,8 +85,10 @@ const KNOWN = [
   'maxRequestBytes',
   'maxExpiresIn',
   'authorizer',
+  'audience',
   'tagClaims',
   'permissions',
+  'emptyAllow',
   'users',
 ];
 
@@ -155,6 +161,49 @@ function checkPermissions(
     userModelJson(value, undefined, 'unscoped');
     return value as NatsUserPermissions;
   });
+}
+
+/** Checks `audience`: one value or a list of non-empty strings. */
+function checkAudience(
+  problems: ConfigProblems,
+  value: unknown,
+): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = typeof value === 'string' ? [value] : value;
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    list.some((a) => typeof a !== 'string' || a === '')
+  ) {
+    problems.add(
+      'nats.callout.audience',
+      'must be an audience or a list of them (non-empty strings)',
+    );
+    return undefined;
+  }
+  return list as string[];
+}
+
+/**
+ * The `'password'` authorizer gives its users no tags: a `{{tag(x)}}` entry could never be expanded (an allow entry
+ * would always be left out, a deny entry would refuse every user), so the template is refused at start-up.
+ */
+function checkNoTags(
+  problems: ConfigProblems,
+  permissions: NatsUserPermissions,
+): void {
+  for (const direction of ['pub', 'sub'] as const) {
+    for (const list of ['allow', 'deny'] as const) {
+      permissions[direction]?.[list]?.forEach((entry, i) => {
+        if (entry.includes('{{tag(')) {
+          problems.add(
+            `nats.callout.permissions.${direction}.${list}[${i}]`,
+            "uses {{tag()}}, but the 'password' authorizer gives its users no tags: the entry could never be expanded",
+          );
+        }
+      });
+    }
+  }
 }
 
 /**
@@ -425,7 +474,18 @@ export function normalizeCalloutOptions(
       tagClaims = o.tagClaims as string[];
     }
   }
+  const audience = checkAudience(problems, o.audience);
   const permissions = checkPermissions(problems, o.permissions);
+  const emptyAllow = o.emptyAllow ?? 'refuse-connection';
+  if (emptyAllow !== 'refuse-connection' && emptyAllow !== 'deny-all') {
+    problems.add(
+      'nats.callout.emptyAllow',
+      "must be 'refuse-connection' or 'deny-all'",
+    );
+  }
+  if (authorizer === 'password' && permissions !== undefined) {
+    checkNoTags(problems, permissions);
+  }
   let users: Map<string, Buffer> | undefined;
   if (o.users !== undefined) {
     if (
@@ -491,8 +551,10 @@ export function normalizeCalloutOptions(
     accounts,
     issuer,
     authorizer: authorizer as NatsCalloutOptions['authorizer'],
+    audience,
     tagClaims,
     permissions,
+    emptyAllow: emptyAllow as EmptyAllowPolicy,
     users,
   };
 }

@@ -26,6 +26,7 @@ import {
   type JwtIssuerTelemetry,
 } from '../../common/telemetry.js';
 import {
+  type ConfigProblem,
   JwtIssuerConfigError,
   JwtIssuerError,
   JwtIssuerErrorCode,
@@ -82,6 +83,8 @@ export interface CalloutResponderHost {
   scanner?: MetadataScanner;
   /** The `service` section's verifier, when that section verifies tokens. */
   verifier?: CalloutTokenVerifier;
+  /** The `service` section's `expectedAudience` (checked by `verifier`), when set. */
+  verifierAudience?: readonly string[];
   /** Where the outcomes are counted (the module's OpenTelemetry instruments). */
   telemetry?: JwtIssuerTelemetry;
 }
@@ -644,20 +647,41 @@ export class NatsCalloutResponder
     const o = this.options;
     const a = o.authorizer;
     if (a === 'service-token') {
+      const problems: ConfigProblem[] = [];
       if (!this.host.verifier) {
-        problem(
-          "'service-token' verifies tokens with the 'service' section: configure it to verify (JWT_ISSUER_SERVICE_TRUSTED_ISSUERS, or issue and accept own tokens)",
-        );
+        problems.push({
+          path: 'nats.callout.authorizer',
+          env: 'JWT_ISSUER_NATS_CALLOUT_AUTHORIZER',
+          message:
+            "'service-token' verifies tokens with the 'service' section: configure it to verify (JWT_ISSUER_SERVICE_TRUSTED_ISSUERS, or issue and accept own tokens)",
+        });
       }
+      if (
+        o.audience === undefined &&
+        (this.host.verifierAudience?.length ?? 0) === 0
+      ) {
+        problems.push({
+          path: 'nats.callout.audience',
+          env: 'JWT_ISSUER_NATS_CALLOUT_AUDIENCE',
+          message:
+            "is required by the 'service-token' authorizer, so that a token minted for another service cannot open a NATS connection: set the audience NATS clients' tokens carry (or JWT_ISSUER_SERVICE_EXPECTED_AUDIENCE)",
+        });
+      }
+      if (problems.length > 0) throw new JwtIssuerConfigError(problems);
       const auth = new ServiceTokenCalloutAuthorizer(this.host.verifier!, {
         tagClaims: o.tagClaims,
         permissions: o.permissions,
+        emptyAllow: o.emptyAllow,
         maxExpiresIn: o.maxExpiresIn,
+        audience: o.audience,
       });
       return (r) => auth.authorize(r);
     }
     if (a === 'password') {
-      const auth = new PasswordCalloutAuthorizer(o.users!, o.permissions);
+      const auth = new PasswordCalloutAuthorizer(o.users!, {
+        permissions: o.permissions,
+        emptyAllow: o.emptyAllow,
+      });
       return (r) => auth.authorize(r);
     }
     if (typeof a === 'function') {

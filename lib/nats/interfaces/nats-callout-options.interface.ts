@@ -76,15 +76,31 @@ export interface NatsCalloutOptions {
    * `…_CALLOUT_AUTHORIZER`: `service-token` or `password`).
    */
   authorizer?: 'service-token' | 'password' | Type<NatsAuthorizer>;
+  /**
+   * The `'service-token'` authorizer: `aud` values a client's token must carry one of, so that a token minted for
+   * another service cannot open a NATS connection (env `…_CALLOUT_AUDIENCE`, a comma-separated list). Required by
+   * that authorizer unless `service.expectedAudience` is set (then the verifier checks that one); when both are set, a
+   * token must satisfy both. @default none
+   */
+  audience?: string | string[];
   /** Built-in authorizers: claims whose values become tags `claim:value` (env `…_CALLOUT_TAG_CLAIMS`). */
   tagClaims?: string[];
   /**
    * Built-in authorizers: the users' permissions, where `{{name()}}` is the user's name and `{{tag(x)}}` each value
-   * of its `x:` tags (an entry whose values are missing is left out), e.g.
+   * of its `x:` tags, e.g.
    * `{ pub: { allow: ['users.{{name()}}.>', 'teams.{{tag(team)}}.>'] }, sub: { allow: ['users.{{name()}}.>', '_INBOX.>'] } }`.
-   * Not with a scoped signing key (its template applies). Env `…_CALLOUT_PERMISSIONS` (JSON).
+   * An `allow` entry whose value is missing or unsafe in a subject is left out; an `allow` list left with no entry
+   * refuses the connection (see `emptyAllow`); a `deny` entry that cannot be expanded refuses the connection. Not
+   * with a scoped signing key (its template applies). Env `…_CALLOUT_PERMISSIONS` (JSON).
    */
   permissions?: NatsUserPermissions;
+  /**
+   * Built-in authorizers: what a non-empty `allow` list of `permissions` that expands to no subject becomes:
+   * `'refuse-connection'` (the connection is denied, with the reason logged) or `'deny-all'` (the user connects, and
+   * may neither publish nor subscribe in that direction: `deny: [">"]`). Never an empty list, which nats-server reads
+   * as every subject (env `…_CALLOUT_EMPTY_ALLOW`). @default 'refuse-connection'
+   */
+  emptyAllow?: 'refuse-connection' | 'deny-all';
   /** The `'password'` authorizer's users: `{ name: password }` (secrets; env `…_CALLOUT_USERS`, JSON). */
   users?: Record<string, string>;
 }

@@ -13,7 +13,7 @@ export interface CalloutApp {
   app: INestApplicationContext;
   responder: NatsCalloutResponder;
   tokens: ServiceTokenService;
-  /** A service token of a trusted issuer (the app's own `service` section) for `sub`, with extra claims. */
+  /** A service token of a trusted issuer (the app's own `service` section) for `sub` and NATS, with extra claims. */
   serviceToken(
     sub: string,
     claims?: Record<string, unknown>,
@@ -46,6 +46,9 @@ function collectingLogger(lines: string[]) {
 
 export const SERVICE_ISSUER = 'http://auth.test';
 
+/** The audience of the tokens NATS clients present (`nats.callout.audience` of the responder apps). */
+export const NATS_AUDIENCE = 'nats';
+
 /** Starts the responder app and waits until it is subscribed. */
 export async function startCalloutApp(
   options: JwtIssuerModuleOptions,
@@ -74,7 +77,7 @@ export async function startCalloutApp(
     tokens,
     serviceToken: async (sub, claims = {}, validitySeconds = 300) => {
       const token = await tokens.createJwt(
-        { source: 'microservice', sub, ...claims },
+        { source: 'microservice', sub, aud: NATS_AUDIENCE, ...claims },
         { validitySeconds },
       );
       issued.push(token);

@@ -13,6 +13,7 @@ import {
 } from '../../support/nats-callout.js';
 import {
   type CalloutApp,
+  NATS_AUDIENCE,
   PERMISSIONS,
   serviceSection,
   startCalloutApp,
@@ -42,6 +43,7 @@ describe.each([
             xkey: setup.xkey?.seed,
             account: 'APP',
             authorizer: 'service-token',
+            audience: NATS_AUDIENCE,
             tagClaims: ['team'],
             permissions: PERMISSIONS,
             maxExpiresIn: 600,
@@ -228,6 +230,7 @@ describe('auth callout, config mode: the two sides disagree on the xkey', () => 
             issuerKey: setup.issuerSeed,
             account: 'APP',
             authorizer: 'service-token',
+            audience: NATS_AUDIENCE,
             timeout: 1,
           },
         },
@@ -271,6 +274,7 @@ describe('auth callout, config mode: the two sides disagree on the xkey', () => 
             xkey: other.xkey!.seed,
             account: 'APP',
             authorizer: 'service-token',
+            audience: NATS_AUDIENCE,
             timeout: 1,
           },
         },

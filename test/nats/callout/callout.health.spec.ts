@@ -16,6 +16,7 @@ import {
 } from '../../support/nats-callout.js';
 import {
   type CalloutApp,
+  NATS_AUDIENCE,
   PERMISSIONS,
   serviceSection,
   startCalloutApp,
@@ -63,6 +64,7 @@ describe('health and metrics of the auth-callout responder (real nats-server 2.1
           xkey: setup.xkey?.seed,
           account: 'APP',
           authorizer: 'service-token',
+          audience: NATS_AUDIENCE,
           permissions: PERMISSIONS,
         },
       },

@@ -14,7 +14,7 @@ import {
   startNatsServer,
 } from '../../support/nats-server.js';
 import { compileLibrary } from '../../support/replica-fleet.js';
-import { SERVICE_ISSUER } from './callout-app.js';
+import { NATS_AUDIENCE, SERVICE_ISSUER } from './callout-app.js';
 import { Responder, responderEnv } from './responder-process.js';
 
 // A load test, bounded in count (1,000 clients) and time (each attempt 10 s at most): the server's default auth
@@ -69,7 +69,12 @@ describe('auth callout under load: 1,000 clients connecting at once through one 
     const list = await Promise.all(
       Array.from({ length: 1000 }, (_, i) =>
         tokens.createJwt(
-          { source: 'microservice', sub: `svc${i}`, team: 'blue' },
+          {
+            source: 'microservice',
+            sub: `svc${i}`,
+            team: 'blue',
+            aud: NATS_AUDIENCE,
+          },
           { validitySeconds: 300 },
         ),
       ),

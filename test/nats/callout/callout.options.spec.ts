@@ -33,6 +33,20 @@ const userSeed = text(createUser().getSeed());
 const curveSeed = text(createCurve().getSeed());
 const curvePublic = createCurve().getPublicKey();
 
+/** The start-up error of a module whose responder is built at init (the authorizer is found then). */
+async function initError(options: JwtIssuerModuleOptions): Promise<unknown> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [JwtIssuerModule.forRoot({ ignoreEnvVars: true, ...options })],
+  }).compile();
+  return moduleRef.init().then(
+    async () => {
+      await moduleRef.close();
+      return undefined;
+    },
+    (e: unknown) => e,
+  );
+}
+
 describe('nats.callout options: every problem at start-up, no secret quoted', () => {
   it('config mode: reports the wrong key kinds, an xkey that is no curve seed, and missing servers and user together', async () => {
     const list = await problems({
@@ -138,6 +152,143 @@ describe('nats.callout options: every problem at start-up, no secret quoted', ()
     expect((err as Error).message).toMatch(
       /nats\.callout\.authorizer.*'service-token' verifies tokens with the 'service' section/s,
     );
+  });
+
+  const ownTokens = {
+    name: 'auth',
+    issuer: 'http://auth.test',
+    algorithm: 'EdDSA' as const,
+    acceptOwnTokens: true,
+    publishJwks: false,
+  };
+
+  it("the 'service-token' authorizer without an audience fails the start, naming the variable to set", async () => {
+    const err = await initError({
+      nats: {
+        callout: {
+          servers: 'nats://127.0.0.1:1',
+          user: 'u',
+          pass: 'p',
+          issuerKey: issuerSeed,
+          authorizer: 'service-token',
+        },
+      },
+      service: ownTokens,
+    });
+    expect(err).toBeInstanceOf(JwtIssuerConfigError);
+    expect((err as JwtIssuerConfigError).problems).toEqual([
+      {
+        path: 'nats.callout.audience',
+        env: 'JWT_ISSUER_NATS_CALLOUT_AUDIENCE',
+        message: expect.stringMatching(
+          /^is required by the 'service-token' authorizer, so that a token minted for another service cannot open a NATS connection.*JWT_ISSUER_SERVICE_EXPECTED_AUDIENCE/,
+        ),
+      },
+    ]);
+    // Without a verifying service section either: both problems at once.
+    const both = await initError({
+      nats: {
+        callout: {
+          servers: 'nats://127.0.0.1:1',
+          user: 'u',
+          pass: 'p',
+          issuerKey: issuerSeed,
+          authorizer: 'service-token',
+        },
+      },
+    });
+    expect((both as JwtIssuerConfigError).problems.map((p) => p.path)).toEqual([
+      'nats.callout.authorizer',
+      'nats.callout.audience',
+    ]);
+  });
+
+  it("the 'service-token' authorizer takes its audience from nats.callout.audience or service.expectedAudience", async () => {
+    for (const options of [
+      { callout: { audience: 'nats' }, service: {} },
+      { callout: {}, service: { expectedAudience: 'auth' } },
+    ]) {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          JwtIssuerModule.forRoot({
+            ignoreEnvVars: true,
+            nats: {
+              callout: {
+                // A port nothing listens on: the responder keeps reconnecting, the start does not wait for it.
+                servers: 'nats://127.0.0.1:1',
+                user: 'u',
+                pass: 'p',
+                issuerKey: issuerSeed,
+                authorizer: 'service-token',
+                ...options.callout,
+              },
+            },
+            service: { ...ownTokens, ...options.service },
+          }),
+        ],
+      }).compile();
+      const responder = moduleRef.get(NatsCalloutResponder);
+      expect(responder.options.audience).toEqual(
+        options.callout.audience ? ['nats'] : undefined,
+      );
+      await moduleRef.close();
+    }
+    const env = readJwtIssuerEnv({
+      JWT_ISSUER_NATS_CALLOUT_AUDIENCE: 'nats,nats-eu',
+      JWT_ISSUER_NATS_CALLOUT_EMPTY_ALLOW: 'deny-all',
+    });
+    expect(env.nats.callout).toEqual({
+      audience: ['nats', 'nats-eu'],
+      emptyAllow: 'deny-all',
+    });
+  });
+
+  it('a template that could sign a wider user is refused at start-up: an empty allow list, {{tag()}} with password, an unknown emptyAllow', async () => {
+    const list = await problems({
+      nats: {
+        callout: {
+          servers: 'nats://127.0.0.1:4222',
+          user: 'u',
+          pass: 'p',
+          issuerKey: issuerSeed,
+          authorizer: 'password',
+          users: { alice: 'pw' },
+          audience: [],
+          emptyAllow: 'allow-all' as never,
+          permissions: {
+            pub: { allow: ['users.{{name()}}.>', 'teams.{{tag(team)}}.>'] },
+            sub: { allow: [], deny: ['teams.{{tag(team)}}.secret'] },
+          },
+        },
+      },
+    });
+    expect(list).toEqual([
+      'nats.callout.audience: must be an audience or a list of them (non-empty strings)',
+      expect.stringMatching(
+        /^nats\.callout\.permissions: permissions\.sub\.allow: must not be empty: nats-server reads an empty allow list as no restriction/,
+      ),
+      "nats.callout.emptyAllow: must be 'refuse-connection' or 'deny-all'",
+    ]);
+    const tags = await problems({
+      nats: {
+        callout: {
+          servers: 'nats://127.0.0.1:4222',
+          user: 'u',
+          pass: 'p',
+          issuerKey: issuerSeed,
+          authorizer: 'password',
+          users: { alice: 'pw' },
+          permissions: {
+            pub: { allow: ['users.{{name()}}.>', 'teams.{{tag(team)}}.>'] },
+            sub: { allow: ['_INBOX.>'], deny: ['teams.{{tag(team)}}.secret'] },
+          },
+        },
+      },
+    });
+    expect(tags).toEqual([
+      "nats.callout.permissions.pub.allow[1]: uses {{tag()}}, but the 'password' authorizer gives its users no tags: the entry could never be expanded",
+      "nats.callout.permissions.sub.deny[0]: uses {{tag()}}, but the 'password' authorizer gives its users no tags: the entry could never be expanded",
+    ]);
   });
 
   it('no authorizer at all fails the start, saying how to give one', async () => {

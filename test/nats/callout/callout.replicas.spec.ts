@@ -14,7 +14,7 @@ import {
   startNatsServer,
 } from '../../support/nats-server.js';
 import { compileLibrary } from '../../support/replica-fleet.js';
-import { SERVICE_ISSUER } from './callout-app.js';
+import { NATS_AUDIENCE, SERVICE_ISSUER } from './callout-app.js';
 import { Responder, responderEnv } from './responder-process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,7 +37,12 @@ describe('auth callout: responder processes in a queue group against a real nats
   /** Connects `n` clients at once (staggered by `gapMs`); resolves with how many got in and the errors. */
   async function burst(n: number, gapMs = 0, during?: (i: number) => void) {
     const token = await tokens.createJwt(
-      { source: 'microservice', sub: 'orders', team: 'blue' },
+      {
+        source: 'microservice',
+        sub: 'orders',
+        team: 'blue',
+        aud: NATS_AUDIENCE,
+      },
       { validitySeconds: 300 },
     );
     const attempts: Promise<string>[] = [];

@@ -78,9 +78,12 @@ describe('sample app, zero configuration: its auth-callout responder and nats-se
   });
 
   it('a client presenting a service token of the sample as token gets users.<sub>.> and teams.<team>.>, nothing else', async () => {
-    const token = await app
-      .get(ServiceTokenService)
-      .createJwt({ source: 'microservice', sub: 'orders', team: 'blue' });
+    const token = await app.get(ServiceTokenService).createJwt({
+      source: 'microservice',
+      sub: 'orders',
+      team: 'blue',
+      aud: 'nats',
+    });
     const c = await connectWatched(server.url, { token });
     try {
       const got: string[] = [];

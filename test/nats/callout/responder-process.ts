@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { NatsCalloutStats } from '../../../lib/index.js';
 import type { ConfigModeSetup } from '../../support/nats-callout.js';
-import { PERMISSIONS, SERVICE_ISSUER } from './callout-app.js';
+import { NATS_AUDIENCE, PERMISSIONS, SERVICE_ISSUER } from './callout-app.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'responder.mjs');
@@ -84,6 +84,7 @@ export function responderEnv(
     ...(setup.xkey ? { JWT_ISSUER_NATS_CALLOUT_XKEY: setup.xkey.seed } : {}),
     JWT_ISSUER_NATS_CALLOUT_ACCOUNT: 'APP',
     JWT_ISSUER_NATS_CALLOUT_AUTHORIZER: 'service-token',
+    JWT_ISSUER_NATS_CALLOUT_AUDIENCE: NATS_AUDIENCE,
     JWT_ISSUER_NATS_CALLOUT_TAG_CLAIMS: 'team',
     JWT_ISSUER_NATS_CALLOUT_PERMISSIONS: JSON.stringify(PERMISSIONS),
     JWT_ISSUER_SERVICE_NAME: 'auth',
