@@ -40,29 +40,50 @@ const SAFE_VALUE = /^[^\s.*>\u0000-\u001f\u007f]{1,256}$/;
 /** What a template entry whose values are missing or unsafe becomes. */
 const DROPPED = Symbol('dropped');
 
-/** One template entry expanded: its subjects, or `DROPPED` when a value it needs is missing or unsafe. */
+// A placeholder of the built-in authorizers' template: `{{name()}}` or `{{tag(x)}}`.
+const PLACEHOLDER = /\{\{(?:name\(\)|tag\(([a-z0-9_-]+)\))\}\}/g;
+
+/**
+ * One template entry expanded: its subjects, or `DROPPED` when a value it needs is missing or unsafe. The entry is
+ * read once and every placeholder filled in that pass, so a value never becomes a placeholder of its own (a name
+ * `{{tag(team)}}` stays that text). An `allow` entry takes the safe values of a tag and leaves the others out; a
+ * `deny` entry (`strict`) is dropped when any value of its tags is unsafe, so that no value escapes the deny.
+ */
 function expandEntry(
-  subject: string,
+  entry: string,
   name: string,
   tags: readonly string[],
+  strict: boolean,
 ): string[] | typeof DROPPED {
-  let variants = [subject];
-  if (subject.includes('{{name()}}')) {
-    if (!SAFE_VALUE.test(name)) return DROPPED;
-    variants = variants.map((s) => s.replaceAll('{{name()}}', name));
+  // The literal text between placeholders, and the values of each placeholder, in order.
+  const texts: string[] = [];
+  const values: string[][] = [];
+  let last = 0;
+  for (const m of entry.matchAll(PLACEHOLDER)) {
+    texts.push(entry.slice(last, m.index));
+    last = m.index + m[0].length;
+    let found: string[];
+    if (m[1] === undefined) {
+      found = [name];
+    } else {
+      const prefix = `${m[1]}:`;
+      found = tags
+        .filter((t) => t.startsWith(prefix))
+        .map((t) => t.slice(prefix.length));
+    }
+    const safe = found.filter((v) => SAFE_VALUE.test(v));
+    if (safe.length === 0 || (strict && safe.length < found.length)) {
+      return DROPPED;
+    }
+    values.push(safe);
   }
-  for (const m of subject.matchAll(/\{\{tag\(([a-z0-9_-]+)\)\}\}/g)) {
-    const prefix = `${m[1]}:`;
-    const values = tags
-      .filter((t) => t.startsWith(prefix))
-      .map((t) => t.slice(prefix.length))
-      .filter((v) => SAFE_VALUE.test(v));
-    if (values.length === 0) return DROPPED;
-    variants = variants.flatMap((s) =>
-      values.map((v) => s.replaceAll(m[0], v)),
-    );
+  if (values.length === 0) return [entry];
+  let out = [texts[0]];
+  for (let i = 0; i < values.length; i++) {
+    const after = i + 1 < texts.length ? texts[i + 1] : entry.slice(last);
+    out = out.flatMap((prefix) => values[i].map((v) => prefix + v + after));
   }
-  return variants;
+  return out;
 }
 
 /** The result of {@link expandPermissions}: the user's permissions, or why the connection is refused. */
@@ -102,11 +123,11 @@ export function expandPermissions(
     if (p.deny) {
       const deny: string[] = [];
       for (let i = 0; i < p.deny.length; i++) {
-        const subjects = expandEntry(p.deny[i], name, tags);
+        const subjects = expandEntry(p.deny[i], name, tags, true);
         if (subjects === DROPPED) {
           return {
             ok: false,
-            reason: `permissions.${direction}.deny[${i}] cannot be expanded (a name or tag value it needs is missing or unsafe in a subject); a deny entry never vanishes`,
+            reason: `permissions.${direction}.deny[${i}] cannot be expanded (a name or tag value it needs is missing, or one is unsafe in a subject); a deny entry never vanishes`,
           };
         }
         deny.push(...subjects);
@@ -116,7 +137,7 @@ export function expandPermissions(
     if (p.allow) {
       const allow: string[] = [];
       for (const entry of p.allow) {
-        const subjects = expandEntry(entry, name, tags);
+        const subjects = expandEntry(entry, name, tags, false);
         if (subjects !== DROPPED) allow.push(...subjects);
       }
       if (allow.length > 0) {

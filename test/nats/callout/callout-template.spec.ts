@@ -18,24 +18,32 @@ function safe(value: string): boolean {
   return true;
 }
 
-/** The subjects one template entry gives with only the safe values (none when a value it needs has none). */
+/**
+ * The subjects one template entry gives with only the safe values: none when a placeholder has no safe value, or,
+ * for a deny entry (`strict`), when any of its values is unsafe.
+ */
 function oracle(
   entry: string,
   name: string,
   tags: readonly string[],
+  strict = false,
 ): string[] {
   const parts = entry.split(/(\{\{name\(\)\}\}|\{\{tag\([a-z0-9_-]+\)\}\})/);
   let out = [''];
   for (const part of parts) {
     let values: string[];
-    if (part === '{{name()}}') values = safe(name) ? [name] : [];
+    if (part === '{{name()}}') values = [name];
     else if (part.startsWith('{{tag(')) {
       const key = part.slice(6, -3);
       values = tags
         .filter((t) => t.startsWith(`${key}:`))
-        .map((t) => t.slice(key.length + 1))
-        .filter(safe);
+        .map((t) => t.slice(key.length + 1));
     } else values = [part];
+    if (part.startsWith('{{')) {
+      const all = values;
+      values = values.filter(safe);
+      if (strict && values.length < all.length) return [];
+    }
     out = out.flatMap((prefix) => values.map((v) => prefix + v));
   }
   return out;
@@ -43,6 +51,7 @@ function oracle(
 
 const ALLOW_POOL = [
   'users.{{name()}}.>',
+  'teams.{{tag(team)}}.{{tag(role)}}',
   'teams.{{tag(team)}}.>',
   'teams.{{tag(team)}}.{{name()}}',
   'teams.{{tag(role)}}.x',
@@ -51,6 +60,7 @@ const ALLOW_POOL = [
 ];
 const DENY_POOL = [
   'teams.{{tag(team)}}.secret',
+  'teams.{{tag(team)}}.{{tag(role)}}.>',
   'users.{{name()}}.private',
   'public.restricted',
   'teams.{{tag(role)}}.>',
@@ -72,6 +82,9 @@ const VALUES: unknown[] = [
   5,
   ['blue', 'red'],
   ['*', 'blue'],
+  '{{tag(role)}}',
+  '{{name()}}',
+  ['{{tag(team)}}', 'red'],
   undefined,
 ];
 
@@ -113,7 +126,7 @@ describe('the callout template: what is signed is never wider than the template 
       for (const direction of ['pub', 'sub'] as const) {
         const p = template[direction];
         if (!p) continue;
-        if (p.deny?.some((e) => oracle(e, name, tags).length === 0)) {
+        if (p.deny?.some((e) => oracle(e, name, tags, true).length === 0)) {
           mustRefuse = true;
         }
         if (p.allow!.every((e) => oracle(e, name, tags).length === 0)) {
@@ -148,13 +161,13 @@ describe('the callout template: what is signed is never wider than the template 
         expect(got?.allow?.length, context).toBeGreaterThan(0);
         expect(got?.allow?.toSorted(), context).toEqual(allow.toSorted());
         if (p.deny) {
-          const deny = p.deny.flatMap((e) => oracle(e, name, tags));
+          const deny = p.deny.flatMap((e) => oracle(e, name, tags, true));
           expect(got?.deny?.toSorted(), context).toEqual(deny.toSorted());
         } else {
           expect(got?.deny, context).toBeUndefined();
         }
         for (const subject of [...got!.allow!, ...(got!.deny ?? [])]) {
-          expect(subject, context).not.toMatch(/\{\{|\s|\.\.|^\.|\.$/);
+          expect(subject, context).not.toMatch(/\s|\.\.|^\.|\.$/);
         }
       }
     }
@@ -219,5 +232,54 @@ describe('the callout template: what is signed is never wider than the template 
       ok: true,
       permissions: { pub: { allow: ['users.orders.>'] } },
     });
+  });
+
+  it('a value is never read as a placeholder of its own: the entry is filled in one pass', () => {
+    expect(
+      expandPermissions(
+        { pub: { allow: ['teams.{{tag(team)}}.{{tag(role)}}'] } },
+        'orders',
+        tagsFromClaims({ team: '{{tag(role)}}', role: 'red' }, [
+          'team',
+          'role',
+        ]),
+      ),
+    ).toEqual({
+      ok: true,
+      permissions: { pub: { allow: ['teams.{{tag(role)}}.red'] } },
+    });
+    expect(
+      expandPermissions(
+        { pub: { allow: ['teams.{{tag(team)}}.{{name()}}'] } },
+        '{{tag(team)}}',
+        ['team:blue', 'team:red'],
+      ),
+    ).toEqual({
+      ok: true,
+      permissions: {
+        pub: { allow: ['teams.blue.{{tag(team)}}', 'teams.red.{{tag(team)}}'] },
+      },
+    });
+  });
+
+  it('a deny entry with one unsafe value among safe ones refuses the connection (no value escapes a deny)', () => {
+    const template = {
+      sub: { allow: ['teams.>'], deny: ['teams.{{tag(role)}}.>'] },
+    };
+    const tags = tagsFromClaims({ role: ['lead', 'blue.>'] }, ['role']);
+    expect(expandPermissions(template, 'orders', tags)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(
+        /^permissions\.sub\.deny\[0\] cannot be expanded/,
+      ),
+    });
+    // The same values in an allow entry: the unsafe one is left out.
+    expect(
+      expandPermissions(
+        { sub: { allow: ['teams.{{tag(role)}}.>'] } },
+        'o',
+        tags,
+      ),
+    ).toEqual({ ok: true, permissions: { sub: { allow: ['teams.lead.>'] } } });
   });
 });
