@@ -37,30 +37,41 @@ export interface ConfigModeSetup {
   calloutUser: string;
   calloutPass: string;
   xkey?: { publicKey: string; seed: string };
+  /** With `observer: true`: a user of APP listed in `auth_users` (it bypasses the callout), to watch what clients do. */
+  observerUser?: string;
+  observerPass?: string;
   config: string;
 }
 
-/** Builds a config-mode server configuration (port -1, debug on, auth timeout 2 s). */
+/**
+ * Builds a config-mode server configuration (port -1, debug on, auth timeout 2 s). `observer: true` adds a user in
+ * APP that bypasses the callout (`auth_users`), to see what the callout's users can publish and receive.
+ */
 export function configModeSetup(
-  options: { xkey?: boolean; timeout?: number } = {},
+  options: { xkey?: boolean; timeout?: number; observer?: boolean } = {},
 ): ConfigModeSetup {
   const issuer = createAccount();
   const xkey = options.xkey ? newXkey() : undefined;
   const calloutPass = text(createUser().getSeed()).slice(2, 34);
+  const observerPass = options.observer
+    ? text(createUser().getSeed()).slice(2, 34)
+    : undefined;
   const config = [
     'host: 127.0.0.1',
     'port: -1',
     'debug: true',
     'accounts {',
     `  AUTH { users: [ { user: callout, password: "${calloutPass}" } ] }`,
-    '  APP {}',
+    observerPass
+      ? `  APP { users: [ { user: observer, password: "${observerPass}" } ] }`
+      : '  APP {}',
     '  OTHER {}',
     '}',
     'authorization {',
     `  timeout: ${options.timeout ?? 2}`,
     '  auth_callout {',
     `    issuer: ${issuer.getPublicKey()}`,
-    '    auth_users: [ callout ]',
+    `    auth_users: [ callout${observerPass ? ', observer' : ''} ]`,
     '    account: AUTH',
     ...(xkey ? [`    xkey: ${xkey.publicKey}`] : []),
     '  }',
@@ -73,6 +84,7 @@ export function configModeSetup(
     calloutUser: 'callout',
     calloutPass,
     xkey,
+    ...(observerPass ? { observerUser: 'observer', observerPass } : {}),
     config,
   };
 }

@@ -23,7 +23,6 @@ import {
 } from '../../support/nats-server.js';
 import {
   type CalloutApp,
-  PERMISSIONS,
   serviceSection,
   startCalloutApp,
 } from './callout-app.js';
@@ -165,7 +164,11 @@ describe('auth callout: hostile requests published into the callout subject (con
           account: 'APP',
           authorizer: 'password',
           users: { TOKENUSER: 'pw' },
-          permissions: PERMISSIONS,
+          // The 'password' authorizer gives no tags: its template uses only the name.
+          permissions: {
+            pub: { allow: ['users.{{name()}}.>'] },
+            sub: { allow: ['users.{{name()}}.>', '_INBOX.>'] },
+          },
           maxExpiresIn: 600,
           maxRequestBytes: 16 * 1024,
         },
