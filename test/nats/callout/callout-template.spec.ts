@@ -5,18 +5,14 @@ import {
   expandPermissions,
   tagsFromClaims,
 } from '../../../lib/nats/callout/callout-authorizers.js';
+import {
+  isSafeSubjectValue,
+  TEMPLATE_ALLOW_POOL,
+  TEMPLATE_DENY_POOL,
+} from '../../support/nats-template-oracle.js';
 import { seededRandom } from '../../../bench/token-fuzzer.js';
 
-/** A value that may stand in a subject token, written here independently of the library. */
-function safe(value: string): boolean {
-  if (value.length < 1 || value.length > 256) return false;
-  for (const c of value) {
-    const code = c.codePointAt(0)!;
-    if (c === '.' || c === '*' || c === '>' || /\s/u.test(c)) return false;
-    if (code < 0x20 || code === 0x7f) return false;
-  }
-  return true;
-}
+const safe = isSafeSubjectValue;
 
 /**
  * The subjects one template entry gives with only the safe values: none when a placeholder has no safe value, or,
@@ -49,22 +45,8 @@ function oracle(
   return out;
 }
 
-const ALLOW_POOL = [
-  'users.{{name()}}.>',
-  'teams.{{tag(team)}}.{{tag(role)}}',
-  'teams.{{tag(team)}}.>',
-  'teams.{{tag(team)}}.{{name()}}',
-  'teams.{{tag(role)}}.x',
-  '_INBOX.>',
-  'public.>',
-];
-const DENY_POOL = [
-  'teams.{{tag(team)}}.secret',
-  'teams.{{tag(team)}}.{{tag(role)}}.>',
-  'users.{{name()}}.private',
-  'public.restricted',
-  'teams.{{tag(role)}}.>',
-];
+const ALLOW_POOL = TEMPLATE_ALLOW_POOL;
+const DENY_POOL = TEMPLATE_DENY_POOL;
 const VALUES: unknown[] = [
   'orders',
   'blue',

@@ -8,6 +8,11 @@ import {
   type NatsAuthorizer,
   type NatsUserPermissions,
 } from '../../../lib/index.js';
+import {
+  isSafeSubjectValue,
+  TEMPLATE_ALLOW_POOL,
+  TEMPLATE_DENY_POOL,
+} from '../../support/nats-template-oracle.js';
 import { seededRandom } from '../../../bench/token-fuzzer.js';
 import {
   configModeSetup,
@@ -78,17 +83,7 @@ function fixOptions(o: {
 // The oracle, written independently of lib/: safe values, NATS subject matching, template expansion.
 // ---------------------------------------------------------------------------------------------------------------
 
-/** A value that may stand in a subject token: a string of 1..256 characters, no `.`, `*`, `>`, whitespace, control. */
-function isSafe(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length < 1 || value.length > 256)
-    return false;
-  for (const c of value) {
-    const code = c.codePointAt(0)!;
-    if (c === '.' || c === '*' || c === '>' || /\s/u.test(c)) return false;
-    if (code < 0x20 || code === 0x7f) return false;
-  }
-  return true;
-}
+const isSafe = isSafeSubjectValue;
 
 /** The safe values of a claim: a string, or the strings of an array. */
 function safeValues(claim: unknown): string[] {
@@ -363,21 +358,8 @@ const CLAIM_SETS = 6;
 const PASSWORD_TEMPLATES = 10;
 const CUSTOM_DECISIONS = 24;
 
-/** With safe values none of these reach admin.*, another team's or another user's subjects. */
-const ALLOW_POOL = [
-  'users.{{name()}}.>',
-  'teams.{{tag(team)}}.>',
-  'teams.{{tag(team)}}.{{name()}}',
-  'teams.{{tag(role)}}.x',
-  '_INBOX.>',
-  'public.>',
-];
-const DENY_POOL = [
-  'teams.{{tag(team)}}.secret',
-  'users.{{name()}}.private',
-  'public.restricted',
-  'teams.{{tag(role)}}.>',
-];
+const ALLOW_POOL = TEMPLATE_ALLOW_POOL;
+const DENY_POOL = TEMPLATE_DENY_POOL;
 const PASSWORD_ALLOW_POOL = [
   'users.{{name()}}.>',
   'users.{{name()}}.x',
