@@ -32,7 +32,10 @@ export interface RemoteJwksOptions {
    * exactly (the issuer must then be an http(s) URL).
    */
   jwksUri?: string;
-  /** Accept a plain-http `jwks_uri` to a host other than loopback in the discovery document. @default false */
+  /**
+   * Accept a plain-http `jwks_uri` to a host other than loopback (`localhost`, `127.0.0.0/8`, `::1`; not a name
+   * under `.localhost`) in the discovery document. @default false
+   */
   allowHttp?: boolean;
   /** Algorithms this issuer's keys may use; a JWK without `alg` is bound to the one that fits it. @default ['RS256', 'ES256', 'EdDSA'] */
   algorithms?: readonly VerifyAlgorithm[];

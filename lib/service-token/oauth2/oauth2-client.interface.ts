@@ -60,7 +60,10 @@ export interface ServiceOAuth2ClientOptions extends OAuth2TokenRequestOptions {
   destinations?: OAuth2DestinationOptions[];
   /** Deadline of one request to the token endpoint (or discovery), in seconds. @default 5 */
   timeout?: number;
-  /** Accept plain http to a host other than loopback (the secret or assertion travels in clear). @default false */
+  /**
+   * Accept plain http to a host other than loopback (`localhost` itself, `127.0.0.0/8`, `::1`; a name under
+   * `.localhost` is not loopback): the secret or assertion travels in clear. @default false
+   */
   allowHttp?: boolean;
 }
 
