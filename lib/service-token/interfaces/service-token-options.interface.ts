@@ -168,8 +168,10 @@ export interface ServiceTokenOptions {
   jwksCacheMaxAge?: number;
   /**
    * How long a key missing from one JWKS response stays usable, in seconds: replicas behind a load balancer that
-   * disagree for a moment do not make keys flap; a key withdrawn for good stops being accepted after this. 0 drops
-   * it at once. @default 300
+   * disagree for a moment do not make keys flap; a key withdrawn for good stops being accepted after this, counted
+   * from the fetch that found it missing (tokens it signed are refused from then on, those in the verified-token
+   * cache included). An issuer whose JWKS lists no usable key is `degraded` in the health report during this period
+   * and `down` after it. 0 drops it at once. @default 300
    */
   jwksKeyGracePeriod?: number;
   /**
