@@ -249,3 +249,57 @@ describe('hostile discovery documents: M2 refuses, quickly, and says why', () =>
     expect(hostile.hits('/keys')).toBe(1);
   });
 });
+
+describe('a discovery document that never answers: the log names it, not a token endpoint', () => {
+  const logs = new LogCollector();
+  let hostile: HostileJwks;
+  let m1: RunningApp;
+
+  beforeAll(async () => {
+    hostile = await startHostileJwks();
+    hostile.set('/api/oidc/.well-known/openid-configuration', {
+      kind: 'hang',
+    });
+    m1 = await startServiceApp(
+      {
+        name: 'm1-discovery',
+        issuer: 'http://m1-discovery.test',
+        oauth2: {
+          issuer: hostile.url('/api/oidc'),
+          clientId: 'm1-discovery',
+          clientSecret: SECRET,
+          timeout: 1,
+        },
+      },
+      { logger: logs },
+    );
+  }, 30_000);
+  afterAll(async () => {
+    await m1?.app.close();
+    await hostile?.close();
+  });
+
+  it('refused within the deadline; the warning names the discovery document URL as scheme, host and path', async () => {
+    const started = performance.now();
+    await expect(m1.service.getToken()).rejects.toMatchObject({
+      code: JwtIssuerErrorCode.OAUTH2_TOKEN_UNAVAILABLE,
+      message: `the discovery document ${hostile.url('/api/oidc/.well-known/openid-configuration')} (to find the token endpoint) for client 'm1-discovery' (default) failed: no complete answer within 1000 ms`,
+    });
+    expect(performance.now() - started).toBeLessThan(2000);
+    const warnings = logs.lines.filter((l) =>
+      l.includes("for client 'm1-discovery'"),
+    );
+    expect(warnings.length).toBeGreaterThan(0);
+    for (const line of warnings) {
+      expect(line).toContain(
+        `the discovery document ${hostile.url('/api/oidc/.well-known/openid-configuration')} (to find the token endpoint)`,
+      );
+      expect(line).not.toContain('the token endpoint http');
+      expect(line).not.toContain('%20');
+      expect(line).not.toContain(SECRET);
+    }
+    expect(
+      hostile.hits('/api/oidc/.well-known/openid-configuration'),
+    ).toBeGreaterThan(0);
+  });
+});
