@@ -352,7 +352,7 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
         this.rotationTimer = setInterval(
           () => {
             this.rotateKeys().catch((e: unknown) =>
-              this.logger.error(`Key rotation failed: ${(e as Error).message}`),
+              this.logger.error(`Key rotation failed: ${errorText(e)}`),
             );
           },
           Math.min(interval * 1000, MAX_TIMER_MS),
@@ -388,9 +388,7 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
       () => {
         this.renewTimer = undefined;
         this.getToken().catch((e: unknown) =>
-          this.logger.error(
-            `Service token renewal failed: ${(e as Error).message}`,
-          ),
+          this.logger.error(`Service token renewal failed: ${errorText(e)}`),
         );
       },
       Math.min(Math.max(atMs - Date.now(), 0), MAX_TIMER_MS),
