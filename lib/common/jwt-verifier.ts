@@ -614,6 +614,14 @@ export class JwtVerifier {
     return claims;
   }
 
+  /**
+   * The key `issuer` has under `kid` now, as verifications find it: for a caller that keeps verified claims past one
+   * call (a WebSocket admitted at its handshake), whose `active` turns false once the issuer withdraws the key.
+   */
+  keyOf(issuer: string, kid: string): VerificationKey | undefined {
+    return this.sources.get(issuer)?.get(kid);
+  }
+
   /** Number of tokens in the verified-token cache (for metrics and tests). */
   get cachedTokens(): number {
     return this.cache?.size ?? 0;
