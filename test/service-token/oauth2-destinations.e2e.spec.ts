@@ -76,13 +76,15 @@ describe('OAuth 2.0 destinations ask for exactly their own scope, resource and a
     await endpoint?.close();
   });
 
+  /** What the token endpoint received for the token a call to `destination` gets. */
+  const requestOf = async (destination?: string) => {
+    const token = await m1.service.getToken(destination);
+    const form = endpoint.forms[Number(token.slice('token-'.length)) - 1];
+    expect(form.get('grant_type')).toBe('client_credentials');
+    return asked(form);
+  };
+
   it('the default token carries the top-level request; each destination only what its own entry says', async () => {
-    const requestOf = async (destination?: string) => {
-      const token = await m1.service.getToken(destination);
-      const form = endpoint.forms[Number(token.slice('token-'.length)) - 1];
-      expect(form.get('grant_type')).toBe('client_credentials');
-      return asked(form);
-    };
     expect(await requestOf()).toEqual({
       scope: 'invoices:read invoices:write',
       resource: ['https://billing.test'],
