@@ -13,6 +13,7 @@ import {
   type JwtIssuerTelemetry,
   UNTRUSTED_ISSUER,
 } from './telemetry.js';
+import { loggableIssuer } from './printable.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /**
@@ -337,6 +338,8 @@ export class JwtVerifier {
     VerifiedTokenCache<VerifiedClaims, VerificationKey> | undefined;
   private readonly headers = new Map<string, ParsedHeader>();
   private readonly counters = new Map<KeySource, IssuerCounters>();
+  /** Each source's issuer as messages show it (a URL without its userinfo, query or fragment). */
+  private readonly shownIssuers = new Map<KeySource, string>();
   private readonly untrusted: IssuerCounters;
   private readonly hits: CounterSeries;
   private readonly misses: CounterSeries;
@@ -348,6 +351,7 @@ export class JwtVerifier {
     for (const s of options.sources) {
       this.sources.set(s.issuer, s);
       this.counters.set(s, new IssuerCounters(s.issuer, telemetry));
+      this.shownIssuers.set(s, loggableIssuer(s.issuer));
     }
     this.untrusted = this.current = new IssuerCounters(
       UNTRUSTED_ISSUER,
@@ -480,7 +484,7 @@ export class JwtVerifier {
       fail(
         JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
         typeof iss === 'string'
-          ? `the issuer '${iss.slice(0, 200)}' is not trusted`
+          ? `the issuer '${loggableIssuer(iss, 200)}' is not trusted`
           : 'the token has no iss',
       );
     }
@@ -490,7 +494,7 @@ export class JwtVerifier {
     if (key === undefined) {
       const error = new JwtIssuerError(
         JwtIssuerErrorCode.TOKEN_KEY_UNKNOWN,
-        `no key of issuer '${source.issuer}' has kid '${header.kid.slice(0, 100)}'`,
+        `no key of issuer '${this.shownIssuers.get(source)}' has kid '${header.kid.slice(0, 100)}'`,
       );
       // Lets verify() ask this source for new keys once.
       Object.defineProperty(error, 'source', { value: source });
@@ -608,6 +612,14 @@ export class JwtVerifier {
       now,
     );
     return claims;
+  }
+
+  /**
+   * The key `issuer` has under `kid` now, as verifications find it: for a caller that keeps verified claims past one
+   * call (a WebSocket admitted at its handshake), whose `active` turns false once the issuer withdraws the key.
+   */
+  keyOf(issuer: string, kid: string): VerificationKey | undefined {
+    return this.sources.get(issuer)?.get(kid);
   }
 
   /** Number of tokens in the verified-token cache (for metrics and tests). */

@@ -1,5 +1,5 @@
 import { fetchJsonBounded, FetchProblem } from './bounded-fetch.js';
-import { printable } from './printable.js';
+import { loggableIssuer } from './printable.js';
 import { isFetchableUrl } from './urls.js';
 
 /** The members of an OpenID Connect discovery document (RFC 8414 metadata) this package reads. */
@@ -38,7 +38,7 @@ export function parseDiscoveryDocument(
   if (d.issuer !== issuer) {
     throw new FetchProblem(
       typeof d.issuer === 'string'
-        ? `the discovery document is for issuer '${printable(d.issuer, 200)}', not this one`
+        ? `the discovery document is for issuer '${loggableIssuer(d.issuer, 200)}', not this one`
         : 'the discovery document has no issuer',
     );
   }

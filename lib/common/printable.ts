@@ -42,7 +42,9 @@ export function loggableUrl(value: string, max = 120): string {
 
 /**
  * An error's message as it may be shown in a log line or a health report: every URL in it replaced by `<url>`
- * (a driver's message may quote a connection string, password included), through {@link printable}.
+ * (a driver's message may quote a connection string, password included), through {@link printable}. For messages
+ * from elsewhere (a driver, `fetch`, a key store or signer); the module's own messages name their URLs through
+ * {@link loggableUrl} and {@link loggableIssuer} instead (scheme, host and path).
  *
  * @example
  * errorText(new Error('connect to redis://:pw@cache:6379 failed')); // 'connect to <url> failed'

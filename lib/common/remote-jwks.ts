@@ -14,6 +14,7 @@ import {
 import { importVerificationJwk } from './keys.js';
 import { discoverEndpoint, discoveryUrlOf } from './oidc-discovery.js';
 import { loggableIssuer, loggableUrl } from './printable.js';
+import { MAX_TIMER_MS } from './time.js';
 import {
   ATTR,
   CounterSeries,
@@ -32,7 +33,10 @@ export interface RemoteJwksOptions {
    * exactly (the issuer must then be an http(s) URL).
    */
   jwksUri?: string;
-  /** Accept a plain-http `jwks_uri` to a host other than loopback in the discovery document. @default false */
+  /**
+   * Accept a plain-http `jwks_uri` to a host other than loopback (`localhost`, `127.0.0.0/8`, `::1`; not a name
+   * under `.localhost`) in the discovery document. @default false
+   */
   allowHttp?: boolean;
   /** Algorithms this issuer's keys may use; a JWK without `alg` is bound to the one that fits it. @default ['RS256', 'ES256', 'EdDSA'] */
   algorithms?: readonly VerifyAlgorithm[];
@@ -46,7 +50,10 @@ export interface RemoteJwksOptions {
   maxAgeMs?: number;
   /** Shortest refresh interval a `Cache-Control: max-age` may ask for. @default 1000 */
   minMaxAgeMs?: number;
-  /** How long a key missing from a response stays usable (0: dropped at once). @default 300000 */
+  /**
+   * How long a key missing from a response stays usable (0: dropped at once); then it is withdrawn, tokens in a
+   * verified-token cache included. @default 300000
+   */
   keyGraceMs?: number;
   /** Largest accepted response body, counted in decoded bytes as they arrive. @default 1048576 */
   maxBytes?: number;
@@ -62,6 +69,8 @@ export interface RemoteJwksState {
   readonly jwksUri: string;
   /** Keys usable now (those in their grace period included). */
   readonly keys: number;
+  /** Of {@link keys}, those the last answer no longer lists: usable until their grace period ends, then withdrawn. */
+  readonly keysInGracePeriod: number;
   /** The last successful fetch, if any. */
   readonly lastSuccessAt: number | undefined;
   /** The last failed fetch, if any. */
@@ -84,6 +93,29 @@ interface Entry {
   readonly json: string;
   /** Usable until then: `Infinity` while listed, the end of its grace period once missing. */
   until: number;
+  /** Withdraws the key when its grace period ends (set while it is missing from the JWKS). */
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Withdraws a missing key the moment its grace period ends (`entry.until`), not at the next fetch or lookup: the
+ * verified-token cache serves tokens without asking the source, and reads only `key.active`. Stops when the key is
+ * listed again (`until` back to `Infinity`).
+ */
+function withdrawAtGraceEnd(entry: Entry): void {
+  clearTimeout(entry.timer);
+  entry.timer = undefined;
+  const left = entry.until - Date.now();
+  if (left === Infinity) return;
+  if (left <= 0) {
+    entry.key.active = false;
+    return;
+  }
+  entry.timer = setTimeout(
+    () => withdrawAtGraceEnd(entry),
+    Math.min(left, MAX_TIMER_MS),
+  );
+  entry.timer.unref();
 }
 
 const noop = (): void => undefined;
@@ -173,11 +205,17 @@ export class RemoteJwksKeySource implements KeySource {
   state(): RemoteJwksState {
     const now = Date.now();
     let keys = 0;
-    for (const entry of this.keys.values()) if (now < entry.until) keys++;
+    let keysInGracePeriod = 0;
+    for (const entry of this.keys.values()) {
+      if (now >= entry.until) continue;
+      keys++;
+      if (entry.until !== Infinity) keysInGracePeriod++;
+    }
     return {
       issuer: this.shownIssuer,
       jwksUri: this.shownUri,
       keys,
+      keysInGracePeriod,
       lastSuccessAt: this.lastSuccessAt,
       lastFailureAt: this.lastFailureAt,
       consecutiveFailures: this.failures,
@@ -211,6 +249,7 @@ export class RemoteJwksKeySource implements KeySource {
     if (entry === undefined) return undefined;
     if (now >= entry.until) {
       // Missing from the JWKS for longer than the grace period: withdrawn.
+      clearTimeout(entry.timer);
       entry.key.active = false;
       this.keys.delete(kid);
       return undefined;
@@ -343,6 +382,7 @@ export class RemoteJwksKeySource implements KeySource {
       const known = typeof kid === 'string' ? this.keys.get(kid) : undefined;
       if (known && known.json === json) {
         known.until = Infinity; // imported once
+        withdrawAtGraceEnd(known); // listed again: no withdrawal due
         next.set(known.key.kid, known);
         continue;
       }
@@ -362,13 +402,16 @@ export class RemoteJwksKeySource implements KeySource {
         this.keyGraceMs > 0 &&
         next.size < this.maxKeys
       ) {
+        const wasListed = entry.until === Infinity;
         entry.until = Math.min(entry.until, now + this.keyGraceMs);
         if (now < entry.until) {
           next.set(kid, entry); // missing from this response: kept for its grace period
+          if (wasListed) withdrawAtGraceEnd(entry);
           continue;
         }
       }
       // Withdrawn (or replaced) by the issuer: tokens it signed stop being served from caches.
+      clearTimeout(entry.timer);
       entry.key.active = false;
     }
     this.keys = next;

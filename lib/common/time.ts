@@ -1,3 +1,6 @@
+/** The longest delay `setTimeout` can wait (a longer one fires at once). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** The current time in whole seconds since the epoch (the unit of `iat`, `exp` and `nbf`). */
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);

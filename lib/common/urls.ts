@@ -6,12 +6,16 @@ export function httpUrl(v: unknown): URL | undefined {
   return u.hash === '' ? u : undefined;
 }
 
-/** True for `localhost`, `127.0.0.0/8` and `::1`: plain http there never leaves the machine. */
+/**
+ * True for a loopback address, `127.0.0.0/8` or `::1` (in any spelling: the URL parser writes both in one form, so
+ * `127.1`, `0x7f.0.0.1` and `[0:0:0:0:0:0:0:1]` count), and for the name `localhost` itself: plain http there never
+ * leaves the machine. A name under `.localhost` (`evil.localhost`) is not loopback here: where it leads is the
+ * resolver's choice, not the URL's, so it is treated like any other host.
+ */
 export function isLoopback(u: URL): boolean {
   const h = u.hostname;
   return (
     h === 'localhost' ||
-    h.endsWith('.localhost') ||
     h === '[::1]' ||
     /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
   );

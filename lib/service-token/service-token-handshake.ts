@@ -230,8 +230,9 @@ export class ServiceTokenHandshake {
     handshake: ServiceTokenHandshakeRequest,
   ): boolean | Promise<boolean> {
     let claims: ServiceTokenClaims | Promise<ServiceTokenClaims>;
+    let token: string | undefined;
     try {
-      const token = this.extractToken(handshake);
+      token = this.extractToken(handshake);
       if (token === undefined) {
         throw new JwtIssuerError(
           JwtIssuerErrorCode.TOKEN_MISSING,
@@ -246,7 +247,10 @@ export class ServiceTokenHandshake {
       this.report(e, handshake);
       return false;
     }
-    bindSocket(socket, { claims }, this.toleranceMs());
+    const verified = token;
+    bindSocket(socket, { claims }, this.toleranceMs(), (c) =>
+      this.verifier.signingKeyOf(verified, c),
+    );
     if (!(claims instanceof Promise)) return true;
     return claims.then(
       () => true,

@@ -21,8 +21,10 @@ export const KEY_STORE_STALE_MS = 5 * KEY_STORE_SYNC_MS;
  * - signing `down`: the key ring cannot sign (a shared development key not read from the store yet);
  * - rotation `degraded`: overdue (more than 60 s past its interval), failing, or still on the static key;
  * - key store `degraded`: the last sync failed, or the last successful one is older than 5 s;
- * - trusted issuer `down`: no usable key and the last JWKS fetch failed; `degraded`: fetches fail while known
- *   keys are still used, or its JWKS lists no usable key.
+ * - trusted issuer `down`: no usable key once its JWKS was asked for (the fetch failed, or the JWKS lists none and
+ *   every key it withdrew is past its grace period), so no token of it can be verified; `degraded`: fetches fail
+ *   while known keys are still used, or its JWKS lists no usable key while the keys it withdrew are in their grace
+ *   period (from the fetch that finds them gone).
  */
 export function serviceTokenHealth(
   s: ResolvedServiceTokenSection,
@@ -101,19 +103,18 @@ function trustedIssuerHealth(
   const failing = st.consecutiveFailures > 0;
   const status: JwtIssuerHealthStatus =
     st.keys === 0
-      ? failing
-        ? 'down'
-        : st.lastSuccessAt === undefined
-          ? 'up' // not fetched yet: the first fetch is under way
-          : 'degraded' // the JWKS lists no usable key
-      : failing
-        ? 'degraded'
+      ? failing || st.lastSuccessAt !== undefined
+        ? 'down' // no token of this issuer can be verified now
+        : 'up' // not fetched yet: the first fetch is under way
+      : failing || st.keys === st.keysInGracePeriod
+        ? 'degraded' // fetches fail, or the JWKS lists no usable key: only withdrawn keys still verify
         : 'up';
   return {
     status,
     issuer: st.issuer,
     jwksUri: st.jwksUri,
     keys: st.keys,
+    keysInGracePeriod: st.keysInGracePeriod,
     lastFetchAt: reportTime(st.lastSuccessAt),
     lastFetchAgeSeconds: secondsBetween(st.lastSuccessAt, now),
     consecutiveFailures: st.consecutiveFailures,

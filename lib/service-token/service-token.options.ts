@@ -7,6 +7,7 @@ import {
   VERIFY_ALGORITHMS,
 } from '../common/keys.js';
 import type { VerifyAlgorithm } from '../common/jwt-verifier.js';
+import { loggableIssuer } from '../common/printable.js';
 import { httpUrl, isLoopback } from '../common/urls.js';
 import { JwtIssuerError } from '../errors.js';
 import type { ConfigProblems } from '../config/config-problems.js';
@@ -339,7 +340,7 @@ export async function normalizeServiceTokenOptions(
         }
         if (uri.protocol === 'http:' && !isLoopback(uri) && !t.allowHttp) {
           // Whoever sits on the path can swap the keys, and then forge any token of this issuer.
-          const why = `[${i}].${discovery ? 'issuer (discovery URL)' : 'jwksUri'} of '${t.issuer}' is plain http to ${uri.hostname}: anyone on the network path can replace its keys and forge its tokens. Use https, or set "allowHttp": true on this entry when the path is protected otherwise (e.g. a service mesh with mTLS)`;
+          const why = `[${i}].${discovery ? 'issuer (discovery URL)' : 'jwksUri'} of '${loggableIssuer(t.issuer)}' is plain http to ${uri.hostname}: anyone on the network path can replace its keys and forge its tokens. Use https, or set "allowHttp": true on this entry when the path is protected otherwise (e.g. a service mesh with mTLS)`;
           if (context.production) {
             problems.add(p('trustedIssuers'), why);
             return;
@@ -349,7 +350,7 @@ export async function normalizeServiceTokenOptions(
         if (seen.has(t.issuer) || (acceptOwnTokens && t.issuer === issuer)) {
           problems.add(
             p('trustedIssuers'),
-            `[${i}].issuer '${t.issuer}' is listed twice (or is this service's own issuer)`,
+            `[${i}].issuer '${loggableIssuer(t.issuer)}' is listed twice (or is this service's own issuer)`,
           );
           return;
         }

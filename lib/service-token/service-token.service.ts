@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import type { JwsSigner } from '../common/jws-signer.js';
 import { errorText } from '../common/printable.js';
+import { MAX_TIMER_MS } from '../common/time.js';
 import {
   ATTR,
   counterIn,
@@ -67,8 +68,6 @@ export function ownTokenClaims(
 
 // Renew the own token when this share of its lifetime has passed.
 const RENEW_AT = 0.75;
-// setTimeout cannot wait longer than this.
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Issues this service's tokens (`source: "microservice"`) and publishes its keys. The own token is created at
@@ -353,7 +352,7 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
         this.rotationTimer = setInterval(
           () => {
             this.rotateKeys().catch((e: unknown) =>
-              this.logger.error(`Key rotation failed: ${(e as Error).message}`),
+              this.logger.error(`Key rotation failed: ${errorText(e)}`),
             );
           },
           Math.min(interval * 1000, MAX_TIMER_MS),
@@ -389,9 +388,7 @@ export class ServiceTokenService implements OnModuleInit, OnModuleDestroy {
       () => {
         this.renewTimer = undefined;
         this.getToken().catch((e: unknown) =>
-          this.logger.error(
-            `Service token renewal failed: ${(e as Error).message}`,
-          ),
+          this.logger.error(`Service token renewal failed: ${errorText(e)}`),
         );
       },
       Math.min(Math.max(atMs - Date.now(), 0), MAX_TIMER_MS),

@@ -153,6 +153,33 @@ export class ServiceTokenVerifier {
     };
   }
 
+  /**
+   * The key that signed `token`, whose claims this verifier just returned (`undefined` for a token it did not
+   * verify): its `active` turns false once the issuer withdraws it (past `jwksKeyGracePeriod` for a trusted issuer,
+   * at retirement for this service's own keys). @internal for the WebSocket handshake, whose sockets outlive one
+   * verification.
+   */
+  signingKeyOf(
+    token: string,
+    claims: ServiceTokenClaims,
+  ): { readonly active: boolean } | undefined {
+    let kid: unknown;
+    try {
+      kid = (
+        JSON.parse(
+          Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString(
+            'utf8',
+          ),
+        ) as { kid?: unknown }
+      ).kid;
+    } catch {
+      return undefined;
+    }
+    return typeof kid === 'string' && typeof claims.iss === 'string'
+      ? this.verifier.keyOf(claims.iss, kid)
+      : undefined;
+  }
+
   /** Number of tokens in the verified-token cache (for metrics). */
   get cachedTokens(): number {
     return this.verifier.cachedTokens;

@@ -106,9 +106,47 @@ describe('configuration that catches mistakes', () => {
   });
 
   it.each([
+    'http://evil.localhost/jwks.json',
+    'http://api.LOCALHOST:8080/jwks.json',
+    'http://a.b.localhost/jwks.json',
+  ])(
+    '%s is not loopback (a name under .localhost leads wherever the resolver says): refused in production, a warning outside it',
+    async (uri) => {
+      const host = new URL(uri).hostname;
+      vi.stubEnv('NODE_ENV', 'production');
+      for (const options of [
+        trusting(uri),
+        // The same URL as an issuer whose JWKS is found by discovery under it.
+        {
+          ignoreEnvVars: true,
+          service: { trustedIssuers: [{ issuer: uri }] },
+        },
+      ]) {
+        const refused = await start(JwtIssuerModule.forRoot(options));
+        expect(problem(refused.error, 'service.trustedIssuers')).toMatchObject({
+          env: 'JWT_ISSUER_SERVICE_TRUSTED_ISSUERS',
+          message: expect.stringContaining(
+            `is plain http to ${host}: anyone on the network path can replace its keys`,
+          ) as string,
+        });
+      }
+      const allowed = await start(
+        JwtIssuerModule.forRoot(trusting(uri, { allowHttp: true })),
+      );
+      expect(allowed.error).toBeUndefined();
+      vi.stubEnv('NODE_ENV', 'development');
+      const warned = await start(JwtIssuerModule.forRoot(trusting(uri)));
+      expect(warned.started).toBe(true);
+      expect(warned.output).toContain(`is plain http to ${host}`);
+    },
+  );
+
+  it.each([
     'http://127.0.0.1:8080/jwks.json',
+    'http://127.0.0.5/jwks.json',
     'http://localhost:8080/jwks.json',
     'http://[::1]:8080/jwks.json',
+    'http://[0:0:0:0:0:0:0:1]/jwks.json',
     'https://billing.internal/jwks.json',
   ])('%s is accepted silently, in production too', async (uri) => {
     vi.stubEnv('NODE_ENV', 'production');

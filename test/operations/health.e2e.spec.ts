@@ -229,6 +229,87 @@ describe('health over HTTP through a terminus endpoint', () => {
     expect(states).toEqual(['200 ok up', '503 error down', '200 ok up']);
   }, 60_000);
 
+  it('a trusted issuer whose JWKS withdraws every key: degraded from the refetch that finds them gone, its tokens still verified for the grace period, then down and its tokens refused', async () => {
+    // max-age=600: no background refresh; the one refetch is the one an unknown kid asks for.
+    jwks.set('/w', { kind: 'keys', keys: [jwk], cacheControl: 'max-age=600' });
+    const { app, url } = await startApp({
+      jwksCacheMaxAge: 600,
+      jwksCooldown: 1,
+      jwksKeyGracePeriod: 3,
+      trustedIssuers: [
+        {
+          issuer: ORDERS,
+          jwksUri: `${jwks.url('/w')}?api_key=${SECRET}`,
+          allowHttp: true,
+        },
+      ],
+    });
+    apps.push(app);
+    const states: string[] = [];
+    const stateOf = (p: Awaited<ReturnType<typeof health>>) =>
+      `${p.http} ${p.body.status} ${String(issuerOf(p).status)}`;
+    const signed = (kid: string) =>
+      forge(
+        { alg: 'ES256', kid },
+        {
+          source: 'microservice',
+          iss: ORDERS,
+          sub: 'orders',
+          exp: now() + 600,
+          jti: Math.random().toString(36),
+        },
+        key.privateKey,
+        'ES256',
+      );
+    const status = async (t: string) =>
+      (
+        await fetch(`${url}/internal/whoami`, {
+          headers: { authorization: `Bearer ${t}` },
+        })
+      ).status;
+    await watch(url, stateOf, (p) => issuerOf(p).keys === 1, states);
+    // Seen three times: served from the verified-token cache from then on.
+    const cached = signed('o-1');
+    for (let i = 0; i < 3; i++) expect(await status(cached)).toBe(200);
+    await sleep(1100); // past the cool-down
+
+    jwks.set('/w', { kind: 'keys', keys: [], cacheControl: 'max-age=600' });
+    const hits = jwks.hits('/w');
+    // A token with an unknown kid makes the verifier refetch: the JWKS now lists no key.
+    expect(await status(signed('o-2'))).toBe(401);
+    expect(jwks.hits('/w')).toBe(hits + 1);
+    const withdrawnAt = Date.now();
+    // The first report after that refetch: degraded, the withdrawn key still usable for its grace period.
+    const after = await health(url);
+    expect(stateOf(after)).toBe('200 degraded degraded');
+    expect(issuerOf(after)).toMatchObject({
+      status: 'degraded',
+      keys: 1,
+      keysInGracePeriod: 1,
+      consecutiveFailures: 0,
+    });
+    expect(await status(cached)).toBe(200);
+    expect(await status(signed('o-1'))).toBe(200);
+
+    await watch(url, stateOf, (p) => p.http === 503, states);
+    expect(states).toEqual([
+      '200 ok up',
+      '200 degraded degraded',
+      '503 error down',
+    ]);
+    expect(Date.now() - withdrawnAt).toBeGreaterThan(2500);
+    expect(issuerOf(await health(url))).toMatchObject({
+      status: 'down',
+      keys: 0,
+      keysInGracePeriod: 0,
+      consecutiveFailures: 0,
+    });
+    // No token of it can be verified any longer: neither the one the cache held (asked first: no lookup of its key
+    // has withdrawn it yet) nor a new one.
+    expect(await status(cached)).toBe(401);
+    expect(await status(signed('o-1'))).toBe(401);
+  }, 60_000);
+
   describe('a shared key store in a real redis-server', () => {
     let redis: RunningRedisServer;
     beforeAll(async () => {

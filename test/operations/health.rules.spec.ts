@@ -25,6 +25,7 @@ import {
   type JwtIssuerModuleOptions,
   RedisServiceTokenKeyStore,
   ServiceTokenService,
+  ServiceTokenVerifier,
 } from '../../lib/index.js';
 import { freePort } from '../support/broker-process.js';
 import { type HostileJwks, startHostileJwks } from '../support/hostile-jwks.js';
@@ -53,6 +54,14 @@ const report = (m: TestingModule): JwtIssuerHealthReport =>
 const service = (r: JwtIssuerHealthReport) => r.service as Part;
 const issuer = (r: JwtIssuerHealthReport) =>
   (service(r).trustedIssuers as Part[])[0];
+/** A public ES256 JWK of a fresh key. */
+const jwkOf = (kid: string) => ({
+  ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+    format: 'jwk',
+  }),
+  kid,
+  alg: 'ES256',
+});
 const pem = () =>
   generateKeyPairSync('ec', { namedCurve: 'P-256' })
     .privateKey.export({ format: 'pem', type: 'pkcs8' })
@@ -119,7 +128,7 @@ describe('health rules (one test per rule on the operations page)', () => {
     expect(jwks.hits('/never')).toBe(1);
   });
 
-  it('trusted issuer whose JWKS lists no usable key: degraded (its tokens are refused until it publishes one)', async () => {
+  it('trusted issuer whose JWKS answers but never listed a usable key: down (no token of it can be verified)', async () => {
     jwks.set('/empty', { kind: 'keys', keys: [] });
     const m = await started({
       service: {
@@ -136,8 +145,79 @@ describe('health rules (one test per rule on the operations page)', () => {
     await vi.waitFor(() =>
       expect(issuer(report(m)).lastFetchAt).not.toBeNull(),
     );
-    expect(issuer(report(m))).toMatchObject({ status: 'degraded', keys: 0 });
+    expect(issuer(report(m))).toMatchObject({
+      status: 'down',
+      keys: 0,
+      consecutiveFailures: 0,
+    });
+    expect(report(m).status).toBe('down');
+  });
+
+  it('trusted issuer whose JWKS withdrew every key: degraded from the fetch that finds them gone, down when its grace period is over', async () => {
+    jwks.set('/withdrawn', { kind: 'keys', keys: [jwkOf('w-1')] });
+    const m = await started({
+      service: {
+        jwksCooldown: 0,
+        jwksCacheMaxAge: 600,
+        jwksKeyGracePeriod: 1,
+        trustedIssuers: [
+          {
+            issuer: 'https://w.test',
+            jwksUri: jwks.url('/withdrawn'),
+            allowHttp: true,
+          },
+        ],
+      },
+    });
+    const source = m.get(ServiceTokenVerifier).remoteSources[0];
+    await source.refresh();
+    expect(issuer(report(m))).toMatchObject({
+      status: 'up',
+      keys: 1,
+      keysInGracePeriod: 0,
+    });
+    jwks.set('/withdrawn', { kind: 'keys', keys: [] });
+    await source.refresh();
+    expect(issuer(report(m))).toMatchObject({
+      status: 'degraded',
+      keys: 1,
+      keysInGracePeriod: 1,
+    });
     expect(report(m).status).toBe('degraded');
+    await sleep(1100);
+    expect(issuer(report(m))).toMatchObject({
+      status: 'down',
+      keys: 0,
+      keysInGracePeriod: 0,
+      consecutiveFailures: 0,
+    });
+    expect(report(m).status).toBe('down');
+  });
+
+  it('trusted issuer that withdrew one key of several: up (a rotation), the missing key in its grace period', async () => {
+    const [a, b] = [jwkOf('r-1'), jwkOf('r-2')];
+    jwks.set('/rotated', { kind: 'keys', keys: [a, b] });
+    const m = await started({
+      service: {
+        jwksCooldown: 0,
+        trustedIssuers: [
+          {
+            issuer: 'https://r.test',
+            jwksUri: jwks.url('/rotated'),
+            allowHttp: true,
+          },
+        ],
+      },
+    });
+    const source = m.get(ServiceTokenVerifier).remoteSources[0];
+    await source.refresh();
+    jwks.set('/rotated', { kind: 'keys', keys: [b] });
+    await source.refresh();
+    expect(issuer(report(m))).toMatchObject({
+      status: 'up',
+      keys: 2,
+      keysInGracePeriod: 1,
+    });
   });
 
   it('signing: down when the service cannot sign (a replica whose shared development key could not be read)', async () => {

@@ -221,3 +221,77 @@ describe.each<Platform>(['express', 'fastify'])(
     });
   },
 );
+
+describe.each<Platform>(['express', 'fastify'])(
+  'a JWKS that withdraws every key, on %s',
+  (platform) => {
+    const logs = new LogCollector();
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = {
+      ...key.publicKey.export({ format: 'jwk' }),
+      kid: 'w-1',
+      alg: 'ES256',
+    };
+    const token = (kid = 'w-1') =>
+      forge(
+        { alg: 'ES256', kid },
+        { ...claims('withdrawing'), jti: Math.random().toString(36) },
+        key.privateKey,
+        'ES256',
+      );
+    let jwks: HostileJwks;
+    let app: RunningApp;
+
+    beforeAll(async () => {
+      jwks = await startHostileJwks();
+      jwks.set('/w', { kind: 'keys', keys: [jwk] });
+      app = await startServiceApp(
+        {
+          trustedIssuers: [
+            { issuer: iss('withdrawing'), jwksUri: jwks.url('/w') },
+          ],
+          jwksCooldown: 0,
+          jwksCacheMaxAge: 600,
+          jwksKeyGracePeriod: 1,
+          refusalLogLines: 1000,
+        },
+        { platform, logger: logs },
+      );
+    });
+    afterAll(async () => {
+      await app?.app.close();
+      await jwks?.close();
+    });
+
+    const status = async (t: string) =>
+      (
+        await fetch(`${app.url}/internal/whoami`, {
+          headers: { authorization: `Bearer ${t}` },
+        })
+      ).status;
+
+    it('its tokens pass for jwksKeyGracePeriod after the fetch that finds the key gone, then none does, cached ones included', async () => {
+      const cached = token();
+      for (let i = 0; i < 3; i++) expect(await status(cached)).toBe(200);
+      jwks.set('/w', { kind: 'keys', keys: [] });
+      // An unknown kid makes the guard refetch: the JWKS lists no key now.
+      expect(await status(token('w-2'))).toBe(401);
+      expect(jwks.hits('/w')).toBe(2);
+      expect(await status(cached)).toBe(200);
+      expect(await status(token())).toBe(200);
+      await sleep(1100);
+      // The cached token first: nothing has looked the key up since its grace period ended.
+      expect(await status(cached)).toBe(401);
+      expect(await status(token())).toBe(401);
+      expect(
+        logs.lines.filter(
+          (l) =>
+            l.includes('ERR_JWT_ISSUER_TOKEN_KEY_UNKNOWN') &&
+            l.includes(
+              `no key of issuer '${iss('withdrawing')}' has kid 'w-1'`,
+            ),
+        ),
+      ).not.toHaveLength(0);
+    });
+  },
+);

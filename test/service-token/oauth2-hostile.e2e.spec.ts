@@ -183,6 +183,11 @@ describe('hostile discovery documents: M2 refuses, quickly, and says why', () =>
       jwks_uri: 'http://jwks.example.com/keys',
     });
     doc('no-jwks', { issuer: hostile.url('/no-jwks') });
+    // A name under .localhost is not loopback: plain http to it is refused like to any other host.
+    doc('localhost-name', {
+      issuer: hostile.url('/localhost-name'),
+      jwks_uri: hostile.url('/keys').replace('127.0.0.1', 'evil.localhost'),
+    });
     for (const name of ['hang', 'bomb']) {
       issuers[name] = hostile.url(`/${name}`);
       hostile.set(`/${name}/.well-known/openid-configuration`, {
@@ -225,14 +230,18 @@ describe('hostile discovery documents: M2 refuses, quickly, and says why', () =>
     expect((await call('good')).status).toBe(200);
   });
 
-  it.each(['impostor', 'http-elsewhere', 'no-jwks', 'hang', 'bomb'])(
-    '%s: 401 within the deadline',
-    async (name) => {
-      const r = await call(name);
-      expect(r.status).toBe(401);
-      expect(r.ms).toBeLessThan(2500);
-    },
-  );
+  it.each([
+    'impostor',
+    'http-elsewhere',
+    'no-jwks',
+    'localhost-name',
+    'hang',
+    'bomb',
+  ])('%s: 401 within the deadline', async (name) => {
+    const r = await call(name);
+    expect(r.status).toBe(401);
+    expect(r.ms).toBeLessThan(2500);
+  });
 
   it('logged each reason', () => {
     const text = logs.lines.join('\n');
@@ -243,9 +252,121 @@ describe('hostile discovery documents: M2 refuses, quickly, and says why', () =>
       "the discovery document's jwks_uri is not an https URL",
     );
     expect(text).toContain('the discovery document has no jwks_uri');
+    expect(
+      logs.lines.some(
+        (l) =>
+          l.includes(`the JWKS of '${issuers['localhost-name']}'`) &&
+          l.includes("the discovery document's jwks_uri is not an https URL"),
+      ),
+    ).toBe(true);
     expect(text).toContain('no complete answer within 1000 ms');
     expect(text).toContain('response larger than 262144 bytes');
     // Only the good JWKS was ever fetched: the refused documents sent M2 nowhere.
     expect(hostile.hits('/keys')).toBe(1);
+  });
+});
+
+describe('a discovery document that never answers: the log names it, not a token endpoint', () => {
+  const logs = new LogCollector();
+  let hostile: HostileJwks;
+  let m1: RunningApp;
+
+  beforeAll(async () => {
+    hostile = await startHostileJwks();
+    hostile.set('/api/oidc/.well-known/openid-configuration', {
+      kind: 'hang',
+    });
+    m1 = await startServiceApp(
+      {
+        name: 'm1-discovery',
+        issuer: 'http://m1-discovery.test',
+        oauth2: {
+          issuer: hostile.url('/api/oidc'),
+          clientId: 'm1-discovery',
+          clientSecret: SECRET,
+          timeout: 1,
+        },
+      },
+      { logger: logs },
+    );
+  }, 30_000);
+  afterAll(async () => {
+    await m1?.app.close();
+    await hostile?.close();
+  });
+
+  it('refused within the deadline; the warning names the discovery document URL as scheme, host and path', async () => {
+    const started = performance.now();
+    await expect(m1.service.getToken()).rejects.toMatchObject({
+      code: JwtIssuerErrorCode.OAUTH2_TOKEN_UNAVAILABLE,
+      message: `the discovery document ${hostile.url('/api/oidc/.well-known/openid-configuration')} (to find the token endpoint) for client 'm1-discovery' (default) failed: no complete answer within 1000 ms`,
+    });
+    expect(performance.now() - started).toBeLessThan(2000);
+    const warnings = logs.lines.filter((l) =>
+      l.includes("for client 'm1-discovery'"),
+    );
+    expect(warnings.length).toBeGreaterThan(0);
+    for (const line of warnings) {
+      expect(line).toContain(
+        `the discovery document ${hostile.url('/api/oidc/.well-known/openid-configuration')} (to find the token endpoint)`,
+      );
+      expect(line).not.toContain('the token endpoint http');
+      expect(line).not.toContain('%20');
+      expect(line).not.toContain(SECRET);
+    }
+    expect(
+      hostile.hits('/api/oidc/.well-known/openid-configuration'),
+    ).toBeGreaterThan(0);
+  });
+});
+
+describe('an identity provider whose discovery document names a plain-http token endpoint under .localhost', () => {
+  const logs = new LogCollector();
+  let hostile: HostileJwks;
+  let m1: RunningApp;
+
+  beforeAll(async () => {
+    hostile = await startHostileJwks();
+    hostile.set('/token', {
+      kind: 'keys',
+      raw: '{"access_token":"abc","token_type":"Bearer","expires_in":60}',
+    });
+    hostile.set('/idp/.well-known/openid-configuration', {
+      kind: 'keys',
+      raw: JSON.stringify({
+        issuer: hostile.url('/idp'),
+        token_endpoint: hostile
+          .url('/token')
+          .replace('127.0.0.1', 'evil.localhost'),
+      }),
+    });
+    m1 = await startServiceApp(
+      {
+        name: 'm1-localhost-name',
+        issuer: 'http://m1-localhost-name.test',
+        oauth2: {
+          issuer: hostile.url('/idp'),
+          clientId: 'm1-localhost-name',
+          clientSecret: SECRET,
+          timeout: 1,
+        },
+      },
+      { logger: logs },
+    );
+  }, 30_000);
+  afterAll(async () => {
+    await m1?.app.close();
+    await hostile?.close();
+  });
+
+  it('is refused like any plain-http host: the secret is never sent there', async () => {
+    await expect(m1.service.getToken()).rejects.toMatchObject({
+      code: JwtIssuerErrorCode.OAUTH2_TOKEN_UNAVAILABLE,
+      message: expect.stringContaining(
+        "the discovery document's token_endpoint is not an https URL",
+      ) as string,
+    });
+    expect(hostile.hits('/token')).toBe(0);
+    expect(logs.lines.join('\n')).not.toContain(SECRET);
   });
 });

@@ -190,6 +190,37 @@ describe('service.oauth2 and oauth2 trusted issuers: options and environment', (
     );
   });
 
+  it('a name under .localhost is not loopback: such a token endpoint or issuer is refused like any plain-http host; localhost, 127.0.0.5 and [::1] are not', async () => {
+    const client = { clientId: 'orders', clientSecret: 'hunter2' };
+    for (const [key, env] of [
+      ['tokenEndpoint', 'JWT_ISSUER_SERVICE_OAUTH2_TOKEN_ENDPOINT'],
+      ['issuer', 'JWT_ISSUER_SERVICE_OAUTH2_ISSUER'],
+    ]) {
+      for (const url of [
+        'http://evil.localhost/token',
+        'http://idp.localhost:8080/realms/x',
+      ]) {
+        const message = await problemsOf(
+          resolve({ service: { ...base, oauth2: { ...client, [key]: url } } }),
+        );
+        expect(message).toContain(
+          `service.oauth2.${key} (${env}): is plain http to ${new URL(url).hostname}: the client's credentials would travel in clear`,
+        );
+        expect(message).not.toContain('hunter2');
+      }
+      for (const url of [
+        'http://localhost:9/token',
+        'http://127.0.0.5:9/token',
+        'http://[::1]:9/token',
+      ]) {
+        const s = await resolve({
+          service: { ...base, oauth2: { ...client, [key]: url } },
+        });
+        expect(s.signing!.oauth2![key as 'issuer' | 'tokenEndpoint']).toBe(url);
+      }
+    }
+  });
+
   it('without signing options: client_secret_basic alone is a complete section; private_key_jwt needs the key', async () => {
     const lean = await resolve(
       {},

@@ -169,6 +169,35 @@ describe('RemoteJwksKeySource: keys', () => {
     expect(source.get('k2')?.active).toBe(true);
   });
 
+  it('a key missing from the JWKS is withdrawn when its grace period ends, without a lookup or a fetch (cached tokens stop at once)', async () => {
+    const k1 = ec();
+    const p = at({ kind: 'keys', keys: [jwkOf(k1, 'k1')] });
+    const source = new RemoteJwksKeySource({
+      issuer: ISS,
+      jwksUri: jwks.url(p),
+      cooldownMs: 0,
+      keyGraceMs: 300,
+    });
+    const verifier = new JwtVerifier({ sources: [source] });
+    const token = forge(
+      { alg: 'ES256', kid: 'k1' },
+      claims,
+      k1.privateKey,
+      'ES256',
+    );
+    for (let i = 0; i < 3; i++) await verifier.verify(token); // cached from its second sight
+    const key = source.get('k1')!;
+    jwks.set(p, { kind: 'keys', keys: [] });
+    await source.refresh();
+    expect(source.state()).toMatchObject({ keys: 1, keysInGracePeriod: 1 });
+    expect((await verifier.verify(token)).iss).toBe(ISS);
+    await sleep(350);
+    expect(key.active).toBe(false);
+    expect(source.state()).toMatchObject({ keys: 0, keysInGracePeriod: 0 });
+    expect(() => verifier.verifySync(token)).toThrow(/no key of issuer/);
+    expect(jwks.hits(p)).toBe(2);
+  });
+
   it('with keyGraceMs 0 a withdrawn key is dropped at once; a replaced one always is', async () => {
     const k1 = ec();
     const p = at({ kind: 'keys', keys: [jwkOf(k1, 'k1')] });

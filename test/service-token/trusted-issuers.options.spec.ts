@@ -96,4 +96,32 @@ describe('service options: trusted issuers and the JWKS client', () => {
     expect(message).toContain('[2].jwksUri must not hold a user or password');
     expect(message).not.toContain('hunter2');
   });
+  it('a configured issuer with a userinfo or query is shown without them in start-up warnings and problems', async () => {
+    const logger = new LogCollector();
+    const issuer = 'http://user:WarnPw@c.test/?w=WarnQuery';
+    const message = await problemsOf(
+      resolveJwtIssuerOptions(
+        {
+          service: {
+            ...base,
+            trustedIssuers: [
+              { issuer, jwksUri: 'http://c.test/jwks' },
+              { issuer, jwksUri: 'https://c.test/jwks' },
+            ],
+          },
+        },
+        readJwtIssuerEnv({}),
+        { production: false, logger },
+      ),
+    );
+    const warnings = logger.lines.join('\n');
+    expect(warnings).toContain(
+      "service.trustedIssuers[0].jwksUri of 'http://c.test/' is plain http to c.test",
+    );
+    expect(message).toContain("[1].issuer 'http://c.test/' is listed twice");
+    for (const text of [warnings, message]) {
+      expect(text).not.toContain('WarnPw');
+      expect(text).not.toContain('WarnQuery');
+    }
+  });
 });

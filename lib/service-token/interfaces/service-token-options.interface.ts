@@ -51,8 +51,8 @@ export interface TrustedIssuerOptions {
   algorithms?: VerifyAlgorithm[];
   /**
    * Accept a plain-`http` `jwksUri` (or discovery URL, or discovered `jwks_uri`) to a host other than loopback
-   * (whoever is on the network path could swap the keys): only where the path is protected otherwise, e.g. by a
-   * service mesh's mTLS. Without it such a URL is a warning, and a start-up error in production (a discovered one
+   * (`localhost` itself, `127.0.0.0/8`, `::1`; a name under `.localhost` is not loopback): whoever is on the
+   * network path could swap the keys. Only where the path is protected otherwise, e.g. by a service mesh's mTLS. Without it such a URL is a warning, and a start-up error in production (a discovered one
    * is refused). @default false
    */
   allowHttp?: boolean;
@@ -133,8 +133,9 @@ export interface ServiceTokenOptions {
    * required when the section does not issue tokens. Each entry: `issuer`, `jwksUri`, optionally `algorithms` (those
    * its keys may use, default all three: a JWK with another `alg` is refused, a JWK without `alg` is bound to the
    * one listed algorithm that fits its `kty`/`crv`) and `allowHttp`. A plain-`http` `jwksUri` to a host other than
-   * loopback (`localhost`, `127.0.0.0/8`, `::1`) lets anyone on the path swap the keys: a warning, and a start-up
-   * error in production unless the entry says `"allowHttp": true`. A `jwksUri` holding `user:password@` and unknown
+   * loopback (`localhost` itself, `127.0.0.0/8`, `::1`: the address decides, so `evil.localhost` is another host)
+   * lets anyone on the path swap the keys: a warning, and a start-up error in production unless the entry says
+   * `"allowHttp": true`. A `jwksUri` holding `user:password@` and unknown
    * keys in an entry are refused. @default []
    */
   trustedIssuers?: TrustedIssuerOptions[];
@@ -167,8 +168,10 @@ export interface ServiceTokenOptions {
   jwksCacheMaxAge?: number;
   /**
    * How long a key missing from one JWKS response stays usable, in seconds: replicas behind a load balancer that
-   * disagree for a moment do not make keys flap; a key withdrawn for good stops being accepted after this. 0 drops
-   * it at once. @default 300
+   * disagree for a moment do not make keys flap; a key withdrawn for good stops being accepted after this, counted
+   * from the fetch that found it missing (tokens it signed are refused from then on, those in the verified-token
+   * cache included). An issuer whose JWKS lists no usable key is `degraded` in the health report during this period
+   * and `down` after it. 0 drops it at once. @default 300
    */
   jwksKeyGracePeriod?: number;
   /**

@@ -216,7 +216,7 @@ export class SharedServiceTokenKeyRing implements ServiceKeyRing {
           if (!this.storeDown) {
             this.storeDown = true;
             this.logger.warn(
-              `Key store unreachable (${(e as Error).message}): signing with the ${this.records.size} key(s) already shared, serving the known JWKS, retrying every ${KEY_STORE_SYNC_MS / 1000} s`,
+              `Key store unreachable (${errorText(e)}): signing with the ${this.records.size} key(s) already shared, serving the known JWKS, retrying every ${KEY_STORE_SYNC_MS / 1000} s`,
             );
           }
         },

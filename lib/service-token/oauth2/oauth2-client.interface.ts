@@ -3,9 +3,16 @@ import type { InternalDestinations } from '../clients/internal-destinations.js';
 /** How this service authenticates to the token endpoint. */
 export type OAuth2ClientAuthMethod = 'client_secret_basic' | 'private_key_jwt';
 
-/** What one token request asks for: scopes, RFC 8707 resources, and an `audience` (the parameter some IdPs use). */
+/**
+ * What one token request asks for: scopes, RFC 8707 resources, and an `audience` (the parameter some IdPs use). At
+ * the top level of `service.oauth2` they make the default token; each destination's make its own token, and a
+ * destination never inherits the top level's (see {@link OAuth2DestinationOptions}).
+ */
 export interface OAuth2TokenRequestOptions {
-  /** Scopes to ask for (sent space-separated as `scope`). @default none (the IdP's default for the client) */
+  /**
+   * Scopes to ask for (sent space-separated as `scope`). The top level's are not added to a destination's request.
+   * @default none (the IdP's default for the client)
+   */
   scope?: string | string[];
   /** RFC 8707 resource indicators: absolute URIs of the APIs the token is for (one `resource` parameter each). */
   resource?: string | string[];
@@ -13,7 +20,17 @@ export interface OAuth2TokenRequestOptions {
   audience?: string;
 }
 
-/** One destination with its own token (another audience, resource or scopes). */
+/**
+ * One destination with its own token (another audience, resource or scopes). Its token request asks for exactly
+ * this entry's `scope`, `resource` and `audience`: nothing is inherited from the top level of `service.oauth2`,
+ * whose values are for the default token (another API). An entry without `scope` asks for none (the IdP's default
+ * for the client): list the scopes the destination needs, even those the top level also has.
+ *
+ * @example
+ * // The default token: invoices:read for billing; the stock API's: stock:read only (not invoices:read).
+ * { scope: ['invoices:read'], resource: 'https://billing.internal',
+ *   destinations: [{ url: 'https://stock.internal', resource: 'https://stock.internal', scope: 'stock:read' }] }
+ */
 export interface OAuth2DestinationOptions extends OAuth2TokenRequestOptions {
   /**
    * The destination, matched as {@link InternalDestinations} match: an origin (`https://billing.internal`) or an
@@ -56,11 +73,17 @@ export interface ServiceOAuth2ClientOptions extends OAuth2TokenRequestOptions {
    * @default 'client_secret_basic' with a `clientSecret`, else 'private_key_jwt'
    */
   clientAuth?: OAuth2ClientAuthMethod;
-  /** Destinations that need their own token; any other call gets the token of the top-level request. */
+  /**
+   * Destinations that need their own token; any other call gets the token of the top-level request. A destination
+   * asks for its own `scope`, `resource` and `audience` only: it inherits none of the top level's.
+   */
   destinations?: OAuth2DestinationOptions[];
   /** Deadline of one request to the token endpoint (or discovery), in seconds. @default 5 */
   timeout?: number;
-  /** Accept plain http to a host other than loopback (the secret or assertion travels in clear). @default false */
+  /**
+   * Accept plain http to a host other than loopback (`localhost` itself, `127.0.0.0/8`, `::1`; a name under
+   * `.localhost` is not loopback): the secret or assertion travels in clear. @default false
+   */
   allowHttp?: boolean;
 }
 

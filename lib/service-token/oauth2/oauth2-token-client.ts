@@ -6,7 +6,10 @@ import {
   fetchJsonBounded,
   FetchProblem,
 } from '../../common/bounded-fetch.js';
-import { discoverEndpoint } from '../../common/oidc-discovery.js';
+import {
+  discoverEndpoint,
+  discoveryUrlOf,
+} from '../../common/oidc-discovery.js';
 import { loggableUrl, printable } from '../../common/printable.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
 import type {
@@ -299,9 +302,13 @@ export class OAuth2TokenClient {
     return form.toString();
   }
 
+  /** What a log line is about: the token endpoint, or the discovery document while the endpoint is not known yet. */
   private what(slot: TokenSlot): string {
-    const where = this.endpoint ?? `${this.options.issuer} (discovery)`;
-    return `the token endpoint ${loggableUrl(where)} for client '${printable(this.options.clientId, 100)}' (${slot.name})`;
+    const where =
+      this.endpoint === undefined
+        ? `the discovery document ${loggableUrl(discoveryUrlOf(this.options.issuer!))} (to find the token endpoint)`
+        : `the token endpoint ${loggableUrl(this.endpoint)}`;
+    return `${where} for client '${printable(this.options.clientId, 100)}' (${slot.name})`;
   }
 
   /** Records a failure, schedules the retry, logs once per streak, and returns the error to throw. */

@@ -20,14 +20,17 @@ interface SocketBinding {
   refused?: unknown;
   /** When the claims stop being accepted (ms): `exp` plus the clock tolerance, as the verifier counts it. */
   expiresAtMs: number;
+  /** The key that signed the token, when known: the claims stop being accepted once it is withdrawn. */
+  key?: { readonly active: boolean };
 }
 
 type Carrier = { [SOCKET]?: SocketBinding };
 
 /**
  * Binds the outcome of a handshake to its socket: claims, a pending verification (the binding follows it), or the
- * refusal. `toleranceMs` is the verifier's clock tolerance, so that a socket's token stops being accepted exactly
- * when the verifier would stop accepting it. @internal
+ * refusal. `toleranceMs` is the verifier's clock tolerance and `keyOf` finds the key that signed the token, so that
+ * a socket's token stops being accepted exactly when the verifier would stop accepting it: at its `exp`, or when
+ * its issuer withdraws the key. @internal
  */
 export function bindSocket(
   socket: object,
@@ -35,6 +38,9 @@ export function bindSocket(
     | { claims: ServiceTokenClaims | Promise<ServiceTokenClaims> }
     | { refused: unknown },
   toleranceMs: number,
+  keyOf?: (
+    claims: ServiceTokenClaims,
+  ) => { readonly active: boolean } | undefined,
 ): void {
   const binding: SocketBinding = { request: { headers: {} }, expiresAtMs: 0 };
   (socket as Carrier)[SOCKET] = binding;
@@ -46,6 +52,7 @@ export function bindSocket(
     binding.pending = undefined;
     binding.claims = claims;
     binding.expiresAtMs = claims.exp * 1000 + toleranceMs;
+    binding.key = keyOf?.(claims);
     return claims;
   };
   if (!(outcome.claims instanceof Promise)) {
@@ -66,7 +73,8 @@ export function bindSocket(
  * (a promise while that verification runs), checked against the token's expiry now.
  *
  * @throws {JwtIssuerError} `TOKEN_MISSING` when the handshake was not verified (the gateway did not call
- * `ServiceTokenHandshake.protect`), `TOKEN_EXPIRED` once the token's `exp` has passed; or the handshake's refusal.
+ * `ServiceTokenHandshake.protect`), `TOKEN_EXPIRED` once the token's `exp` has passed, `TOKEN_KEY_UNKNOWN` once its
+ * issuer has withdrawn the key that signed it; or the handshake's refusal.
  * @internal
  */
 export function socketCallOf(
@@ -114,7 +122,9 @@ export function socketClaimsOf(
   nowMs: number,
 ): ServiceTokenClaims | undefined {
   const binding = (socket as Carrier)[SOCKET];
-  return binding?.claims !== undefined && nowMs < binding.expiresAtMs
+  return binding?.claims !== undefined &&
+    nowMs < binding.expiresAtMs &&
+    binding.key?.active !== false
     ? binding.claims
     : undefined;
 }
@@ -124,11 +134,19 @@ function unexpired(
   claims: ServiceTokenClaims,
   nowMs: number,
 ): ServiceTokenClaims {
-  if (nowMs < binding.expiresAtMs) return claims;
-  throw new JwtIssuerError(
-    JwtIssuerErrorCode.TOKEN_EXPIRED,
-    `the token the socket connected with expired at ${new Date(claims.exp * 1000).toISOString()} (sub ${String(claims.sub)}): the client must connect again with a fresh token`,
-  );
+  if (nowMs >= binding.expiresAtMs) {
+    throw new JwtIssuerError(
+      JwtIssuerErrorCode.TOKEN_EXPIRED,
+      `the token the socket connected with expired at ${new Date(claims.exp * 1000).toISOString()} (sub ${String(claims.sub)}): the client must connect again with a fresh token`,
+    );
+  }
+  if (binding.key?.active === false) {
+    throw new JwtIssuerError(
+      JwtIssuerErrorCode.TOKEN_KEY_UNKNOWN,
+      `the key that signed the token the socket connected with has been withdrawn by its issuer (sub ${String(claims.sub)}): the client must connect again with a token of a current key`,
+    );
+  }
+  return claims;
 }
 
 // @nestjs/websockets is an optional peer: loaded only once a gateway message reaches the guard (the package is then

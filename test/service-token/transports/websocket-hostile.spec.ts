@@ -11,6 +11,10 @@ import {
 } from '../../../lib/index.js';
 import { forge, rsaKeys } from '../../support/forge.js';
 import {
+  type HostileJwks,
+  startHostileJwks,
+} from '../../support/hostile-jwks.js';
+import {
   LogCollector,
   type RunningApp,
 } from '../../support/service-token-apps.js';
@@ -150,6 +154,75 @@ describe.each<WsAdapterKind>(['ws', 'socket.io'])(
         }
       } finally {
         await m2.app.close();
+      }
+    });
+
+    it('a JWKS that withdraws every key: an admitted socket is served through the grace period, then its next message is refused and the socket ended', async () => {
+      const ISSUER = 'http://withdrawing.test';
+      const withdrawing = rsaKeys();
+      const jwk = {
+        ...withdrawing.publicKey.export({ format: 'jwk' }),
+        kid: 'w-1',
+        alg: 'RS256',
+      };
+      const tokenFor = (kid: string) =>
+        forge(
+          { alg: 'RS256', kid },
+          {
+            source: 'microservice',
+            iss: ISSUER,
+            sub: 'withdrawn',
+            exp: now() + 600,
+          },
+          withdrawing.privateKey,
+        );
+      let jwks: HostileJwks | undefined;
+      let m2: RunningGatewayApp | undefined;
+      try {
+        jwks = await startHostileJwks();
+        jwks.set('/w', { kind: 'keys', keys: [jwk] });
+        const logs = new LogCollector();
+        m2 = await startGatewayApp(
+          {
+            trustedIssuers: [{ issuer: ISSUER, jwksUri: jwks.url('/w') }],
+            jwksCooldown: 0,
+            jwksCacheMaxAge: 600,
+            jwksKeyGracePeriod: 1,
+          },
+          adapter,
+          { logger: logs },
+        );
+        const client = connectClient(m2, credentials(tokenFor('w-1')));
+        await client.connected;
+        const whoami = async () => {
+          const id = ++nextId;
+          client.send('whoami', { id });
+          return client.next('whoami');
+        };
+        expect(await whoami()).toMatchObject([
+          'whoami',
+          { caller: { issuer: ISSUER, subject: 'withdrawn' } },
+        ]);
+        // The issuer withdraws its key; the next fetch (another client's unknown kid asks for it) finds none.
+        jwks.set('/w', { kind: 'keys', keys: [] });
+        const other = connectClient(m2, credentials(tokenFor('w-2')));
+        if (adapter === 'ws') await other.ended;
+        else await other.connected.catch(() => undefined);
+        expect(jwks.hits('/w')).toBe(2);
+        // Within the grace period the socket is still served.
+        expect(await whoami()).toMatchObject(['whoami', {}]);
+        await new Promise((r) => setTimeout(r, 1100));
+        expect(await whoami()).toEqual([
+          'exception',
+          { status: 'error', statusCode: 401, message: 'Unauthorized' },
+        ]);
+        await client.ended;
+        expect(logs.lines.join('\n')).toContain(
+          'ERR_JWT_ISSUER_TOKEN_KEY_UNKNOWN: the key that signed the token the socket connected with has been withdrawn by its issuer',
+        );
+      } finally {
+        await m2?.app.close();
+        await jwks?.close();
       }
     });
 
