@@ -150,7 +150,8 @@ class IssuerCounters {
   }
 
   private series(attributes: Record<string, string>): CounterSeries {
-    const all = { ...attributes, [ATTR.issuer]: this.issuer };
+    // A metric label: a userinfo, query or fragment of a configured issuer never becomes one.
+    const all = { ...attributes, [ATTR.issuer]: loggableIssuer(this.issuer) };
     return this.telemetry
       ? this.telemetry.counter(JWT_ISSUER_INSTRUMENTS.verifications, all)
       : new CounterSeries(all);

@@ -190,8 +190,10 @@ export class RemoteJwksKeySource implements KeySource {
     this.maxBytes = options.maxBytes ?? 1_048_576;
     this.maxKeys = options.maxKeys ?? 100;
     const fetches = JWT_ISSUER_INSTRUMENTS.jwksFetches;
-    const ok = { [ATTR.issuer]: this.issuer, [ATTR.outcome]: 'success' };
-    const failed = { [ATTR.issuer]: this.issuer, [ATTR.outcome]: 'failure' };
+    // A metric label: a userinfo, query or fragment of a configured issuer never becomes one.
+    const label = loggableIssuer(this.issuer);
+    const ok = { [ATTR.issuer]: label, [ATTR.outcome]: 'success' };
+    const failed = { [ATTR.issuer]: label, [ATTR.outcome]: 'failure' };
     this.fetchSucceeded =
       telemetry?.counter(fetches, ok) ?? new CounterSeries(ok);
     this.fetchFailed =

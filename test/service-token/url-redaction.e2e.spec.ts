@@ -1,5 +1,8 @@
 import 'reflect-metadata';
 import { generateKeyPairSync } from 'node:crypto';
+import { metrics } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   JwtIssuerHealthIndicator,
@@ -50,8 +53,12 @@ describe('URLs in log lines and health details: scheme, host and path for the on
   const failingIssuer = 'https://user:IssuerPw@orders.internal/?q=IssuerQuery';
   const emptyIssuer = 'https://user:NoKeyPw@d.internal/?d=NoKeyQuery';
   let impostorIssuer: string;
+  let exporter: PrometheusExporter;
 
   beforeAll(async () => {
+    // Metrics on: a configured issuer is a label of the verification and JWKS fetch series.
+    exporter = new PrometheusExporter({ preventServerStart: true });
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [exporter] }));
     hostile = await startHostileJwks();
     hostile.set('/a', { kind: 'status', status: 500 });
     hostile.set('/d', { kind: 'keys', keys: [] });
@@ -101,6 +108,7 @@ describe('URLs in log lines and health details: scheme, host and path for the on
   afterAll(async () => {
     await app?.app.close();
     await hostile?.close();
+    metrics.disable();
   });
 
   const call = async (iss: string) => {
@@ -152,5 +160,13 @@ describe('URLs in log lines and health details: scheme, host and path for the on
     expect(text).toContain('Key store unreachable (connect to <url> failed)');
     expect(report).toContain('"lastError":"connect to <url> failed"');
     expect(report).toContain(`"jwksUri":"${hostile.url('/a')}","keys":0`);
+  });
+
+  it('no metric label holds a userinfo or a query of a configured issuer', async () => {
+    expect(await call(failingIssuer)).toBe(401);
+    const { resourceMetrics } = await exporter.collect();
+    const labels = JSON.stringify(resourceMetrics);
+    for (const hidden of HIDDEN) expect(labels, hidden).not.toContain(hidden);
+    expect(labels).toContain('https://orders.internal/');
   });
 });
