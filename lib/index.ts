@@ -36,7 +36,7 @@ export type {
 
 // --- nats ---
 export { issueUserJwt, formatUserCreds } from './nats/issue-user-jwt.js';
-export type { NatsSigningKeyScope } from './nats/issue-user-jwt.js';
+export type { NatsSigningKeyScope } from './nats/interfaces/nats-account.interface.js';
 export { NatsUserJwtService } from './nats/nats-user-jwt.service.js';
 export { createNatsDevelopmentAccount } from './nats/nats-development.js';
 export {

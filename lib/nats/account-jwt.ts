@@ -1,7 +1,7 @@
 import { verify } from 'node:crypto';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { NatsScopeTemplate } from './interfaces/nats-account.interface.js';
-import type { NatsSigningKeyScope } from './issue-user-jwt.js';
+import type { NatsSigningKeyScope } from './interfaces/nats-account.interface.js';
 import { checkPublicNkey, publicKeyObject } from './nkey.js';
 
 /** What the account JWT says about the configured signing key (internal). */

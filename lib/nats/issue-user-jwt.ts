@@ -2,6 +2,7 @@ import { isPlainObject } from '../common/is-plain-object.js';
 import { nowSeconds } from '../common/time.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import { type AccountJwtFacts, inspectAccountJwt } from './account-jwt.js';
+import type { NatsSigningKeyScope } from './interfaces/nats-account.interface.js';
 import type {
   IssueUserJwtOptions,
   NatsUserClaimsOptions,
@@ -16,8 +17,7 @@ import {
   wholeNumber,
 } from './user-model.js';
 
-/** What is known of the signing key's scope: a scoped key's users may carry no permissions or limits. */
-export type NatsSigningKeyScope = 'scoped' | 'unscoped' | 'unknown';
+export type { NatsSigningKeyScope } from './interfaces/nats-account.interface.js';
 
 /** Validates an `expiresIn` (whole seconds ≥ 1). */
 export function checkExpiresIn(value: unknown, what = 'expiresIn'): number {

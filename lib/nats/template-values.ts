@@ -1,6 +1,6 @@
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { NatsTemplateValue } from './interfaces/nats-user-jwt.interface.js';
-import type { NatsSigningKeyScope } from './issue-user-jwt.js';
+import type { NatsSigningKeyScope } from './interfaces/nats-account.interface.js';
 
 // One character that changes a subject's structure once written into a template: a token separator, a wildcard,
 // whitespace (ends a subject) or a control character.

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { isPlainObject } from '../common/is-plain-object.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
-import type { NatsSigningKeyScope } from './issue-user-jwt.js';
+import type { NatsSigningKeyScope } from './interfaces/nats-account.interface.js';
 
 /**
  * The Go `nats-io/jwt` v2 user model (permissions and limits): validated with the rules of Go's

@@ -1,5 +1,8 @@
 import type { NatsConnectionType } from './nats-user-jwt.interface.js';
 
+/** What is known of the signing key's scope: a scoped key's users may carry no permissions or limits. */
+export type NatsSigningKeyScope = 'scoped' | 'unscoped' | 'unknown';
+
 /** A subject permission in the JWT's own (Go JSON) shape. */
 export interface NatsPermissionJson {
   allow?: string[];
