@@ -29,10 +29,7 @@ export type {
   JwtIssuerHealthPart,
   JwtIssuerHealthStatus,
 } from './common/health.js';
-export type {
-  ImportVerificationJwkOptions,
-  PrivateKeyInput,
-} from './common/keys.js';
+export type { PrivateKeyInput } from './common/keys.js';
 
 // --- nats ---
 export { issueUserJwt, formatUserCreds } from './nats/issue-user-jwt.js';
@@ -154,7 +151,6 @@ export type {
 } from './service-token/oauth2/oauth2-client.interface.js';
 export {
   JwtVerifier,
-  importVerificationJwk,
   type IssuerClaimRules,
   type JwtVerifierOptions,
   type KeySource,
@@ -162,6 +158,10 @@ export {
   type VerifiedClaims,
   type VerifyAlgorithm,
 } from './common/jwt-verifier.js';
+export {
+  importVerificationJwk,
+  type ImportVerificationJwkOptions,
+} from './common/verification-jwk.js';
 export {
   RemoteJwksKeySource,
   type RemoteJwksOptions,

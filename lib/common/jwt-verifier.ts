@@ -653,6 +653,3 @@ function printableTyp(typ: unknown): string {
     ? typ.slice(0, 40).replace(/[^ -~]/g, '?')
     : `(${typeof typ})`;
 }
-
-// Lives with the other key checks; re-exported here, where it has always been.
-export { importVerificationJwk } from './keys.js';

@@ -11,7 +11,7 @@ import {
   fetchJsonBounded,
   FetchProblem,
 } from './bounded-fetch.js';
-import { importVerificationJwk } from './keys.js';
+import { importVerificationJwk } from './verification-jwk.js';
 import { discoverEndpoint, discoveryUrlOf } from './oidc-discovery.js';
 import { loggableIssuer, loggableUrl } from './printable.js';
 import { MAX_TIMER_MS } from './time.js';

@@ -1,11 +1,8 @@
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { isPlainObject } from '../common/is-plain-object.js';
-import {
-  assertKeyFitsAlgorithm,
-  loadPrivateKey,
-  VERIFY_ALGORITHMS,
-} from '../common/keys.js';
+import { assertKeyFitsAlgorithm, loadPrivateKey } from '../common/keys.js';
+import { VERIFY_ALGORITHMS } from '../common/verification-jwk.js';
 import type { VerifyAlgorithm } from '../common/jwt-verifier.js';
 import { loggableIssuer } from '../common/printable.js';
 import { httpUrl, isLoopback } from '../common/urls.js';

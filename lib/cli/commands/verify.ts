@@ -20,7 +20,7 @@ async function fileKeySource(
   issuer: string,
   io: CliIo,
 ): Promise<KeySource> {
-  const { importVerificationJwk } = await import('../../common/keys.js');
+  const { importVerificationJwk } = await import('../../common/verification-jwk.js');
   let doc: unknown;
   try {
     doc = JSON.parse(readTextFile(file, '--jwks'));
