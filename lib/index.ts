@@ -106,15 +106,15 @@ export {
   type ServiceTokenGuardOptions,
   type ServiceTokenContextType,
   type ServiceTokenRequest,
-} from './service-token/service-token.guard.js';
+} from './service-token/verifying/service-token.guard.js';
 export {
   ServiceTokenHandshake,
   type ServiceTokenHandshakeRequest,
-} from './service-token/service-token-handshake.js';
+} from './service-token/verifying/service-token-handshake.js';
 export {
   ServiceTokenVerifier,
   type ServiceTokenVerifierOptions,
-} from './service-token/service-token.verifier.js';
+} from './service-token/verifying/service-token.verifier.js';
 export {
   SkipServiceAuth,
   AllowServices,
@@ -124,7 +124,7 @@ export {
   type ScopeRequirement,
   SERVICE_CLAIMS_PROPERTY,
   type ServiceCaller,
-} from './service-token/service-token.decorators.js';
+} from './service-token/verifying/service-token.decorators.js';
 export type {
   ServiceTokenOptions,
   ServiceTokenAlgorithm,
@@ -157,15 +157,15 @@ export {
   type VerificationKey,
   type VerifiedClaims,
   type VerifyAlgorithm,
-} from './common/jwt-verifier.js';
+} from './service-token/verifying/jwt-verifier.js';
 export {
   importVerificationJwk,
   type ImportVerificationJwkOptions,
-} from './common/verification-jwk.js';
+} from './service-token/verifying/verification-jwk.js';
 export {
   RemoteJwksKeySource,
   type RemoteJwksOptions,
-} from './common/remote-jwks.js';
+} from './service-token/verifying/remote-jwks.js';
 
 // --- end service-token ---
 

@@ -7,7 +7,7 @@ import {
   resolvedSection,
 } from '../config/capability.interface.js';
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
-import { ServiceTokenVerifier } from '../service-token/service-token.verifier.js';
+import { ServiceTokenVerifier } from '../service-token/verifying/service-token.verifier.js';
 import type { ResolvedServiceTokenSection } from '../service-token/interfaces/service-token-options.interface.js';
 import { NatsCalloutResponder } from './callout/nats-callout.responder.js';
 import type { ResolvedNatsSection } from './interfaces/nats-options.interface.js';

@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { JwsSigner } from '../common/jws-signer.js';
-import type { KeySource, VerificationKey } from '../common/jwt-verifier.js';
+import type { KeySource, VerificationKey } from './verifying/jwt-verifier.js';
 import { publicJwk } from '../common/keys.js';
 import type {
   ResolvedServiceTokenOptions,

@@ -11,14 +11,14 @@ import {
   resolvedSection,
 } from '../config/capability.interface.js';
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
-import { ServiceTokenHandshake } from './service-token-handshake.js';
+import { ServiceTokenHandshake } from './verifying/service-token-handshake.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { ResolvedOAuth2Client } from './oauth2/oauth2-client.interface.js';
 import { OAuth2TokenClient } from './oauth2/oauth2-token-client.js';
 import { ServiceTokenJwksPublisher } from './service-token-jwks.publisher.js';
-import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
+import { ServiceTokenRefusalLog } from './verifying/service-token-refusal-log.js';
 import { ServiceTokenService } from './service-token.service.js';
-import { ServiceTokenVerifier } from './service-token.verifier.js';
+import { ServiceTokenVerifier } from './verifying/service-token.verifier.js';
 import type { ResolvedServiceTokenSection } from './interfaces/service-token-options.interface.js';
 
 const ENV_HINT =

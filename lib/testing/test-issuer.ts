@@ -1,5 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import type { KeySource, VerificationKey } from '../common/jwt-verifier.js';
+import type {
+  KeySource,
+  VerificationKey,
+} from '../service-token/verifying/jwt-verifier.js';
 import type { PrivateKeyInput } from '../common/keys.js';
 import { ConfigProblems } from '../config/config-problems.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';

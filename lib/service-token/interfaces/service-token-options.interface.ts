@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { VerifyAlgorithm } from '../../common/jwt-verifier.js';
+import type { VerifyAlgorithm } from '../verifying/jwt-verifier.js';
 import type { PrivateKeyInput } from '../../common/keys.js';
 import type { ServiceTokenKeyStore } from '../key-store/service-token-key-store.interface.js';
 import type {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
 import type { JwsSigner } from '../../common/jws-signer.js';
-import type { VerificationKey } from '../../common/jwt-verifier.js';
+import type { VerificationKey } from '../verifying/jwt-verifier.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
 import type {
   ResolvedServiceTokenOptions,

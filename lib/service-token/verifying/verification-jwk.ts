@@ -1,8 +1,8 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
 import type { VerificationKey, VerifyAlgorithm } from './jwt-verifier.js';
-import { keyFitsAlgorithm } from './keys.js';
-import { printable } from './printable.js';
+import { keyFitsAlgorithm } from '../../common/keys.js';
+import { printable } from '../../common/printable.js';
 
 /** Largest RSA modulus accepted in a verification key: bigger ones only make every refusal cost more. */
 export const MAX_RSA_MODULUS_BITS = 8192;

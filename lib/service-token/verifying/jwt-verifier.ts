@@ -4,7 +4,7 @@ import {
   JwtIssuerError,
   JwtIssuerErrorCode,
   knownErrorCode,
-} from '../errors.js';
+} from '../../errors.js';
 import {
   ATTR,
   counterIn,
@@ -12,8 +12,8 @@ import {
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
   UNTRUSTED_ISSUER,
-} from './telemetry.js';
-import { loggableIssuer } from './printable.js';
+} from '../../common/telemetry.js';
+import { loggableIssuer } from '../../common/printable.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /**
