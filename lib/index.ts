@@ -90,17 +90,17 @@ export type {
 // --- end nats ---
 
 // --- service-token ---
-export { ServiceTokenService } from './service-token/service-token.service.js';
+export { ServiceTokenService } from './service-token/issuing/service-token.service.js';
 export type {
   CreateJwtOptions,
   ServiceOpenIdConfiguration,
-} from './service-token/service-token.service.js';
-export type { PublishedJwk } from './service-token/service-token-key-ring.js';
-export type { ServiceTokenKeyStore } from './service-token/key-store/service-token-key-store.interface.js';
+} from './service-token/issuing/service-token.service.js';
+export type { PublishedJwk } from './service-token/issuing/service-token-key-ring.js';
+export type { ServiceTokenKeyStore } from './service-token/issuing/key-store/service-token-key-store.interface.js';
 export {
   RedisServiceTokenKeyStore,
   type RedisHashCommands,
-} from './service-token/key-store/redis-key-store.js';
+} from './service-token/issuing/key-store/redis-key-store.js';
 export {
   ServiceTokenGuard,
   type ServiceTokenGuardOptions,

@@ -15,9 +15,9 @@ import { ServiceTokenHandshake } from './verifying/service-token-handshake.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { ResolvedOAuth2Client } from './oauth2/oauth2-client.interface.js';
 import { OAuth2TokenClient } from './oauth2/oauth2-token-client.js';
-import { ServiceTokenJwksPublisher } from './service-token-jwks.publisher.js';
+import { ServiceTokenJwksPublisher } from './issuing/service-token-jwks.publisher.js';
 import { ServiceTokenRefusalLog } from './verifying/service-token-refusal-log.js';
-import { ServiceTokenService } from './service-token.service.js';
+import { ServiceTokenService } from './issuing/service-token.service.js';
 import { ServiceTokenVerifier } from './verifying/service-token.verifier.js';
 import type { ResolvedServiceTokenSection } from './interfaces/service-token-options.interface.js';
 

@@ -25,5 +25,5 @@ export {
   type DecodedNatsUserSection,
 } from './decode-nats-user-jwt.js';
 export { createNatsDevelopmentAccount } from '../nats/nats-development.js';
-export type { PublishedJwk } from '../service-token/service-token-key-ring.js';
+export type { PublishedJwk } from '../service-token/issuing/service-token-key-ring.js';
 export type { ServiceTokenSource } from '../service-token/clients/service-token-clients.js';

@@ -15,7 +15,7 @@ import {
   makeRingKey,
   type PublishedJwk,
   thumbprint,
-} from '../service-token/service-token-key-ring.js';
+} from '../service-token/issuing/service-token-key-ring.js';
 import {
   generateServiceKey,
   normalizeServiceTokenOptions,
@@ -23,7 +23,7 @@ import {
 import {
   ownTokenClaims,
   ServiceTokenService,
-} from '../service-token/service-token.service.js';
+} from '../service-token/issuing/service-token.service.js';
 import { TestIssuerHttp } from './test-issuer-http.js';
 
 /**

@@ -4,7 +4,7 @@ import { createNatsDevelopmentAccount } from '../../nats/nats-development.js';
 import {
   makeRingKey,
   thumbprint,
-} from '../../service-token/service-token-key-ring.js';
+} from '../../service-token/issuing/service-token-key-ring.js';
 import { generateServiceKey } from '../../service-token/service-token.options.js';
 import type { ServiceTokenAlgorithm } from '../../service-token/interfaces/service-token-options.interface.js';
 import {

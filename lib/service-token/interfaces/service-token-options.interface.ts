@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { VerifyAlgorithm } from '../verifying/jwt-verifier.js';
 import type { PrivateKeyInput } from '../../common/keys.js';
-import type { ServiceTokenKeyStore } from '../key-store/service-token-key-store.interface.js';
+import type { ServiceTokenKeyStore } from '../issuing/key-store/service-token-key-store.interface.js';
 import type {
   ResolvedOAuth2Client,
   ServiceOAuth2ClientOptions,
