@@ -8,7 +8,7 @@ import { seededRandom } from './token-fuzzer.js';
 import {
   MAX_ACCESS_TOKEN_CHARS,
   parseTokenResponse,
-} from '../lib/service-token/oauth2/oauth2-token-client.js';
+} from '../lib/service-token/outgoing/oauth2/oauth2-token-client.js';
 
 /** Options of {@link runOAuth2ParserFuzz}. */
 export interface OAuth2ParserFuzzOptions {

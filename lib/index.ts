@@ -141,14 +141,14 @@ export {
   type ServiceTokenClientOptions,
   type AxiosLike,
   type AxiosRequestConfigLike,
-} from './service-token/clients/service-token-clients.js';
-export { InternalDestinations } from './service-token/clients/internal-destinations.js';
+} from './service-token/outgoing/clients/service-token-clients.js';
+export { InternalDestinations } from './service-token/outgoing/clients/internal-destinations.js';
 export type {
   OAuth2ClientAuthMethod,
   OAuth2DestinationOptions,
   OAuth2TokenRequestOptions,
   ServiceOAuth2ClientOptions,
-} from './service-token/oauth2/oauth2-client.interface.js';
+} from './service-token/outgoing/oauth2/oauth2-client.interface.js';
 export {
   JwtVerifier,
   type IssuerClaimRules,

@@ -10,7 +10,7 @@ import { JwtIssuerError } from '../errors.js';
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
 import { publicationLeadSeconds } from './issuing/key-store/publication-lead.js';
-import { normalizeOAuth2Client } from './oauth2/oauth2-client.options.js';
+import { normalizeOAuth2Client } from './outgoing/oauth2/oauth2-client.options.js';
 import { RedisServiceTokenKeyStore } from './issuing/key-store/redis-key-store.js';
 import type { ServiceTokenKeyStore } from './issuing/key-store/service-token-key-store.interface.js';
 import type {

@@ -13,8 +13,8 @@ import {
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
 import { ServiceTokenHandshake } from './verifying/service-token-handshake.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
-import type { ResolvedOAuth2Client } from './oauth2/oauth2-client.interface.js';
-import { OAuth2TokenClient } from './oauth2/oauth2-token-client.js';
+import type { ResolvedOAuth2Client } from './outgoing/oauth2/oauth2-client.interface.js';
+import { OAuth2TokenClient } from './outgoing/oauth2/oauth2-token-client.js';
 import { ServiceTokenJwksPublisher } from './issuing/service-token-jwks.publisher.js';
 import { ServiceTokenRefusalLog } from './verifying/service-token-refusal-log.js';
 import { ServiceTokenService } from './issuing/service-token.service.js';

@@ -26,4 +26,4 @@ export {
 } from './decode-nats-user-jwt.js';
 export { createNatsDevelopmentAccount } from '../nats/nats-development.js';
 export type { PublishedJwk } from '../service-token/issuing/service-token-key-ring.js';
-export type { ServiceTokenSource } from '../service-token/clients/service-token-clients.js';
+export type { ServiceTokenSource } from '../service-token/outgoing/clients/service-token-clients.js';

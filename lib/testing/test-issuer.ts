@@ -6,7 +6,7 @@ import type {
 import type { PrivateKeyInput } from '../common/keys.js';
 import { ConfigProblems } from '../config/config-problems.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
-import type { ServiceTokenSource } from '../service-token/clients/service-token-clients.js';
+import type { ServiceTokenSource } from '../service-token/outgoing/clients/service-token-clients.js';
 import type {
   ServiceTokenAlgorithm,
   TrustedIssuerOptions,

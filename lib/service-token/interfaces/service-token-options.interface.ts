@@ -5,7 +5,7 @@ import type { ServiceTokenKeyStore } from '../issuing/key-store/service-token-ke
 import type {
   ResolvedOAuth2Client,
   ServiceOAuth2ClientOptions,
-} from '../oauth2/oauth2-client.interface.js';
+} from '../outgoing/oauth2/oauth2-client.interface.js';
 
 /** Asymmetric algorithms service tokens are signed with. */
 export type ServiceTokenAlgorithm = 'RS256' | 'ES256' | 'EdDSA';

@@ -17,7 +17,7 @@ import {
 import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
 import type { ResolvedServiceTokenOptions } from '../interfaces/service-token-options.interface.js';
 import { SharedServiceTokenKeyRing } from './key-store/shared-key-ring.js';
-import { OAuth2TokenClient } from '../oauth2/oauth2-token-client.js';
+import { OAuth2TokenClient } from '../outgoing/oauth2/oauth2-token-client.js';
 import {
   type PublishedJwk,
   type ServiceKeyRing,
