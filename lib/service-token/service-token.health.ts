@@ -5,7 +5,7 @@ import {
   secondsBetween,
   worstStatus,
 } from '../common/health.js';
-import { loggableIssuer } from '../common/printable.js';
+import { loggableIssuer } from './http/printable.js';
 import type { RemoteJwksKeySource } from './verifying/remote-jwks.js';
 import { KEY_STORE_SYNC_MS } from './issuing/key-store/publication-lead.js';
 import type { ResolvedServiceTokenSection } from './interfaces/service-token-options.interface.js';

@@ -5,7 +5,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { JwsSigner } from '../../common/jws-signer.js';
-import { errorText } from '../../common/printable.js';
+import { errorText } from '../http/printable.js';
 import { MAX_TIMER_MS } from '../../common/time.js';
 import {
   ATTR,

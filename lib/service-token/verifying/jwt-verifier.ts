@@ -13,7 +13,7 @@ import {
   type JwtIssuerTelemetry,
   UNTRUSTED_ISSUER,
 } from '../../common/telemetry.js';
-import { loggableIssuer } from '../../common/printable.js';
+import { loggableIssuer } from '../http/printable.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /**

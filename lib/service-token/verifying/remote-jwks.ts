@@ -10,13 +10,10 @@ import {
   describeFetchError,
   fetchJsonBounded,
   FetchProblem,
-} from '../../common/bounded-fetch.js';
+} from '../http/bounded-fetch.js';
 import { importVerificationJwk } from './verification-jwk.js';
-import {
-  discoverEndpoint,
-  discoveryUrlOf,
-} from '../../common/oidc-discovery.js';
-import { loggableIssuer, loggableUrl } from '../../common/printable.js';
+import { discoverEndpoint, discoveryUrlOf } from '../http/oidc-discovery.js';
+import { loggableIssuer, loggableUrl } from '../http/printable.js';
 import { MAX_TIMER_MS } from '../../common/time.js';
 import {
   ATTR,

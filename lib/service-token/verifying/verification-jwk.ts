@@ -2,7 +2,7 @@ import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
 import type { VerificationKey, VerifyAlgorithm } from './jwt-verifier.js';
 import { keyFitsAlgorithm } from '../../common/keys.js';
-import { printable } from '../../common/printable.js';
+import { printable } from '../http/printable.js';
 
 /** Largest RSA modulus accepted in a verification key: bigger ones only make every refusal cost more. */
 export const MAX_RSA_MODULUS_BITS = 8192;

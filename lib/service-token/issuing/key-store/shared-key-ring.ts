@@ -18,7 +18,7 @@ import {
   thumbprint,
 } from '../service-token-key-ring.js';
 import { generateServiceKey } from '../../service-token.options.js';
-import { errorText } from '../../../common/printable.js';
+import { errorText } from '../../http/printable.js';
 import {
   ATTR,
   counterIn,

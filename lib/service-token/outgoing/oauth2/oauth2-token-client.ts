@@ -5,12 +5,9 @@ import {
   describeFetchError,
   fetchJsonBounded,
   FetchProblem,
-} from '../../../common/bounded-fetch.js';
-import {
-  discoverEndpoint,
-  discoveryUrlOf,
-} from '../../../common/oidc-discovery.js';
-import { loggableUrl, printable } from '../../../common/printable.js';
+} from '../../http/bounded-fetch.js';
+import { discoverEndpoint, discoveryUrlOf } from '../../http/oidc-discovery.js';
+import { loggableUrl, printable } from '../../http/printable.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../../../errors.js';
 import type {
   ResolvedOAuth2Client,
