@@ -1,5 +1,5 @@
 // Side effect: warns if the ESM and CommonJS builds of this package both load (see docs/compatibility.md, the dual-package hazard).
-import './common/dual-package-guard.js';
+import './dual-package-guard.js';
 export { JwtIssuerModule } from './jwt-issuer.module.js';
 export { jwtIssuerConfig } from './jwt-issuer.config.js';
 export type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';
@@ -12,7 +12,7 @@ export {
 export {
   JwtIssuerExceptionFilter,
   type JwtIssuerErrorBody,
-} from './common/jwt-issuer-exception.filter.js';
+} from './jwt-issuer-exception.filter.js';
 export {
   JWT_ISSUER_ENV_VARS,
   type JwtIssuerRequirement,
