@@ -90,82 +90,70 @@ export type {
 // --- end nats ---
 
 // --- service-token ---
-export { ServiceTokenService } from './service-token/issuing/service-token.service.js';
-export type {
-  CreateJwtOptions,
-  ServiceOpenIdConfiguration,
-} from './service-token/issuing/service-token.service.js';
-export type { PublishedJwk } from './service-token/issuing/service-token-key-ring.js';
-export type { ServiceTokenKeyStore } from './service-token/issuing/key-store/service-token-key-store.interface.js';
-export {
-  RedisServiceTokenKeyStore,
-  type RedisHashCommands,
-} from './service-token/issuing/key-store/redis-key-store.js';
-export {
-  ServiceTokenGuard,
-  type ServiceTokenGuardOptions,
-  type ServiceTokenContextType,
-  type ServiceTokenRequest,
-} from './service-token/verifying/service-token.guard.js';
-export {
-  ServiceTokenHandshake,
-  type ServiceTokenHandshakeRequest,
-} from './service-token/verifying/service-token-handshake.js';
-export {
-  ServiceTokenVerifier,
-  type ServiceTokenVerifierOptions,
-} from './service-token/verifying/service-token.verifier.js';
-export {
-  SkipServiceAuth,
-  AllowServices,
-  RequireScopes,
-  ServiceClaims,
-  type RequiredScopes,
-  type ScopeRequirement,
-  SERVICE_CLAIMS_PROPERTY,
-  type ServiceCaller,
-} from './service-token/verifying/service-token.decorators.js';
+// Options and claims
 export type {
   ServiceTokenOptions,
   ServiceTokenAlgorithm,
   ServiceTokenClaims,
   TrustedIssuerOptions,
   TrustedIssuerProfile,
-} from './service-token/interfaces/service-token-options.interface.js';
+} from './service-token/index.js';
+// Issuing
 export {
-  withServiceToken,
-  createServiceTokenFetch,
-  useServiceTokenInterceptor,
-  type HeaderCarrier,
-  type ServiceTokenSource,
-  type ServiceTokenClientOptions,
-  type AxiosLike,
-  type AxiosRequestConfigLike,
-} from './service-token/outgoing/clients/service-token-clients.js';
-export { InternalDestinations } from './service-token/outgoing/clients/internal-destinations.js';
-export type {
-  OAuth2ClientAuthMethod,
-  OAuth2DestinationOptions,
-  OAuth2TokenRequestOptions,
-  ServiceOAuth2ClientOptions,
-} from './service-token/outgoing/oauth2/oauth2-client.interface.js';
+  ServiceTokenService,
+  RedisServiceTokenKeyStore,
+  type CreateJwtOptions,
+  type ServiceOpenIdConfiguration,
+  type PublishedJwk,
+  type ServiceTokenKeyStore,
+  type RedisHashCommands,
+} from './service-token/index.js';
+// Verifying
 export {
+  ServiceTokenGuard,
+  ServiceTokenHandshake,
+  ServiceTokenVerifier,
+  SkipServiceAuth,
+  AllowServices,
+  RequireScopes,
+  ServiceClaims,
+  SERVICE_CLAIMS_PROPERTY,
   JwtVerifier,
+  importVerificationJwk,
+  RemoteJwksKeySource,
+  type ServiceTokenGuardOptions,
+  type ServiceTokenContextType,
+  type ServiceTokenRequest,
+  type ServiceTokenHandshakeRequest,
+  type ServiceTokenVerifierOptions,
+  type RequiredScopes,
+  type ScopeRequirement,
+  type ServiceCaller,
   type IssuerClaimRules,
   type JwtVerifierOptions,
   type KeySource,
   type VerificationKey,
   type VerifiedClaims,
   type VerifyAlgorithm,
-} from './service-token/verifying/jwt-verifier.js';
-export {
-  importVerificationJwk,
   type ImportVerificationJwkOptions,
-} from './service-token/verifying/verification-jwk.js';
-export {
-  RemoteJwksKeySource,
   type RemoteJwksOptions,
-} from './service-token/verifying/remote-jwks.js';
+} from './service-token/index.js';
+// Outgoing
+export {
+  withServiceToken,
+  createServiceTokenFetch,
+  useServiceTokenInterceptor,
+  InternalDestinations,
+  type HeaderCarrier,
+  type ServiceTokenSource,
+  type ServiceTokenClientOptions,
+  type AxiosLike,
+  type AxiosRequestConfigLike,
+  type OAuth2ClientAuthMethod,
+  type OAuth2DestinationOptions,
+  type OAuth2TokenRequestOptions,
+  type ServiceOAuth2ClientOptions,
+} from './service-token/index.js';
 
 // --- end service-token ---
 

@@ -1,7 +1,4 @@
-import type {
-  KeySource,
-  VerificationKey,
-} from '../../service-token/verifying/jwt-verifier.js';
+import type { KeySource, VerificationKey } from '../../service-token/index.js';
 import {
   type CliCommand,
   type CliIo,
