@@ -24,11 +24,20 @@ export const NATS_PROVIDERS: Provider[] = [
       const s = resolvedSection<ResolvedNatsSection>(resolved, 'nats');
       return s?.signingKey
         ? new NatsUserJwtService(s, telemetry)
-        : notConfigured<NatsUserJwtService>(
-            NatsUserJwtService.name,
+        : notConfigured(
+            NatsUserJwtService,
             s
               ? `the 'nats' section configures only the auth callout (config mode): set nats.accountId and nats.signingKey (${ENV_HINT}) to issue ADR-14 user JWTs.`
               : `the 'nats' section is not configured. Pass JwtIssuerModule.forRoot({ nats: { … } }) or set ${ENV_HINT}.`,
+            [
+              'accountId',
+              'signingPublicKey',
+              'signingKeyScope',
+              'scopeTemplate',
+              'scopeRole',
+              'accountJwtExpiresAt',
+              'accountJwtConfigured',
+            ],
           );
     },
   },
@@ -55,9 +64,10 @@ export const NATS_PROVIDERS: Provider[] = [
         'nats',
       )?.callout;
       if (!callout) {
-        return notConfigured<NatsCalloutResponder>(
-          NatsCalloutResponder.name,
+        return notConfigured(
+          NatsCalloutResponder,
           'the auth callout is not configured: set nats.callout (JWT_ISSUER_NATS_CALLOUT_SERVERS, …) to run a responder.',
+          ['options'],
         );
       }
       const service = resolvedSection<ResolvedServiceTokenSection>(
