@@ -79,7 +79,7 @@ export const NATS_PROVIDERS: Provider[] = [
         discovery,
         scanner,
         telemetry,
-        // Only a section that verifies gives a usable verifier (otherwise it is the NOT_CONFIGURED stand-in).
+        // Only a section that verifies gives a usable verifier (otherwise it is the not-configured instance, whose methods throw NOT_CONFIGURED).
         verifier: service !== undefined ? verifier : undefined,
         verifierAudience: service?.expectedAudience,
       });
