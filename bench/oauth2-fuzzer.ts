@@ -1,14 +1,14 @@
-import { FetchProblem } from '../lib/common/bounded-fetch.js';
+import { FetchProblem } from '../lib/service-token/http/bounded-fetch.js';
 import {
   type DiscoveredEndpoint,
   parseDiscoveryDocument,
-} from '../lib/common/oidc-discovery.js';
-import { isFetchableUrl } from '../lib/common/urls.js';
+} from '../lib/service-token/http/oidc-discovery.js';
+import { isFetchableUrl } from '../lib/service-token/http/urls.js';
 import { seededRandom } from './token-fuzzer.js';
 import {
   MAX_ACCESS_TOKEN_CHARS,
   parseTokenResponse,
-} from '../lib/service-token/oauth2/oauth2-token-client.js';
+} from '../lib/service-token/outgoing/oauth2/oauth2-token-client.js';
 
 /** Options of {@link runOAuth2ParserFuzz}. */
 export interface OAuth2ParserFuzzOptions {

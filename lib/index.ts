@@ -1,5 +1,5 @@
 // Side effect: warns if the ESM and CommonJS builds of this package both load (see docs/compatibility.md, the dual-package hazard).
-import './common/dual-package-guard.js';
+import './dual-package-guard.js';
 export { JwtIssuerModule } from './jwt-issuer.module.js';
 export { jwtIssuerConfig } from './jwt-issuer.config.js';
 export type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';
@@ -12,7 +12,7 @@ export {
 export {
   JwtIssuerExceptionFilter,
   type JwtIssuerErrorBody,
-} from './common/jwt-issuer-exception.filter.js';
+} from './jwt-issuer-exception.filter.js';
 export {
   JWT_ISSUER_ENV_VARS,
   type JwtIssuerRequirement,
@@ -29,10 +29,7 @@ export type {
   JwtIssuerHealthPart,
   JwtIssuerHealthStatus,
 } from './common/health.js';
-export type {
-  ImportVerificationJwkOptions,
-  PrivateKeyInput,
-} from './common/keys.js';
+export type { PrivateKeyInput } from './common/keys.js';
 
 // --- nats ---
 export { issueUserJwt, formatUserCreds } from './nats/issue-user-jwt.js';
@@ -93,79 +90,70 @@ export type {
 // --- end nats ---
 
 // --- service-token ---
-export { ServiceTokenService } from './service-token/service-token.service.js';
-export type {
-  CreateJwtOptions,
-  ServiceOpenIdConfiguration,
-} from './service-token/service-token.service.js';
-export type { PublishedJwk } from './service-token/service-token-key-ring.js';
-export type { ServiceTokenKeyStore } from './service-token/key-store/service-token-key-store.interface.js';
-export {
-  RedisServiceTokenKeyStore,
-  type RedisHashCommands,
-} from './service-token/key-store/redis-key-store.js';
-export {
-  ServiceTokenGuard,
-  type ServiceTokenGuardOptions,
-  type ServiceTokenContextType,
-  type ServiceTokenRequest,
-} from './service-token/service-token.guard.js';
-export {
-  ServiceTokenHandshake,
-  type ServiceTokenHandshakeRequest,
-} from './service-token/service-token-handshake.js';
-export {
-  ServiceTokenVerifier,
-  type ServiceTokenVerifierOptions,
-} from './service-token/service-token.verifier.js';
-export {
-  SkipServiceAuth,
-  AllowServices,
-  RequireScopes,
-  ServiceClaims,
-  type RequiredScopes,
-  type ScopeRequirement,
-  SERVICE_CLAIMS_PROPERTY,
-  type ServiceCaller,
-} from './service-token/service-token.decorators.js';
+// Options and claims
 export type {
   ServiceTokenOptions,
   ServiceTokenAlgorithm,
   ServiceTokenClaims,
   TrustedIssuerOptions,
   TrustedIssuerProfile,
-} from './service-token/interfaces/service-token-options.interface.js';
+} from './service-token/index.js';
+// Issuing
 export {
-  withServiceToken,
-  createServiceTokenFetch,
-  useServiceTokenInterceptor,
-  type HeaderCarrier,
-  type ServiceTokenSource,
-  type ServiceTokenClientOptions,
-  type AxiosLike,
-  type AxiosRequestConfigLike,
-} from './service-token/clients/service-token-clients.js';
-export { InternalDestinations } from './service-token/clients/internal-destinations.js';
-export type {
-  OAuth2ClientAuthMethod,
-  OAuth2DestinationOptions,
-  OAuth2TokenRequestOptions,
-  ServiceOAuth2ClientOptions,
-} from './service-token/oauth2/oauth2-client.interface.js';
+  ServiceTokenService,
+  RedisServiceTokenKeyStore,
+  type CreateJwtOptions,
+  type ServiceOpenIdConfiguration,
+  type PublishedJwk,
+  type ServiceTokenKeyStore,
+  type RedisHashCommands,
+} from './service-token/index.js';
+// Verifying
 export {
+  ServiceTokenGuard,
+  ServiceTokenHandshake,
+  ServiceTokenVerifier,
+  SkipServiceAuth,
+  AllowServices,
+  RequireScopes,
+  ServiceClaims,
+  SERVICE_CLAIMS_PROPERTY,
   JwtVerifier,
   importVerificationJwk,
+  RemoteJwksKeySource,
+  type ServiceTokenGuardOptions,
+  type ServiceTokenContextType,
+  type ServiceTokenRequest,
+  type ServiceTokenHandshakeRequest,
+  type ServiceTokenVerifierOptions,
+  type RequiredScopes,
+  type ScopeRequirement,
+  type ServiceCaller,
   type IssuerClaimRules,
   type JwtVerifierOptions,
   type KeySource,
   type VerificationKey,
   type VerifiedClaims,
   type VerifyAlgorithm,
-} from './common/jwt-verifier.js';
-export {
-  RemoteJwksKeySource,
+  type ImportVerificationJwkOptions,
   type RemoteJwksOptions,
-} from './common/remote-jwks.js';
+} from './service-token/index.js';
+// Outgoing
+export {
+  withServiceToken,
+  createServiceTokenFetch,
+  useServiceTokenInterceptor,
+  InternalDestinations,
+  type HeaderCarrier,
+  type ServiceTokenSource,
+  type ServiceTokenClientOptions,
+  type AxiosLike,
+  type AxiosRequestConfigLike,
+  type OAuth2ClientAuthMethod,
+  type OAuth2DestinationOptions,
+  type OAuth2TokenRequestOptions,
+  type ServiceOAuth2ClientOptions,
+} from './service-token/index.js';
 
 // --- end service-token ---
 

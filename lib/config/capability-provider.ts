@@ -8,8 +8,9 @@ import {
 
 /**
  * The provider of one capability's service: built from its validated section when that section is configured,
- * otherwise a stand-in whose every use throws `NOT_CONFIGURED` naming `envHint` (see {@link notConfigured}).
- * `inject` lists further dependencies, passed to `create` after the section.
+ * otherwise an instance whose every use throws `NOT_CONFIGURED` naming `envHint` (see {@link notConfigured}).
+ * `inject` lists further dependencies, passed to `create` after the section; `fields`, the public instance fields of
+ * `token`'s class (they throw too).
  *
  * @typeParam R - the section's resolved options.
  */
@@ -19,6 +20,7 @@ export function capabilityProvider<T extends object, R>(
   envHint: string,
   create: (options: R, ...deps: never[]) => T,
   inject: InjectionToken[] = [],
+  fields: readonly (keyof T & string)[] = [],
 ): Provider {
   return {
     provide: token,
@@ -27,9 +29,10 @@ export function capabilityProvider<T extends object, R>(
       const options = resolvedSection<R>(resolved, section);
       return options
         ? create(options, ...deps)
-        : notConfigured<T>(
-            token.name,
+        : notConfigured(
+            token,
             `the '${section}' section is not configured. Pass JwtIssuerModule.forRoot({ ${section}: { … } }) or set ${envHint}.`,
+            fields,
           );
     },
   };

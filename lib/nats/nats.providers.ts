@@ -7,7 +7,7 @@ import {
   resolvedSection,
 } from '../config/capability.interface.js';
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
-import { ServiceTokenVerifier } from '../service-token/service-token.verifier.js';
+import { ServiceTokenVerifier } from '../service-token/verifying/service-token.verifier.js';
 import type { ResolvedServiceTokenSection } from '../service-token/interfaces/service-token-options.interface.js';
 import { NatsCalloutResponder } from './callout/nats-callout.responder.js';
 import type { ResolvedNatsSection } from './interfaces/nats-options.interface.js';
@@ -24,11 +24,20 @@ export const NATS_PROVIDERS: Provider[] = [
       const s = resolvedSection<ResolvedNatsSection>(resolved, 'nats');
       return s?.signingKey
         ? new NatsUserJwtService(s, telemetry)
-        : notConfigured<NatsUserJwtService>(
-            NatsUserJwtService.name,
+        : notConfigured(
+            NatsUserJwtService,
             s
               ? `the 'nats' section configures only the auth callout (config mode): set nats.accountId and nats.signingKey (${ENV_HINT}) to issue ADR-14 user JWTs.`
               : `the 'nats' section is not configured. Pass JwtIssuerModule.forRoot({ nats: { … } }) or set ${ENV_HINT}.`,
+            [
+              'accountId',
+              'signingPublicKey',
+              'signingKeyScope',
+              'scopeTemplate',
+              'scopeRole',
+              'accountJwtExpiresAt',
+              'accountJwtConfigured',
+            ],
           );
     },
   },
@@ -55,9 +64,10 @@ export const NATS_PROVIDERS: Provider[] = [
         'nats',
       )?.callout;
       if (!callout) {
-        return notConfigured<NatsCalloutResponder>(
-          NatsCalloutResponder.name,
+        return notConfigured(
+          NatsCalloutResponder,
           'the auth callout is not configured: set nats.callout (JWT_ISSUER_NATS_CALLOUT_SERVERS, …) to run a responder.',
+          ['options'],
         );
       }
       const service = resolvedSection<ResolvedServiceTokenSection>(
@@ -69,7 +79,7 @@ export const NATS_PROVIDERS: Provider[] = [
         discovery,
         scanner,
         telemetry,
-        // Only a section that verifies gives a usable verifier (otherwise it is the NOT_CONFIGURED stand-in).
+        // Only a section that verifies gives a usable verifier (otherwise it is the not-configured instance, whose methods throw NOT_CONFIGURED).
         verifier: service !== undefined ? verifier : undefined,
         verifierAudience: service?.expectedAudience,
       });

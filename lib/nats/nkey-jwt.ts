@@ -1,6 +1,6 @@
 import { hash, type KeyObject, sign } from 'node:crypto';
 import { assertKeyFitsAlgorithm } from '../common/keys.js';
-import { Scratch } from '../common/scratch.js';
+import { Scratch } from './scratch.js';
 import { base32Into, base32Length, type DecodedSeed } from './nkey.js';
 
 /** The static header of NATS v2 JWTs (ADR-14), base64url-encoded once, with the `.` that follows it. */

@@ -4,8 +4,8 @@ import { SERVICE_TOKEN_ENV_VARS } from './service-token.env.js';
 import { serviceTokenHealth } from './service-token.health.js';
 import { normalizeServiceTokenOptions } from './service-token.options.js';
 import { SERVICE_TOKEN_PROVIDERS } from './service-token.providers.js';
-import { ServiceTokenService } from './service-token.service.js';
-import { ServiceTokenVerifier } from './service-token.verifier.js';
+import { ServiceTokenService } from './issuing/service-token.service.js';
+import { ServiceTokenVerifier } from './verifying/service-token.verifier.js';
 
 /**
  * Service-to-service tokens, their JWKS and the guard: the `service` section, its variables, its validation and its

@@ -5,12 +5,12 @@ import {
   secondsBetween,
   worstStatus,
 } from '../common/health.js';
-import { loggableIssuer } from '../common/printable.js';
-import type { RemoteJwksKeySource } from '../common/remote-jwks.js';
-import { KEY_STORE_SYNC_MS } from './key-store/publication-lead.js';
+import { loggableIssuer } from './http/printable.js';
+import type { RemoteJwksKeySource } from './verifying/remote-jwks.js';
+import { KEY_STORE_SYNC_MS } from './issuing/key-store/publication-lead.js';
 import type { ResolvedServiceTokenSection } from './interfaces/service-token-options.interface.js';
-import type { ServiceTokenService } from './service-token.service.js';
-import type { ServiceTokenVerifier } from './service-token.verifier.js';
+import type { ServiceTokenService } from './issuing/service-token.service.js';
+import type { ServiceTokenVerifier } from './verifying/service-token.verifier.js';
 
 /** A key store whose last successful sync is older than this (five sync rounds) is degraded. */
 export const KEY_STORE_STALE_MS = 5 * KEY_STORE_SYNC_MS;

@@ -1,21 +1,18 @@
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { isPlainObject } from '../common/is-plain-object.js';
-import {
-  assertKeyFitsAlgorithm,
-  loadPrivateKey,
-  VERIFY_ALGORITHMS,
-} from '../common/keys.js';
-import type { VerifyAlgorithm } from '../common/jwt-verifier.js';
-import { loggableIssuer } from '../common/printable.js';
-import { httpUrl, isLoopback } from '../common/urls.js';
+import { assertKeyFitsAlgorithm, loadPrivateKey } from '../common/keys.js';
+import { VERIFY_ALGORITHMS } from './verifying/verification-jwk.js';
+import type { VerifyAlgorithm } from './verifying/jwt-verifier.js';
+import { loggableIssuer } from './http/printable.js';
+import { httpUrl, isLoopback } from './http/urls.js';
 import { JwtIssuerError } from '../errors.js';
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
-import { publicationLeadSeconds } from './key-store/publication-lead.js';
-import { normalizeOAuth2Client } from './oauth2/oauth2-client.options.js';
-import { RedisServiceTokenKeyStore } from './key-store/redis-key-store.js';
-import type { ServiceTokenKeyStore } from './key-store/service-token-key-store.interface.js';
+import { publicationLeadSeconds } from './issuing/key-store/publication-lead.js';
+import { normalizeOAuth2Client } from './outgoing/oauth2/oauth2-client.options.js';
+import { RedisServiceTokenKeyStore } from './issuing/key-store/redis-key-store.js';
+import type { ServiceTokenKeyStore } from './issuing/key-store/service-token-key-store.interface.js';
 import type {
   ResolvedServiceTokenOptions,
   ResolvedServiceTokenSection,

@@ -11,14 +11,14 @@ import {
   resolvedSection,
 } from '../config/capability.interface.js';
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
-import { ServiceTokenHandshake } from './service-token-handshake.js';
+import { ServiceTokenHandshake } from './verifying/service-token-handshake.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
-import type { ResolvedOAuth2Client } from './oauth2/oauth2-client.interface.js';
-import { OAuth2TokenClient } from './oauth2/oauth2-token-client.js';
-import { ServiceTokenJwksPublisher } from './service-token-jwks.publisher.js';
-import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
-import { ServiceTokenService } from './service-token.service.js';
-import { ServiceTokenVerifier } from './service-token.verifier.js';
+import type { ResolvedOAuth2Client } from './outgoing/oauth2/oauth2-client.interface.js';
+import { OAuth2TokenClient } from './outgoing/oauth2/oauth2-token-client.js';
+import { ServiceTokenJwksPublisher } from './issuing/service-token-jwks.publisher.js';
+import { ServiceTokenRefusalLog } from './verifying/service-token-refusal-log.js';
+import { ServiceTokenService } from './issuing/service-token.service.js';
+import { ServiceTokenVerifier } from './verifying/service-token.verifier.js';
 import type { ResolvedServiceTokenSection } from './interfaces/service-token-options.interface.js';
 
 const ENV_HINT =
@@ -32,10 +32,13 @@ const SIGNING_NOT_CONFIGURED =
 const SIGNING_NOT_CONFIGURED_OAUTH2 =
   'this service gets its outgoing token from its identity provider (service.oauth2) and does not sign tokens: only getToken() and authorizationHeader() are available. Set JWT_ISSUER_SERVICE_NAME, JWT_ISSUER_SERVICE_ISSUER and JWT_ISSUER_SERVICE_PRIVATE_KEY to sign tokens and publish a JWKS.';
 
+/** The public instance fields of `ServiceTokenService`, which throw as its methods do when it cannot sign. */
+const SERVICE_FIELDS = ['keyRing', 'lastRotationError'] as const;
+
 /**
  * The `ServiceTokenService` of a section that gets its outgoing token from a token endpoint with a client secret and
  * signs nothing: `getToken()` and `authorizationHeader()` (so the fetch, axios and transport helpers) work; every
- * signing member throws `NOT_CONFIGURED`, as the stand-in of a verify-only section does.
+ * signing member throws `NOT_CONFIGURED`, as in a verify-only section.
  */
 function oauth2OnlyService(options: ResolvedOAuth2Client): ServiceTokenService {
   const client = new OAuth2TokenClient(options, () => {
@@ -44,25 +47,22 @@ function oauth2OnlyService(options: ResolvedOAuth2Client): ServiceTokenService {
       'private_key_jwt needs a signing key',
     );
   });
-  const own: Record<string, unknown> = {
-    getToken: (destination?: string | URL) => client.token(destination),
-    authorizationHeader: (destination?: string | URL) =>
-      client.header(destination),
-    onModuleInit: () => {
-      // Fetched ahead, not awaited: the application starts even while its identity provider is down.
-      client.token().catch(() => undefined); // logged by the client
+  return Object.assign(
+    notConfigured(
+      ServiceTokenService,
+      SIGNING_NOT_CONFIGURED_OAUTH2,
+      SERVICE_FIELDS,
+    ),
+    {
+      getToken: (destination?: string | URL) => client.token(destination),
+      authorizationHeader: (destination?: string | URL) =>
+        client.header(destination),
+      onModuleInit: () => {
+        // Fetched ahead, not awaited: the application starts even while its identity provider is down.
+        client.token().catch(() => undefined); // logged by the client
+      },
     },
-  };
-  const stub = notConfigured<ServiceTokenService>(
-    ServiceTokenService.name,
-    SIGNING_NOT_CONFIGURED_OAUTH2,
   );
-  return new Proxy(stub, {
-    get: (target, prop, receiver) =>
-      typeof prop === 'string' && Object.hasOwn(own, prop)
-        ? own[prop]
-        : Reflect.get(target, prop, receiver),
-  });
 }
 
 /** Providers of the `service` capability. */
@@ -76,11 +76,13 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
         ? new ServiceTokenService(s.signing, telemetry)
         : s.oauth2
           ? oauth2OnlyService(s.oauth2)
-          : notConfigured<ServiceTokenService>(
-              ServiceTokenService.name,
+          : notConfigured(
+              ServiceTokenService,
               SIGNING_NOT_CONFIGURED,
+              SERVICE_FIELDS,
             ),
     [JwtIssuerTelemetry],
+    SERVICE_FIELDS,
   ),
   capabilityProvider(
     ServiceTokenVerifier,
@@ -114,6 +116,7 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
       return verifier;
     },
     [ServiceTokenService, JwtIssuerTelemetry],
+    ['remoteSources'],
   ),
   {
     // Always real (the defaults without a section): a guard refuses calls without a token even then.

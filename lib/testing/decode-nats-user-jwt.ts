@@ -3,7 +3,7 @@ import {
   COMPACT_JWS,
   decodeSegment,
   parseObject,
-} from '../common/jwt-verifier.js';
+} from '../service-token/index.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import { inspectAccountJwt } from '../nats/account-jwt.js';
 import type { NatsScopeTemplate } from '../nats/interfaces/nats-account.interface.js';

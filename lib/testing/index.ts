@@ -25,5 +25,7 @@ export {
   type DecodedNatsUserSection,
 } from './decode-nats-user-jwt.js';
 export { createNatsDevelopmentAccount } from '../nats/nats-development.js';
-export type { PublishedJwk } from '../service-token/service-token-key-ring.js';
-export type { ServiceTokenSource } from '../service-token/clients/service-token-clients.js';
+export type {
+  PublishedJwk,
+  ServiceTokenSource,
+} from '../service-token/index.js';

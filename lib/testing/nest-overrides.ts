@@ -1,6 +1,6 @@
 import type { JwtIssuerModuleOptions } from '../interfaces/jwt-issuer-module-options.interface.js';
 import { resolvedOptionsProvider } from '../jwt-issuer.module.js';
-import type { ServiceTokenOptions } from '../service-token/interfaces/service-token-options.interface.js';
+import type { ServiceTokenOptions } from '../service-token/index.js';
 import type { TestIssuer } from './test-issuer.js';
 
 /**

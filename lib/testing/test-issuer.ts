@@ -1,26 +1,21 @@
 import type { KeyObject } from 'node:crypto';
-import type { KeySource, VerificationKey } from '../common/jwt-verifier.js';
 import type { PrivateKeyInput } from '../common/keys.js';
 import { ConfigProblems } from '../config/config-problems.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
-import type { ServiceTokenSource } from '../service-token/clients/service-token-clients.js';
-import type {
-  ServiceTokenAlgorithm,
-  TrustedIssuerOptions,
-} from '../service-token/interfaces/service-token-options.interface.js';
-import {
-  makeRingKey,
-  type PublishedJwk,
-  thumbprint,
-} from '../service-token/service-token-key-ring.js';
 import {
   generateServiceKey,
+  type KeySource,
+  makeRingKey,
   normalizeServiceTokenOptions,
-} from '../service-token/service-token.options.js';
-import {
   ownTokenClaims,
+  type PublishedJwk,
+  type ServiceTokenAlgorithm,
   ServiceTokenService,
-} from '../service-token/service-token.service.js';
+  type ServiceTokenSource,
+  thumbprint,
+  type TrustedIssuerOptions,
+  type VerificationKey,
+} from '../service-token/index.js';
 import { TestIssuerHttp } from './test-issuer-http.js';
 
 /**

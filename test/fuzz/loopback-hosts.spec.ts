@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../bench/token-fuzzer.js';
-import { parseDiscoveryDocument } from '../../lib/common/oidc-discovery.js';
-import { isFetchableUrl } from '../../lib/common/urls.js';
+import { parseDiscoveryDocument } from '../../lib/service-token/http/oidc-discovery.js';
+import { isFetchableUrl } from '../../lib/service-token/http/urls.js';
 import {
   readJwtIssuerEnv,
   resolveJwtIssuerOptions,

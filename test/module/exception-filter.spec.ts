@@ -68,7 +68,7 @@ class RoutesController {
   }
 }
 
-/** Verifies `?token=`; without a `service` section the verifier is the NOT_CONFIGURED stand-in. */
+/** Verifies `?token=`; without a `service` section the verifier is the not-configured instance (NOT_CONFIGURED). */
 @Controller()
 class VerifyController {
   constructor(private readonly verifier: ServiceTokenVerifier) {}

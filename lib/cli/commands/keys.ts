@@ -1,12 +1,14 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNatsDevelopmentAccount } from '../../nats/nats-development.js';
+import type { ServiceTokenAlgorithm } from '../../service-token/index.js';
+// The files, not the capability's index: the index loads Nest, which the CLI loads only for the commands that
+// need it (startup time).
 import {
   makeRingKey,
   thumbprint,
-} from '../../service-token/service-token-key-ring.js';
+} from '../../service-token/issuing/service-token-key-ring.js';
 import { generateServiceKey } from '../../service-token/service-token.options.js';
-import type { ServiceTokenAlgorithm } from '../../service-token/interfaces/service-token-options.interface.js';
 import {
   type CliCommand,
   print,

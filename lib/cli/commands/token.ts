@@ -196,7 +196,7 @@ export const tokenService: CliCommand = {
     const { nestLoggerToStderr } = await import('../nest-logger.js');
     await nestLoggerToStderr(io);
     const { ServiceTokenService } =
-      await import('../../service-token/service-token.service.js');
+      await import('../../service-token/issuing/service-token.service.js');
     const service = new ServiceTokenService(signing);
     const token = await service.createJwt(
       {

@@ -1,4 +1,4 @@
-import type { KeySource, VerificationKey } from '../../common/jwt-verifier.js';
+import type { KeySource, VerificationKey } from '../../service-token/index.js';
 import {
   type CliCommand,
   type CliIo,
@@ -20,7 +20,8 @@ async function fileKeySource(
   issuer: string,
   io: CliIo,
 ): Promise<KeySource> {
-  const { importVerificationJwk } = await import('../../common/keys.js');
+  const { importVerificationJwk } =
+    await import('../../service-token/verifying/verification-jwk.js');
   let doc: unknown;
   try {
     doc = JSON.parse(readTextFile(file, '--jwks'));
@@ -130,7 +131,7 @@ export const verify: CliCommand = {
       const { nestLoggerToStderr } = await import('../nest-logger.js');
       await nestLoggerToStderr(io);
       const { RemoteJwksKeySource } =
-        await import('../../common/remote-jwks.js');
+        await import('../../service-token/verifying/remote-jwks.js');
       source = new RemoteJwksKeySource({
         issuer,
         jwksUri: jwks,
@@ -140,7 +141,8 @@ export const verify: CliCommand = {
     } else {
       source = await fileKeySource(jwks, issuer, io);
     }
-    const { JwtVerifier } = await import('../../common/jwt-verifier.js');
+    const { JwtVerifier } =
+      await import('../../service-token/verifying/jwt-verifier.js');
     const audience = list(values, 'aud');
     const verifier = new JwtVerifier({
       sources: [source],

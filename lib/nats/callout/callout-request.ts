@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { isPlainObject } from '../../common/is-plain-object.js';
-import { Scratch } from '../../common/scratch.js';
+import { Scratch } from '../scratch.js';
 import type {
   NatsAuthClientInfo,
   NatsAuthClientTls,

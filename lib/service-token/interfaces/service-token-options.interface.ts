@@ -1,11 +1,11 @@
 import type { KeyObject } from 'node:crypto';
-import type { VerifyAlgorithm } from '../../common/jwt-verifier.js';
+import type { VerifyAlgorithm } from '../verifying/jwt-verifier.js';
 import type { PrivateKeyInput } from '../../common/keys.js';
-import type { ServiceTokenKeyStore } from '../key-store/service-token-key-store.interface.js';
+import type { ServiceTokenKeyStore } from '../issuing/key-store/service-token-key-store.interface.js';
 import type {
   ResolvedOAuth2Client,
   ServiceOAuth2ClientOptions,
-} from '../oauth2/oauth2-client.interface.js';
+} from '../outgoing/oauth2/oauth2-client.interface.js';
 
 /** Asymmetric algorithms service tokens are signed with. */
 export type ServiceTokenAlgorithm = 'RS256' | 'ES256' | 'EdDSA';

@@ -4,7 +4,7 @@ import {
   JwtIssuerError,
   JwtIssuerErrorCode,
   knownErrorCode,
-} from '../errors.js';
+} from '../../errors.js';
 import {
   ATTR,
   counterIn,
@@ -12,8 +12,8 @@ import {
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
   UNTRUSTED_ISSUER,
-} from './telemetry.js';
-import { loggableIssuer } from './printable.js';
+} from '../../common/telemetry.js';
+import { loggableIssuer } from '../http/printable.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /**
@@ -653,6 +653,3 @@ function printableTyp(typ: unknown): string {
     ? typ.slice(0, 40).replace(/[^ -~]/g, '?')
     : `(${typeof typ})`;
 }
-
-// Lives with the other key checks; re-exported here, where it has always been.
-export { importVerificationJwk } from './keys.js';

@@ -3,13 +3,13 @@ import {
   JwtVerifier,
   type KeySource,
   type VerifiedClaims,
-} from '../common/jwt-verifier.js';
-import { RemoteJwksKeySource } from '../common/remote-jwks.js';
-import type { JwtIssuerTelemetry } from '../common/telemetry.js';
+} from './jwt-verifier.js';
+import { RemoteJwksKeySource } from './remote-jwks.js';
+import type { JwtIssuerTelemetry } from '../../common/telemetry.js';
 import type {
   ServiceTokenClaims,
   TrustedIssuerOptions,
-} from './interfaces/service-token-options.interface.js';
+} from '../interfaces/service-token-options.interface.js';
 import type { ServiceCaller } from './service-token.decorators.js';
 
 const SERVICE_PROFILE = { source: 'microservice' } as const;

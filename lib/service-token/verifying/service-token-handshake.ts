@@ -3,13 +3,13 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
   type ResolvedSections,
   resolvedSection,
-} from '../config/capability.interface.js';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
-import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
+} from '../../config/capability.interface.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
+import { JWT_ISSUER_RESOLVED_OPTIONS } from '../../jwt-issuer.module-definition.js';
 import type {
   ResolvedServiceTokenSection,
   ServiceTokenClaims,
-} from './interfaces/service-token-options.interface.js';
+} from '../interfaces/service-token-options.interface.js';
 import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
 import { ServiceTokenVerifier } from './service-token.verifier.js';
 import { bearerToken } from './transports/service-call.js';

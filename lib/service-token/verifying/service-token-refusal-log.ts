@@ -1,10 +1,10 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { RateLimitedLog } from '../common/rate-limited-log.js';
+import { RateLimitedLog } from '../../common/rate-limited-log.js';
 import {
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
-} from '../common/telemetry.js';
-import { JwtIssuerError, knownErrorCode } from '../errors.js';
+} from '../../common/telemetry.js';
+import { JwtIssuerError, knownErrorCode } from '../../errors.js';
 
 /**
  * The budget of refusal log lines shared by every {@link ServiceTokenGuard} of an application (the base guard, its

@@ -1,6 +1,6 @@
 import { Logger, type OnModuleInit } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
-import type { ResolvedServiceTokenOptions } from './interfaces/service-token-options.interface.js';
+import type { ResolvedServiceTokenOptions } from '../interfaces/service-token-options.interface.js';
 import type { ServiceTokenService } from './service-token.service.js';
 
 /**

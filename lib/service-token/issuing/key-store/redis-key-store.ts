@@ -1,4 +1,4 @@
-import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../../errors.js';
 import type { ServiceTokenKeyStore } from './service-token-key-store.interface.js';
 
 /** The few commands of a Redis client the store uses (an `ioredis` client has them). */

@@ -1,6 +1,6 @@
-import { exportOf } from '../../common/module-export.js';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
-import type { ServiceTokenClaims } from '../interfaces/service-token-options.interface.js';
+import { exportOf } from '../../../common/module-export.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../../errors.js';
+import type { ServiceTokenClaims } from '../../interfaces/service-token-options.interface.js';
 import type { ServiceTokenRequest } from './service-call.js';
 
 // A WebSocket's token is verified once, at its handshake (ServiceTokenHandshake), and the outcome is kept on the

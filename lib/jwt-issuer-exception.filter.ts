@@ -8,8 +8,8 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
-import { RateLimitedLog } from './rate-limited-log.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from './errors.js';
+import { RateLimitedLog } from './common/rate-limited-log.js';
 
 /** The JSON body {@link JwtIssuerExceptionFilter} answers with. */
 export interface JwtIssuerErrorBody {

@@ -5,13 +5,10 @@ import {
   describeFetchError,
   fetchJsonBounded,
   FetchProblem,
-} from '../../common/bounded-fetch.js';
-import {
-  discoverEndpoint,
-  discoveryUrlOf,
-} from '../../common/oidc-discovery.js';
-import { loggableUrl, printable } from '../../common/printable.js';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
+} from '../../http/bounded-fetch.js';
+import { discoverEndpoint, discoveryUrlOf } from '../../http/oidc-discovery.js';
+import { loggableUrl, printable } from '../../http/printable.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../../errors.js';
 import type {
   ResolvedOAuth2Client,
   ResolvedOAuth2TokenRequest,

@@ -1,4 +1,4 @@
-import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../../errors.js';
 
 /**
  * The destinations an app marks as its internal services: the only ones the service token is sent to by

@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { ServiceTokenClaims } from '../interfaces/service-token-options.interface.js';
+import type { ServiceTokenClaims } from '../../interfaces/service-token-options.interface.js';
 import { socketRequestOf } from './websocket.js';
 
 /** Property of the request where {@link ServiceTokenGuard} puts the verified claims. */

@@ -10,8 +10,8 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
-import type { ServiceTokenClaims } from './interfaces/service-token-options.interface.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
+import type { ServiceTokenClaims } from '../interfaces/service-token-options.interface.js';
 import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
 import {
   AllowServices,

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
 import type {
   KeySource,
   VerificationKey,
@@ -10,18 +10,18 @@ import {
   describeFetchError,
   fetchJsonBounded,
   FetchProblem,
-} from './bounded-fetch.js';
-import { importVerificationJwk } from './keys.js';
-import { discoverEndpoint, discoveryUrlOf } from './oidc-discovery.js';
-import { loggableIssuer, loggableUrl } from './printable.js';
-import { MAX_TIMER_MS } from './time.js';
+} from '../http/bounded-fetch.js';
+import { importVerificationJwk } from './verification-jwk.js';
+import { discoverEndpoint, discoveryUrlOf } from '../http/oidc-discovery.js';
+import { loggableIssuer, loggableUrl } from '../http/printable.js';
+import { MAX_TIMER_MS } from '../../common/time.js';
 import {
   ATTR,
   CounterSeries,
   type DurationRecorder,
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
-} from './telemetry.js';
+} from '../../common/telemetry.js';
 
 /** Options of {@link RemoteJwksKeySource}. Durations in milliseconds. */
 export interface RemoteJwksOptions {

@@ -1,6 +1,6 @@
-import type { ConfigProblems } from '../../config/config-problems.js';
-import { httpUrl, isLoopback } from '../../common/urls.js';
-import { JwtIssuerError } from '../../errors.js';
+import type { ConfigProblems } from '../../../config/config-problems.js';
+import { httpUrl, isLoopback } from '../../http/urls.js';
+import { JwtIssuerError } from '../../../errors.js';
 import { InternalDestinations } from '../clients/internal-destinations.js';
 import type {
   OAuth2ClientAuthMethod,

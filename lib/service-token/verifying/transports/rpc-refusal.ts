@@ -1,4 +1,4 @@
-import { exportOf } from '../../common/module-export.js';
+import { exportOf } from '../../../common/module-export.js';
 // @nestjs/microservices is an optional peer: loaded only once a microservice call reaches the guard (the package is
 // then necessarily installed, since it dispatched the call). Its RpcException is the only error Nest's RPC
 // exception filter forwards to the caller; any other error becomes "Internal server error".

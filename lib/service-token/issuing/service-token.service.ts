@@ -4,20 +4,20 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { JwsSigner } from '../common/jws-signer.js';
-import { errorText } from '../common/printable.js';
-import { MAX_TIMER_MS } from '../common/time.js';
+import type { JwsSigner } from '../../common/jws-signer.js';
+import { errorText } from '../http/printable.js';
+import { MAX_TIMER_MS } from '../../common/time.js';
 import {
   ATTR,
   counterIn,
   type CounterSeries,
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
-} from '../common/telemetry.js';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
-import type { ResolvedServiceTokenOptions } from './interfaces/service-token-options.interface.js';
+} from '../../common/telemetry.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
+import type { ResolvedServiceTokenOptions } from '../interfaces/service-token-options.interface.js';
 import { SharedServiceTokenKeyRing } from './key-store/shared-key-ring.js';
-import { OAuth2TokenClient } from './oauth2/oauth2-token-client.js';
+import { OAuth2TokenClient } from '../outgoing/oauth2/oauth2-token-client.js';
 import {
   type PublishedJwk,
   type ServiceKeyRing,

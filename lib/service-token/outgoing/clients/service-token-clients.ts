@@ -1,4 +1,4 @@
-import type { ServiceTokenService } from '../service-token.service.js';
+import type { ServiceTokenService } from '../../issuing/service-token.service.js';
 import { InternalDestinations } from './internal-destinations.js';
 
 /**

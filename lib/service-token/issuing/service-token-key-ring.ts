@@ -1,12 +1,12 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { JwsSigner } from '../common/jws-signer.js';
-import type { KeySource, VerificationKey } from '../common/jwt-verifier.js';
-import { publicJwk } from '../common/keys.js';
+import { JwsSigner } from '../../common/jws-signer.js';
+import type { KeySource, VerificationKey } from '../verifying/jwt-verifier.js';
+import { publicJwk } from '../../common/keys.js';
 import type {
   ResolvedServiceTokenOptions,
   ServiceTokenAlgorithm,
-} from './interfaces/service-token-options.interface.js';
-import { generateServiceKey } from './service-token.options.js';
+} from '../interfaces/service-token-options.interface.js';
+import { generateServiceKey } from '../service-token.options.js';
 
 /** One public key of a JWKS, as published. */
 export interface PublishedJwk {

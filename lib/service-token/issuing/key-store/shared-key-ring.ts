@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
-import type { JwsSigner } from '../../common/jws-signer.js';
-import type { VerificationKey } from '../../common/jwt-verifier.js';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
+import type { JwsSigner } from '../../../common/jws-signer.js';
+import type { VerificationKey } from '../../verifying/jwt-verifier.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../../errors.js';
 import type {
   ResolvedServiceTokenOptions,
   ServiceTokenAlgorithm,
-} from '../interfaces/service-token-options.interface.js';
+} from '../../interfaces/service-token-options.interface.js';
 import {
   type KeyRingState,
   makeRingKey,
@@ -17,15 +17,15 @@ import {
   type ServiceKeyRing,
   thumbprint,
 } from '../service-token-key-ring.js';
-import { generateServiceKey } from '../service-token.options.js';
-import { errorText } from '../../common/printable.js';
+import { generateServiceKey } from '../../service-token.options.js';
+import { errorText } from '../../http/printable.js';
 import {
   ATTR,
   counterIn,
   type CounterSeries,
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
-} from '../../common/telemetry.js';
+} from '../../../common/telemetry.js';
 import {
   KEY_STORE_SYNC_MS,
   publicationLeadSeconds,

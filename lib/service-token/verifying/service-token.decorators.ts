@@ -5,7 +5,7 @@ import {
   type Type,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
 import {
   SERVICE_CLAIMS_PROPERTY,
   serviceCallerOf,
