@@ -3,7 +3,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import type { JwtIssuerCapability } from '../lib/config/capability.interface.js';
 import type { EnvVarSpec } from '../lib/config/env-var.interface.js';
+import type { OptionField, OptionFields } from '../lib/config/option-fields.js';
 import { JWT_ISSUER_CAPABILITIES } from '../lib/jwt-issuer.capabilities.js';
 import {
   JwtIssuerError,
@@ -111,13 +113,26 @@ class TsDocReader {
     return [...seen.values()];
   }
 
-  /** A property's declared type, as written in the declaration. */
+  /**
+   * A property's declared type, as written in the declaration: an interface's property type, or the type argument of
+   * an option's kind (`custom<PrivateKeyInput>(…)`); else the type the compiler infers (`list(…)`: `string | string[]`).
+   */
   typeText(member: ts.Symbol): string {
-    const decl = member.valueDeclaration;
+    const decl = member.valueDeclaration ?? member.declarations?.[0];
     if (decl && ts.isPropertySignature(decl) && decl.type)
       return decl.type.getText();
+    if (
+      decl &&
+      ts.isPropertyAssignment(decl) &&
+      ts.isCallExpression(decl.initializer) &&
+      decl.initializer.typeArguments?.length
+    )
+      return decl.initializer.typeArguments[0].getText();
     return this.checker.typeToString(
       this.checker.getNonNullableType(this.typeOf(member)),
+      undefined,
+      ts.TypeFormatFlags.UseSingleQuotesForStringLiteralType |
+        ts.TypeFormatFlags.NoTruncation,
     );
   }
 
@@ -156,15 +171,61 @@ function cell(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
 }
 
-/** `@default` text: code when it is a literal (`3600`, `'RS256'`, `[]`, `true`), else as written. */
-function defaultCell(value: string | undefined): string {
-  if (value === undefined) return '—';
+/** The literal a `@default` text starts with (`3600`, `'RS256'`, `[]`, `true`), as JSON, and the words after it. */
+function defaultLiteral(
+  value: string,
+): { json: string; rest: string } | undefined {
   const literal =
     /^(-?\d[\d_]*(?:\.\d+)?|'[^']*'|"[^"]*"|\[[^\]]*\]|true|false)(\s.*)?$/.exec(
       value,
     );
-  if (literal) return `\`${literal[1].replace(/'/g, '"')}\`${literal[2] ?? ''}`;
-  return value;
+  if (!literal) return undefined;
+  const json = literal[1]
+    .replace(/'/g, '"')
+    .replace(/(\d)_(?=\d)/g, '$1')
+    .replace(/,\s*/g, ', ');
+  return { json, rest: literal[2] ?? '' };
+}
+
+/** `@default` text: code when it is a literal (`3600`, `'RS256'`, `[]`, `true`), else as written. */
+function defaultCell(value: string | undefined): string {
+  if (value === undefined) return '—';
+  const literal = defaultLiteral(value);
+  return literal ? `\`${literal.json}\`${literal.rest}` : value;
+}
+
+/**
+ * The default column of an option: the default the code applies when the field has one (its `@default` text, if
+ * any, must start with that value, and may explain it), else the `@default` text (a default that a rule applies,
+ * e.g. `nats.signingKey`).
+ */
+function defaultText(
+  path: string,
+  field: OptionField | undefined,
+  tag: string | undefined,
+): string {
+  if (field?.default === undefined) return defaultCell(tag);
+  const code = JSON.stringify(field.default).replace(/,/g, ', ');
+  if (tag === undefined) return `\`${code}\``;
+  const literal = defaultLiteral(tag);
+  if (literal?.json !== code)
+    throw new Error(
+      `${path}: its TSDoc says @default ${tag}, but the code applies ${code}`,
+    );
+  return defaultCell(tag);
+}
+
+/** The field of `path` (`callout.timeout`) in a section's table, through nested sections. */
+function fieldAt(
+  fields: OptionFields | undefined,
+  path: string,
+): OptionField | undefined {
+  let field: OptionField | undefined;
+  for (const key of path.split('.')) {
+    field = fields?.[key];
+    fields = field?.fields;
+  }
+  return field;
 }
 
 const ENV_FORMAT: Record<EnvVarSpec['kind'], string> = {
@@ -190,8 +251,7 @@ function withoutEnvMention(text: string, env: string): string {
 
 /** One table per capability section: every option of the section's type, with its variable when it has one. */
 function optionsTable(
-  section: string,
-  envVars: readonly EnvVarSpec[],
+  { section, envVars, options }: JwtIssuerCapability,
   docs: TsDocReader,
 ): string {
   const sectionMember = docs
@@ -228,7 +288,7 @@ function optionsTable(
         ? `\`${spec.env}\` (${ENV_FORMAT[spec.kind]}${spec.secret ? '; secret, never printed' : ''})`
         : '—';
       rows.push(
-        `| \`${name}\` | ${env} | \`${cell(docs.typeText(option))}\` | ${cell(defaultCell(doc.default))} | ${cell(doc.text)} |`,
+        `| \`${name}\` | ${env} | \`${cell(docs.typeText(option))}\` | ${cell(defaultText(path, fieldAt(options, name), doc.default))} | ${cell(doc.text)} |`,
       );
       if (envVars.some((s) => s.path.startsWith(`${path}.`)))
         addRows(docs.propertiesOf(option), path);
@@ -289,7 +349,7 @@ function renderConfiguration(page: string, docs: TsDocReader): string {
     text = replaceBlock(
       text,
       block,
-      optionsTable(capability.section, capability.envVars, docs),
+      optionsTable(capability, docs),
       'docs/configuration.md',
     );
   }
