@@ -115,7 +115,8 @@ class TsDocReader {
 
   /**
    * A property's declared type, as written in the declaration: an interface's property type, or the type argument of
-   * an option's kind (`custom<PrivateKeyInput>(…)`); else the type the compiler infers (`list(…)`: `string | string[]`).
+   * an option's kind (`custom<PrivateKeyInput>(…)`, `items<X>(…)`: `X[]`); else the type the compiler infers
+   * (`list(…)`: `string | string[]`).
    */
   typeText(member: ts.Symbol): string {
     const decl = member.valueDeclaration ?? member.declarations?.[0];
@@ -126,8 +127,13 @@ class TsDocReader {
       ts.isPropertyAssignment(decl) &&
       ts.isCallExpression(decl.initializer) &&
       decl.initializer.typeArguments?.length
-    )
-      return decl.initializer.typeArguments[0].getText();
+    ) {
+      // `items<X>(…)` declares a list of X.
+      const [type] = decl.initializer.typeArguments;
+      return decl.initializer.expression.getText() === 'items'
+        ? `${type.getText()}[]`
+        : type.getText();
+    }
     return this.checker.typeToString(
       this.checker.getNonNullableType(this.typeOf(member)),
       undefined,

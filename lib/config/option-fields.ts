@@ -49,6 +49,24 @@ export type OptionsOf<F extends OptionFields> = {
   -readonly [K in keyof F]?: NonNullable<F[K]['types']>['in'];
 };
 
+/** The keys of the required options of a table. */
+type RequiredKeys<F extends OptionFields> = {
+  [K in keyof F]: NonNullable<F[K]['types']>['presence'] extends 'required'
+    ? K
+    : never;
+}[keyof F];
+
+/** The options of an item of a list, as a user writes them: the required ones required, the others optional. */
+export type ItemOptionsOf<F extends OptionFields> = {
+  -readonly [
+    K in keyof F as K extends RequiredKeys<F> ? K : never
+  ]-?: NonNullable<F[K]['types']>['in'];
+} & {
+  -readonly [
+    K in keyof F as K extends RequiredKeys<F> ? never : K
+  ]?: NonNullable<F[K]['types']>['in'];
+};
+
 /** The value of one field after validation: `Out`, or `Out | undefined` when it may be absent. */
 export type OptionValue<
   F extends OptionField,

@@ -17,24 +17,32 @@ export const JWT_ISSUER_ENV_PREFIX = 'JWT_ISSUER_';
  * one, or records the problem at `path` and returns `INVALID`. They run in the table's order, so that problems are
  * reported in it; none runs for a required option that is missing or a value refused without a default.
  */
-export type OptionConverters<F extends OptionFields> = {
-  readonly [K in keyof F]?: (
+export type OptionConverters<
+  F extends OptionFields,
+  R extends ConvertedTypes<F> = ConvertedTypes<F>,
+> = {
+  readonly [K in keyof R & keyof F]: (
     value: OptionValue<F[K]>,
     path: string,
     problems: ConfigProblems,
-  ) => unknown;
+  ) => R[K];
+};
+
+/** What the converters of a table return, by option. */
+export type ConvertedTypes<F extends OptionFields> = {
+  readonly [K in keyof F]?: unknown;
 };
 
 /** The values of a table read with converters: each converted option has the type its converter returns. */
 export type ReadValues<
   F extends OptionFields,
-  C extends OptionConverters<F>,
+  R extends ConvertedTypes<F>,
   Complete extends boolean = true,
 > = {
   readonly [K in keyof F]: OptionValue<
     F[K],
-    C[K] extends (...args: never[]) => infer R
-      ? Exclude<R, Invalid>
+    K extends keyof R
+      ? Exclude<R[K], Invalid>
       : NonNullable<F[K]['types']>['out'],
     Complete
   >;
@@ -43,16 +51,16 @@ export type ReadValues<
 /** An object of options as {@link readOptions} read it. */
 export interface OptionsRead<
   F extends OptionFields,
-  C extends OptionConverters<F> = object,
+  R extends ConvertedTypes<F> = object,
 > {
   /** Each option's value: checked (and converted), or its default when it is absent or was refused. */
-  readonly values: ReadValues<F, C, false>;
+  readonly values: ReadValues<F, R, false>;
   /** The object as given (every key a known option). */
   readonly given: Readonly<Record<string, unknown>>;
   /** The options whose value was refused. */
   readonly refused: ReadonlySet<keyof F & string>;
   /** The values, when no problem was recorded since the object was read (by its options or by the rules after). */
-  complete(): ReadValues<F, C> | undefined;
+  complete(): ReadValues<F, R> | undefined;
 }
 
 /**
@@ -62,21 +70,24 @@ export interface OptionsRead<
  */
 export function readOptions<
   F extends OptionFields,
-  C extends OptionConverters<F> = object,
+  R extends ConvertedTypes<F> = object,
 >(
   path: string,
   raw: unknown,
   fields: F,
   problems: ConfigProblems,
-  converters?: C,
-): OptionsRead<F, C> | undefined {
+  converters?: OptionConverters<F, R>,
+): OptionsRead<F, R> | undefined {
   const given = problems.section(path, raw, Object.keys(fields));
   if (!given) return undefined;
   const before = problems.list.length;
   const values: Record<string, unknown> = {};
   const refused = new Set<keyof F & string>();
   const convert = (key: string, value: unknown, at: string): unknown => {
-    const converter = (converters as OptionConverters<OptionFields>)?.[key];
+    const converter = (
+      converters as
+        Record<string, OptionConverters<F, R>[keyof R & keyof F]> | undefined
+    )?.[key];
     if (!converter) return value;
     const converted = converter(value, at, problems);
     if (converted !== INVALID) return converted;
@@ -103,12 +114,12 @@ export function readOptions<
         : convert(key, checked === INVALID ? field.default : checked, at);
   }
   return {
-    values: values as ReadValues<F, C, false>,
+    values: values as ReadValues<F, R, false>,
     given,
     refused,
     complete: () =>
       problems.list.length === before
-        ? (values as ReadValues<F, C>)
+        ? (values as ReadValues<F, R>)
         : undefined,
   };
 }
