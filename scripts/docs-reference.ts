@@ -275,7 +275,15 @@ function optionsTable(
   // Every option of the section; an option whose own options are fed by variables (`nats.callout.mode`) is
   // followed by a row for each of them, and so on down.
   const addRows = (members: ts.Symbol[], prefix: string) => {
-    for (const option of members) {
+    // In the order of the section's table (the order of its variables and of its known keys).
+    const table =
+      prefix === section
+        ? options
+        : fieldAt(options, prefix.slice(section.length + 1))?.fields;
+    const order = Object.keys(table ?? {});
+    const rank = (m: ts.Symbol) =>
+      order.includes(m.name) ? order.indexOf(m.name) : order.length;
+    for (const option of members.toSorted((a, b) => rank(a) - rank(b))) {
       const path = `${prefix}.${option.name}`;
       const name = path.slice(section.length + 1);
       documented.add(path);

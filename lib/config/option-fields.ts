@@ -334,14 +334,28 @@ export function section<In>(
 
 /**
  * A list of objects (`service.trustedIssuers`) whose items have a table of their own; the list has one variable,
- * JSON. The value is passed on as given; the section's rules read each item.
+ * JSON. The value is passed on as given (or the default, `[]`, when it has one); the section's rules read each item.
  */
 export function items<In>(
   fields: OptionFields,
-  o: Omit<FieldOptions, 'required' | 'env'> & { env?: 'json' | false } = {},
-): OptionField<In[], unknown, 'optional'> {
+  o: ItemsOptions & { default: [] },
+): OptionField<In[], unknown, 'default'>;
+export function items<In>(
+  fields: OptionFields,
+  o?: ItemsOptions,
+): OptionField<In[], unknown, 'optional'>;
+export function items<In>(
+  fields: OptionFields,
+  o: ItemsOptions & { default?: [] } = {},
+): OptionField<In[], unknown, Presence> {
   return field(o, undefined, (v) => v, {
     fields: undefined,
     itemFields: fields,
   });
+}
+
+/** Options of {@link items}. */
+export interface ItemsOptions extends Omit<FieldOptions, 'required' | 'env'> {
+  /** `'json'`: the list has a variable, JSON. @default no variable */
+  env?: 'json' | false;
 }

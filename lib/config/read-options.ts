@@ -124,6 +124,29 @@ export function readOptions<
   };
 }
 
+/** The options of a table that have a default, with it. */
+export type OptionDefaults<F extends OptionFields> = {
+  readonly [
+    K in keyof F as NonNullable<F[K]['types']>['presence'] extends 'default'
+      ? K
+      : never
+  ]: NonNullable<F[K]['types']>['out'];
+};
+
+/**
+ * The defaults of a table, by option: for code that takes some of a section's options on its own (a standalone
+ * verifier), so that it applies the same defaults without declaring them again.
+ */
+export function optionDefaults<F extends OptionFields>(
+  fields: F,
+): OptionDefaults<F> {
+  return Object.fromEntries(
+    Object.entries(fields)
+      .filter(([, field]) => field.default !== undefined)
+      .map(([key, field]) => [key, field.default]),
+  ) as OptionDefaults<F>;
+}
+
 /** `maxExpiresIn` → `MAX_EXPIRES_IN`, `nats.callout` → `NATS_CALLOUT`. */
 function constantCase(path: string): string {
   return path

@@ -9,6 +9,7 @@ import {
   JWT_ISSUER_CAPABILITIES,
   resolveJwtIssuerOptions,
 } from '../../lib/jwt-issuer.capabilities.js';
+import { DEFAULT_VERIFY_ALGORITHMS } from '../../lib/common/keys.js';
 import { createNatsDevelopmentAccount } from '../../lib/index.js';
 import { repositoryRoot } from '../../scripts/docs-reference.js';
 
@@ -59,6 +60,15 @@ const BASES: Record<string, Record<string, unknown>> = {
   seald: { secretId: randomUUID(), secret: 'a-seald-secret' },
   vonage: { applicationId: randomUUID(), privateKey: rsa },
 };
+
+/**
+ * Defaults of a trusted issuer entry applied where the entry is used (a standalone `ServiceTokenVerifier` takes the
+ * same entries): the resolved entry leaves them out.
+ */
+const APPLIED_WHERE_USED = new Set([
+  'service.trustedIssuers[].algorithms',
+  'service.trustedIssuers[].accessTokenTypes',
+]);
 
 /** Documented defaults that depend on another option: the page says which, the section's rules apply them. */
 const CONDITIONAL = new Set(['service.oauth2.clientAuth']);
@@ -171,11 +181,10 @@ describe('option defaults: as documented is as applied', () => {
     },
   );
 
-  it.each(
-    JWT_ISSUER_CAPABILITIES.flatMap((c) =>
-      c.options ? codeDefaults(c.section, c.options) : [],
-    ).filter(([path]) => path.includes('[]')),
-  )(
+  const itemDefaults = JWT_ISSUER_CAPABILITIES.flatMap((c) =>
+    c.options ? codeDefaults(c.section, c.options) : [],
+  ).filter(([path]) => path.includes('[]'));
+  it.each(itemDefaults.filter(([path]) => !APPLIED_WHERE_USED.has(path)))(
     'resolving an item without %s gives what its default (%j) gives',
     async (path, value) => {
       const without = await resolveSection(
@@ -190,4 +199,17 @@ describe('option defaults: as documented is as applied', () => {
       expect(without).toEqual(withDefault);
     },
   );
+
+  it("the defaults of a trusted issuer that its key source and the verifier apply are the table's", () => {
+    const defaults = new Map(itemDefaults);
+    // importVerificationJwk's default: the same list.
+    expect(defaults.get('service.trustedIssuers[].algorithms')).toBe(
+      DEFAULT_VERIFY_ALGORITHMS,
+    );
+    expect(
+      defaults.get('service.trustedIssuers[].accessTokenTypes'),
+    ).toBeDefined();
+    for (const path of APPLIED_WHERE_USED)
+      expect(defaults.has(path), path).toBe(true);
+  });
 });
