@@ -242,19 +242,6 @@ const ENV_FORMAT: Record<EnvVarSpec['kind'], string> = {
   json: 'JSON',
 };
 
-/** A TSDoc text without its mention of the variable `env` (`Env \`JWT_ISSUER_X\`.`, `(env \`…_X\`)`). */
-function withoutEnvMention(text: string, env: string): string {
-  return (
-    text
-      .replace(new RegExp(`\\s*Env \`${env}\`(\\s*\\([^)]*\\))?\\.?`), '')
-      // `(env …_CALLOUT_PASS)`, `(a secret; env JWT_ISSUER_…)`: the same, written shorter.
-      .replace(/[;,]?\s*\benv `(?:JWT_ISSUER_|…_)[A-Z0-9_]+`/g, '')
-      .replace(/\s+\(\s*\)/g, '')
-      .replace(/\(\s*[;,]\s*/g, '(')
-      .trim()
-  );
-}
-
 /** One table per capability section: every option of the section's type, with its variable when it has one. */
 function optionsTable(
   { section, envVars, options }: JwtIssuerCapability,
@@ -289,14 +276,18 @@ function optionsTable(
       documented.add(path);
       const spec = envVars.find((s) => s.path === path);
       const doc = docs.doc(option);
-      // The TSDoc names the variable for readers of the source; the table has a column for it.
-      if (spec) {
-        doc.text = withoutEnvMention(doc.text, spec.env);
-        if (doc.default) doc.default = withoutEnvMention(doc.default, spec.env);
-      }
       if (!doc.text)
         throw new Error(
-          `${path} has no TSDoc: its meaning goes in the options interface`,
+          `${path} has no TSDoc: its meaning goes above its field in the section's table`,
+        );
+      // The variable's name follows from the option's path (the table has a column for it): never written twice.
+      if (
+        /\bJWT_ISSUER_[A-Z0-9_]+|…_[A-Z0-9_]+`/.test(
+          `${doc.text} ${doc.default ?? ''}`,
+        )
+      )
+        throw new Error(
+          `${path}: its TSDoc names an environment variable; the reference page shows it, from the option's path`,
         );
       const env = spec
         ? `\`${spec.env}\` (${ENV_FORMAT[spec.kind]}${spec.secret ? '; secret, never printed' : ''})`

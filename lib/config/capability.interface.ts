@@ -25,7 +25,7 @@ export interface JwtIssuerCapability<
    * The section's options, each declared once (type, default, bounds, secrecy, description): the source of its
    * variables, its known keys, its public and resolved types, its defaults and its reference table.
    */
-  readonly options?: OptionFields;
+  readonly options: OptionFields;
   /** Environment variables that feed the section (derived from `options`); every `path` starts with `<section>.`. */
   readonly envVars: readonly EnvVarSpec[];
   /**

@@ -151,7 +151,7 @@ describe('option defaults: as documented is as applied', () => {
 
   it.each(
     JWT_ISSUER_CAPABILITIES.flatMap((c) =>
-      c.options ? codeDefaults(c.section, c.options) : [],
+      codeDefaults(c.section, c.options),
     ).filter(([path]) => !path.includes('[]')),
   )(
     'the reference page shows the default of %s that the code applies',
@@ -182,7 +182,7 @@ describe('option defaults: as documented is as applied', () => {
   );
 
   const itemDefaults = JWT_ISSUER_CAPABILITIES.flatMap((c) =>
-    c.options ? codeDefaults(c.section, c.options) : [],
+    codeDefaults(c.section, c.options),
   ).filter(([path]) => path.includes('[]'));
   it.each(itemDefaults.filter(([path]) => !APPLIED_WHERE_USED.has(path)))(
     'resolving an item without %s gives what its default (%j) gives',
