@@ -1,6 +1,7 @@
 import type { JwtIssuerCapability } from './config/capability.interface.js';
 import type { EnvVarSpec } from './config/env-var.interface.js';
 import { readEnvOptions } from './config/env.js';
+import { JWT_ISSUER_ENV_PREFIX } from './config/read-options.js';
 import type { NormalizeContext } from './config/normalize-context.interface.js';
 import { resolveCapabilityOptions } from './config/resolve-options.js';
 import type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-options.interface.js';
@@ -45,8 +46,7 @@ export type JwtIssuerRequirement =
         : never
       : never);
 
-/** The prefix of every environment variable the module reads; no other variable may use it. */
-export const JWT_ISSUER_ENV_PREFIX = 'JWT_ISSUER_';
+export { JWT_ISSUER_ENV_PREFIX };
 
 /** Every environment variable the module reads (also the source of the tables of docs/configuration.md). */
 export const JWT_ISSUER_ENV_VARS: readonly EnvVarSpec[] =

@@ -3,7 +3,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import type { JwtIssuerCapability } from '../lib/config/capability.interface.js';
 import type { EnvVarSpec } from '../lib/config/env-var.interface.js';
+import type { OptionField, OptionFields } from '../lib/config/option-fields.js';
 import { JWT_ISSUER_CAPABILITIES } from '../lib/jwt-issuer.capabilities.js';
 import {
   JwtIssuerError,
@@ -111,13 +113,32 @@ class TsDocReader {
     return [...seen.values()];
   }
 
-  /** A property's declared type, as written in the declaration. */
+  /**
+   * A property's declared type, as written in the declaration: an interface's property type, or the type argument of
+   * an option's kind (`custom<PrivateKeyInput>(…)`, `items<X>(…)`: `X[]`); else the type the compiler infers
+   * (`list(…)`: `string | string[]`).
+   */
   typeText(member: ts.Symbol): string {
-    const decl = member.valueDeclaration;
+    const decl = member.valueDeclaration ?? member.declarations?.[0];
     if (decl && ts.isPropertySignature(decl) && decl.type)
       return decl.type.getText();
+    if (
+      decl &&
+      ts.isPropertyAssignment(decl) &&
+      ts.isCallExpression(decl.initializer) &&
+      decl.initializer.typeArguments?.length
+    ) {
+      // `items<X>(…)` declares a list of X.
+      const [type] = decl.initializer.typeArguments;
+      return decl.initializer.expression.getText() === 'items'
+        ? `${type.getText()}[]`
+        : type.getText();
+    }
     return this.checker.typeToString(
       this.checker.getNonNullableType(this.typeOf(member)),
+      undefined,
+      ts.TypeFormatFlags.UseSingleQuotesForStringLiteralType |
+        ts.TypeFormatFlags.NoTruncation,
     );
   }
 
@@ -156,15 +177,61 @@ function cell(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
 }
 
-/** `@default` text: code when it is a literal (`3600`, `'RS256'`, `[]`, `true`), else as written. */
-function defaultCell(value: string | undefined): string {
-  if (value === undefined) return '—';
+/** The literal a `@default` text starts with (`3600`, `'RS256'`, `[]`, `true`), as JSON, and the words after it. */
+function defaultLiteral(
+  value: string,
+): { json: string; rest: string } | undefined {
   const literal =
     /^(-?\d[\d_]*(?:\.\d+)?|'[^']*'|"[^"]*"|\[[^\]]*\]|true|false)(\s.*)?$/.exec(
       value,
     );
-  if (literal) return `\`${literal[1].replace(/'/g, '"')}\`${literal[2] ?? ''}`;
-  return value;
+  if (!literal) return undefined;
+  const json = literal[1]
+    .replace(/'/g, '"')
+    .replace(/(\d)_(?=\d)/g, '$1')
+    .replace(/,\s*/g, ', ');
+  return { json, rest: literal[2] ?? '' };
+}
+
+/** `@default` text: code when it is a literal (`3600`, `'RS256'`, `[]`, `true`), else as written. */
+function defaultCell(value: string | undefined): string {
+  if (value === undefined) return '—';
+  const literal = defaultLiteral(value);
+  return literal ? `\`${literal.json}\`${literal.rest}` : value;
+}
+
+/**
+ * The default column of an option: the default the code applies when the field has one (its `@default` text, if
+ * any, must start with that value, and may explain it), else the `@default` text (a default that a rule applies,
+ * e.g. `nats.signingKey`).
+ */
+function defaultText(
+  path: string,
+  field: OptionField | undefined,
+  tag: string | undefined,
+): string {
+  if (field?.default === undefined) return defaultCell(tag);
+  const code = JSON.stringify(field.default).replace(/,/g, ', ');
+  if (tag === undefined) return `\`${code}\``;
+  const literal = defaultLiteral(tag);
+  if (literal?.json !== code)
+    throw new Error(
+      `${path}: its TSDoc says @default ${tag}, but the code applies ${code}`,
+    );
+  return defaultCell(tag);
+}
+
+/** The field of `path` (`callout.timeout`) in a section's table, through nested sections. */
+function fieldAt(
+  fields: OptionFields | undefined,
+  path: string,
+): OptionField | undefined {
+  let field: OptionField | undefined;
+  for (const key of path.split('.')) {
+    field = fields?.[key];
+    fields = field?.fields;
+  }
+  return field;
 }
 
 const ENV_FORMAT: Record<EnvVarSpec['kind'], string> = {
@@ -175,23 +242,9 @@ const ENV_FORMAT: Record<EnvVarSpec['kind'], string> = {
   json: 'JSON',
 };
 
-/** A TSDoc text without its mention of the variable `env` (`Env \`JWT_ISSUER_X\`.`, `(env \`…_X\`)`). */
-function withoutEnvMention(text: string, env: string): string {
-  return (
-    text
-      .replace(new RegExp(`\\s*Env \`${env}\`(\\s*\\([^)]*\\))?\\.?`), '')
-      // `(env …_CALLOUT_PASS)`, `(a secret; env JWT_ISSUER_…)`: the same, written shorter.
-      .replace(/[;,]?\s*\benv `(?:JWT_ISSUER_|…_)[A-Z0-9_]+`/g, '')
-      .replace(/\s+\(\s*\)/g, '')
-      .replace(/\(\s*[;,]\s*/g, '(')
-      .trim()
-  );
-}
-
 /** One table per capability section: every option of the section's type, with its variable when it has one. */
 function optionsTable(
-  section: string,
-  envVars: readonly EnvVarSpec[],
+  { section, envVars, options }: JwtIssuerCapability,
   docs: TsDocReader,
 ): string {
   const sectionMember = docs
@@ -209,26 +262,38 @@ function optionsTable(
   // Every option of the section; an option whose own options are fed by variables (`nats.callout.mode`) is
   // followed by a row for each of them, and so on down.
   const addRows = (members: ts.Symbol[], prefix: string) => {
-    for (const option of members) {
+    // In the order of the section's table (the order of its variables and of its known keys).
+    const table =
+      prefix === section
+        ? options
+        : fieldAt(options, prefix.slice(section.length + 1))?.fields;
+    const order = Object.keys(table ?? {});
+    const rank = (m: ts.Symbol) =>
+      order.includes(m.name) ? order.indexOf(m.name) : order.length;
+    for (const option of members.toSorted((a, b) => rank(a) - rank(b))) {
       const path = `${prefix}.${option.name}`;
       const name = path.slice(section.length + 1);
       documented.add(path);
       const spec = envVars.find((s) => s.path === path);
       const doc = docs.doc(option);
-      // The TSDoc names the variable for readers of the source; the table has a column for it.
-      if (spec) {
-        doc.text = withoutEnvMention(doc.text, spec.env);
-        if (doc.default) doc.default = withoutEnvMention(doc.default, spec.env);
-      }
       if (!doc.text)
         throw new Error(
-          `${path} has no TSDoc: its meaning goes in the options interface`,
+          `${path} has no TSDoc: its meaning goes above its field in the section's table`,
+        );
+      // The variable's name follows from the option's path (the table has a column for it): never written twice.
+      if (
+        /\bJWT_ISSUER_[A-Z0-9_]+|…_[A-Z0-9_]+`/.test(
+          `${doc.text} ${doc.default ?? ''}`,
+        )
+      )
+        throw new Error(
+          `${path}: its TSDoc names an environment variable; the reference page shows it, from the option's path`,
         );
       const env = spec
         ? `\`${spec.env}\` (${ENV_FORMAT[spec.kind]}${spec.secret ? '; secret, never printed' : ''})`
         : '—';
       rows.push(
-        `| \`${name}\` | ${env} | \`${cell(docs.typeText(option))}\` | ${cell(defaultCell(doc.default))} | ${cell(doc.text)} |`,
+        `| \`${name}\` | ${env} | \`${cell(docs.typeText(option))}\` | ${cell(defaultText(path, fieldAt(options, name), doc.default))} | ${cell(doc.text)} |`,
       );
       if (envVars.some((s) => s.path.startsWith(`${path}.`)))
         addRows(docs.propertiesOf(option), path);
@@ -289,7 +354,7 @@ function renderConfiguration(page: string, docs: TsDocReader): string {
     text = replaceBlock(
       text,
       block,
-      optionsTable(capability.section, capability.envVars, docs),
+      optionsTable(capability, docs),
       'docs/configuration.md',
     );
   }

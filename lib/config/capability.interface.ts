@@ -3,6 +3,7 @@ import type { JwtIssuerHealthPart } from '../common/health.js';
 import type { ConfigProblems } from './config-problems.js';
 import type { EnvVarSpec } from './env-var.interface.js';
 import type { NormalizeContext } from './normalize-context.interface.js';
+import type { OptionFields } from './option-fields.js';
 
 /**
  * Everything the module needs to know about one capability, in one place: the section of the options it reads,
@@ -20,7 +21,12 @@ export interface JwtIssuerCapability<
 > {
   /** Section of the module options (and the `JWT_ISSUER_<SECTION>_*` variables), e.g. `nats`. */
   readonly section: S;
-  /** Environment variables that feed the section; every `path` starts with `<section>.`. */
+  /**
+   * The section's options, each declared once (type, default, bounds, secrecy, description): the source of its
+   * variables, its known keys, its public and resolved types, its defaults and its reference table.
+   */
+  readonly options: OptionFields;
+  /** Environment variables that feed the section (derived from `options`); every `path` starts with `<section>.`. */
   readonly envVars: readonly EnvVarSpec[];
   /**
    * Validates the merged raw section (environment overridden by explicit options), recording every problem in

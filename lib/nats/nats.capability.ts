@@ -1,5 +1,8 @@
 import type { JwtIssuerCapability } from '../config/capability.interface.js';
-import type { ResolvedNatsSection } from './interfaces/nats-options.interface.js';
+import {
+  NATS_OPTIONS,
+  type ResolvedNatsSection,
+} from './interfaces/nats-options.interface.js';
 import { NatsCalloutResponder } from './callout/nats-callout.responder.js';
 import { NatsUserJwtService } from './nats-user-jwt.service.js';
 import { NATS_ENV_VARS } from './nats.env.js';
@@ -11,6 +14,7 @@ import { NATS_PROVIDERS } from './nats.providers.js';
 export const NATS_CAPABILITY: JwtIssuerCapability<'nats', ResolvedNatsSection> =
   {
     section: 'nats',
+    options: NATS_OPTIONS,
     envVars: NATS_ENV_VARS,
     normalize: normalizeNatsUserJwtOptions,
     providers: NATS_PROVIDERS,

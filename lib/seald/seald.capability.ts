@@ -1,5 +1,8 @@
 import type { JwtIssuerCapability } from '../config/capability.interface.js';
-import type { ResolvedSealdJwtOptions } from './interfaces/seald-options.interface.js';
+import {
+  type ResolvedSealdJwtOptions,
+  SEALD_OPTIONS,
+} from './interfaces/seald-options.interface.js';
 import { SEALD_ENV_VARS } from './seald.env.js';
 import { normalizeSealdJwtOptions } from './seald.options.js';
 import { SEALD_PROVIDERS } from './seald.providers.js';
@@ -10,6 +13,7 @@ export const SEALD_CAPABILITY: JwtIssuerCapability<
   ResolvedSealdJwtOptions
 > = {
   section: 'seald',
+  options: SEALD_OPTIONS,
   envVars: SEALD_ENV_VARS,
   normalize: normalizeSealdJwtOptions,
   providers: SEALD_PROVIDERS,

@@ -1,5 +1,8 @@
 import type { JwtIssuerCapability } from '../config/capability.interface.js';
-import type { ResolvedServiceTokenSection } from './interfaces/service-token-options.interface.js';
+import {
+  type ResolvedServiceTokenSection,
+  SERVICE_TOKEN_OPTIONS,
+} from './interfaces/service-token-options.interface.js';
 import { SERVICE_TOKEN_ENV_VARS } from './service-token.env.js';
 import { serviceTokenHealth } from './service-token.health.js';
 import { normalizeServiceTokenOptions } from './service-token.options.js';
@@ -18,6 +21,7 @@ export const SERVICE_TOKEN_CAPABILITY: JwtIssuerCapability<
   'service' | 'service.verify'
 > = {
   section: 'service',
+  options: SERVICE_TOKEN_OPTIONS,
   envVars: SERVICE_TOKEN_ENV_VARS,
   normalize: normalizeServiceTokenOptions,
   providers: SERVICE_TOKEN_PROVIDERS,

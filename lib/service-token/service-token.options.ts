@@ -9,50 +9,26 @@ import { httpUrl, isLoopback } from './http/urls.js';
 import { JwtIssuerError } from '../errors.js';
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
+import { INVALID, type Invalid } from '../config/option-fields.js';
+import { readOptions } from '../config/read-options.js';
 import { publicationLeadSeconds } from './issuing/key-store/publication-lead.js';
 import { normalizeOAuth2Client } from './outgoing/oauth2/oauth2-client.options.js';
 import { RedisServiceTokenKeyStore } from './issuing/key-store/redis-key-store.js';
 import type { ServiceTokenKeyStore } from './issuing/key-store/service-token-key-store.interface.js';
-import type {
-  ResolvedServiceTokenOptions,
-  ResolvedServiceTokenSection,
-  ServiceTokenAlgorithm,
-  TrustedIssuerOptions,
+import {
+  type ResolvedServiceTokenOptions,
+  type ResolvedServiceTokenSection,
+  type ResolvedServiceTokenVerification,
+  SERVICE_TOKEN_OPTIONS,
+  type ServiceTokenAlgorithm,
+  type ServiceTokenOptions,
+  TRUSTED_ISSUER_OPTIONS,
+  type TrustedIssuerOptions,
 } from './interfaces/service-token-options.interface.js';
+import type { ResolvedOAuth2Client } from './outgoing/oauth2/oauth2-client.interface.js';
 
-const ALGORITHMS: readonly ServiceTokenAlgorithm[] = [
-  'RS256',
-  'ES256',
-  'EdDSA',
-];
-const KNOWN = [
-  'name',
-  'issuer',
-  'audience',
-  'expectedAudience',
-  'algorithm',
-  'privateKey',
-  'tokenValidity',
-  'rotationInterval',
-  'keyStore',
-  'publishJwks',
-  'jwksPath',
-  'openidConfigurationPath',
-  'trustedIssuers',
-  'acceptOwnTokens',
-  'clockTolerance',
-  'maxTokenBytes',
-  'verifiedCacheSize',
-  'jwksTimeout',
-  'jwksCooldown',
-  'jwksCacheMaxAge',
-  'jwksKeyGracePeriod',
-  'refusalLogLines',
-  'refusalLogWindow',
-  'oauth2',
-];
-// Options of the issuing side: a section with none of them only verifies other services' tokens.
-const SIGNING = [
+/** Options of the issuing side: a section with none of them only verifies other services' tokens. */
+const SIGNING: readonly (keyof ServiceTokenOptions)[] = [
   'name',
   'issuer',
   'audience',
@@ -64,15 +40,7 @@ const SIGNING = [
   'jwksPath',
   'openidConfigurationPath',
 ];
-const TRUSTED_ISSUER_KEYS = [
-  'issuer',
-  'jwksUri',
-  'profile',
-  'audience',
-  'algorithms',
-  'allowHttp',
-  'accessTokenTypes',
-];
+const TRUSTED_ISSUER_KEYS = Object.keys(TRUSTED_ISSUER_OPTIONS);
 const PROFILES = ['service', 'oauth2'];
 
 const generate = promisify(generateKeyPair);
@@ -128,377 +96,320 @@ async function resolveKeyStore(
   return undefined;
 }
 
+/** `name` and `issuer` are required to issue tokens. */
+function requiredToSign(
+  value: string | undefined,
+  path: string,
+  signs: boolean,
+  problems: ConfigProblems,
+): string | undefined {
+  if (value === undefined && signs) problems.add(path, 'is required');
+  return value;
+}
+
+/** `issuer`: an absolute http(s) URL without query, fragment or credentials. */
+function checkIssuer(
+  issuer: string | undefined,
+  path: string,
+  problems: ConfigProblems,
+): string | undefined | Invalid {
+  if (issuer === undefined) return undefined;
+  const u = httpUrl(issuer);
+  if (!u || u.search !== '' || u.username !== '' || u.password !== '') {
+    problems.add(
+      path,
+      "must be an absolute http(s) URL (this service's base URL, e.g. https://orders.internal), without query, fragment or credentials",
+    );
+    return INVALID;
+  }
+  return issuer;
+}
+
+/** A new key must be published one JWKS cool-down (plus the key store's sync) before it signs. */
+function checkRotation(
+  rotationInterval: number | undefined,
+  jwksCooldown: number,
+  shared: boolean,
+  problems: ConfigProblems,
+): void {
+  if (rotationInterval === undefined) return;
+  const lead = publicationLeadSeconds(jwksCooldown, shared);
+  if (rotationInterval < lead) {
+    problems.add(
+      p('rotationInterval'),
+      `${rotationInterval} s is shorter than the publication lead verifiers need (${lead} s: one JWKS cool-down, service.jwksCooldown = ${jwksCooldown} s${shared ? ', plus 2 × the 1 s key store sync' : ''}); ` +
+        `a new key would sign before a verifier could refetch the JWKS. Use at least ${lead} s, or a shorter jwksCooldown here and on the verifiers`,
+    );
+  }
+}
+
+/** What a trusted issuer entry is checked against: the section's own issuer and audience. */
+interface TrustedIssuerContext {
+  readonly issuer: string | undefined;
+  readonly acceptOwnTokens: boolean;
+  readonly expectedAudience: readonly string[] | undefined;
+  readonly seen: Set<string>;
+}
+
+/**
+ * One `service.trustedIssuers` entry, or `undefined` after recording its (first) problem at `service.trustedIssuers`
+ * as `[i] …`. A plain-http key URL to a host other than loopback is a warning, and a problem in production.
+ */
+function trustedIssuer(
+  t: unknown,
+  i: number,
+  own: TrustedIssuerContext,
+  problems: ConfigProblems,
+  context: NormalizeContext,
+): TrustedIssuerOptions | undefined {
+  const refuse = (message: string) => {
+    problems.add(p('trustedIssuers'), message);
+    return undefined;
+  };
+  if (!isPlainObject(t) || typeof t.issuer !== 'string' || t.issuer === '') {
+    return refuse(`[${i}].issuer must be a non-empty string`);
+  }
+  const unknown = Object.keys(t).filter(
+    (k) => t[k] !== undefined && !TRUSTED_ISSUER_KEYS.includes(k),
+  );
+  if (unknown.length > 0) {
+    return refuse(
+      `[${i}] has unknown keys ${unknown.join(', ')} (known: ${TRUSTED_ISSUER_KEYS.join(', ')})`,
+    );
+  }
+  if (t.allowHttp !== undefined && typeof t.allowHttp !== 'boolean') {
+    return refuse(`[${i}].allowHttp must be a boolean (true/false)`);
+  }
+  // Without jwksUri the keys are found by discovery under the issuer URL itself.
+  const discovery = t.jwksUri === undefined;
+  const uri = httpUrl(discovery ? t.issuer : t.jwksUri);
+  if (!uri) {
+    return refuse(
+      discovery
+        ? `[${i}] has no jwksUri, so its issuer must be an absolute http(s) URL (its JWKS is found by OpenID Connect discovery under it)`
+        : `[${i}].jwksUri must be an absolute http(s) URL`,
+    );
+  }
+  if (uri.username !== '' || uri.password !== '') {
+    // Never echoed: the URL holds a credential.
+    return refuse(
+      `[${i}].${discovery ? 'issuer' : 'jwksUri'} must not hold a user or password (fetch refuses such URLs)`,
+    );
+  }
+  if (uri.protocol === 'http:' && !isLoopback(uri) && !t.allowHttp) {
+    // Whoever sits on the path can swap the keys, and then forge any token of this issuer.
+    const why = `[${i}].${discovery ? 'issuer (discovery URL)' : 'jwksUri'} of '${loggableIssuer(t.issuer)}' is plain http to ${uri.hostname}: anyone on the network path can replace its keys and forge its tokens. Use https, or set "allowHttp": true on this entry when the path is protected otherwise (e.g. a service mesh with mTLS)`;
+    if (context.production) return refuse(why);
+    context.logger.warn(`service.trustedIssuers${why}`);
+  }
+  if (
+    own.seen.has(t.issuer) ||
+    (own.acceptOwnTokens && t.issuer === own.issuer)
+  ) {
+    return refuse(
+      `[${i}].issuer '${loggableIssuer(t.issuer)}' is listed twice (or is this service's own issuer)`,
+    );
+  }
+  const algorithms = t.algorithms;
+  if (
+    algorithms !== undefined &&
+    (!Array.isArray(algorithms) ||
+      algorithms.length === 0 ||
+      algorithms.some((a) => !VERIFY_ALGORITHMS.includes(a as VerifyAlgorithm)))
+  ) {
+    return refuse(
+      `[${i}].algorithms must be a non-empty list of ${VERIFY_ALGORITHMS.join(', ')} (never HMAC or none)`,
+    );
+  }
+  const profile = t.profile ?? TRUSTED_ISSUER_OPTIONS.profile.default;
+  if (typeof profile !== 'string' || !PROFILES.includes(profile)) {
+    return refuse(`[${i}].profile must be 'service' or 'oauth2'`);
+  }
+  let audience: string[] | undefined;
+  if (t.audience !== undefined) {
+    const values = typeof t.audience === 'string' ? [t.audience] : t.audience;
+    if (
+      !Array.isArray(values) ||
+      values.length === 0 ||
+      values.some((x) => typeof x !== 'string' || x === '')
+    ) {
+      return refuse(
+        `[${i}].audience must be a non-empty string or a non-empty list of them`,
+      );
+    }
+    audience = [...(values as string[])];
+  }
+  if (
+    profile === 'oauth2' &&
+    audience === undefined &&
+    own.expectedAudience === undefined
+  ) {
+    return refuse(
+      `[${i}] of profile 'oauth2' needs an audience (an access token is meant for one resource server): set its "audience", or service.expectedAudience`,
+    );
+  }
+  const types = t.accessTokenTypes;
+  if (
+    types !== undefined &&
+    (profile !== 'oauth2' ||
+      !Array.isArray(types) ||
+      types.length === 0 ||
+      types.some(
+        (x) => typeof x !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(x),
+      ))
+  ) {
+    return refuse(
+      `[${i}].accessTokenTypes must be a non-empty list of typ values (e.g. ["at+jwt", "JWT"]), on an entry of profile 'oauth2'`,
+    );
+  }
+  own.seen.add(t.issuer);
+  return {
+    issuer: t.issuer,
+    ...(discovery ? {} : { jwksUri: t.jwksUri as string }),
+    ...(profile === 'oauth2' ? { profile: 'oauth2' as const } : {}),
+    ...(audience ? { audience } : {}),
+    ...(algorithms
+      ? { algorithms: [...new Set(algorithms as VerifyAlgorithm[])] }
+      : {}),
+    ...(t.allowHttp ? { allowHttp: true } : {}),
+    ...(types ? { accessTokenTypes: [...(types as string[])] } : {}),
+  };
+}
+
+/** `service.trustedIssuers`: every entry checked (each problem recorded), the valid ones kept. */
+function readTrustedIssuers(
+  list: unknown,
+  own: Omit<TrustedIssuerContext, 'seen'>,
+  problems: ConfigProblems,
+  context: NormalizeContext,
+): TrustedIssuerOptions[] {
+  if (!Array.isArray(list)) {
+    problems.add(
+      p('trustedIssuers'),
+      'must be a list of { "issuer": "…", "jwksUri": "http(s)://…" } (JSON in the environment variable)',
+    );
+    return [];
+  }
+  const seen = new Set<string>();
+  return list
+    .map((t: unknown, i) =>
+      trustedIssuer(t, i, { ...own, seen }, problems, context),
+    )
+    .filter((t) => t !== undefined);
+}
+
+/**
+ * The static signing key: the one configured, or (outside production, for a section with a name and an issuer) a
+ * development key generated now, with a loud warning.
+ */
+async function signingKey(
+  input: unknown,
+  {
+    name,
+    issuer,
+    algorithm,
+  }: { name?: string; issuer?: string; algorithm: ServiceTokenAlgorithm },
+  shared: boolean,
+  problems: ConfigProblems,
+  context: NormalizeContext,
+): Promise<{ privateKey?: KeyObject; developmentKey: boolean }> {
+  if (input !== undefined) {
+    const privateKey = problems.attempt(p('privateKey'), () => {
+      const key = loadPrivateKey(
+        input as Parameters<typeof loadPrivateKey>[0],
+        p('privateKey'),
+      );
+      assertKeyFitsAlgorithm(key, algorithm, 'private', p('privateKey'));
+      return key;
+    });
+    return { privateKey, developmentKey: false };
+  }
+  if (context.production) {
+    problems.add(
+      p('privateKey'),
+      'is required when NODE_ENV is production (a PEM or JWK text, or the path of a key file)',
+    );
+    return { developmentKey: false };
+  }
+  if (!name || !issuer) return { developmentKey: false };
+  const privateKey = await generateServiceKey(algorithm);
+  context.logger.warn(
+    `!!! service.privateKey is not set: generated a DEVELOPMENT ${algorithm} key for the service '${name}'. ` +
+      (shared
+        ? 'The replicas share one development key through service.keyStore, sealed under a key anyone can derive. '
+        : 'Its tokens will not verify after a restart. ') +
+      'Never run like this in production (set JWT_ISSUER_SERVICE_PRIVATE_KEY). !!!',
+  );
+  return { privateKey, developmentKey: true };
+}
+
 /**
  * Validates the `service` section and imports its key; every problem goes to `problems`. A section with any signing
  * option (`name`, `issuer`, `privateKey`…) issues tokens: `name` and `issuer` are required and, without a key, a
  * development key is generated (with a loud warning) unless `context.production`. A section without any only
  * verifies other services' tokens: it needs `trustedIssuers`, and has no key, no JWKS routes and no warning.
+ *
+ * Steps: the options of the table, the JWKS routes, the key store and the OAuth 2.0 client, the rotation against the
+ * cool-down, the trusted issuers; then a verify-only section's rules, or the signing key.
  */
 export async function normalizeServiceTokenOptions(
   input: unknown,
   problems: ConfigProblems,
   context: NormalizeContext,
 ): Promise<ResolvedServiceTokenSection | undefined> {
-  const raw = problems.section('service', input, KNOWN);
-  if (!raw) return undefined;
-  const signs = SIGNING.some((key) => raw[key] !== undefined);
-
-  const text = (key: string, required: boolean): string | undefined => {
-    const v = raw[key];
-    if (v === undefined) {
-      if (required) problems.add(p(key), 'is required');
-      return undefined;
-    }
-    if (typeof v !== 'string' || v.trim() === '') {
-      problems.add(p(key), 'must be a non-empty string');
-      return undefined;
-    }
-    return v;
-  };
-  const seconds = (
-    key: string,
-    fallback: number | undefined,
-    min: number,
-    integer = true,
-  ): number | undefined => {
-    const v = raw[key];
-    if (v === undefined) return fallback;
-    if (
-      typeof v !== 'number' ||
-      !Number.isFinite(v) ||
-      (integer && !Number.isInteger(v)) ||
-      v < min ||
-      v > 3_153_600_000
-    ) {
-      problems.add(
-        p(key),
-        `must be ${integer ? 'an integer' : 'a number'} >= ${min} (seconds or count), got ${typeof v === 'number' ? v : typeof v}`,
-      );
-      return fallback;
-    }
-    return v;
-  };
-  const bool = (key: string, fallback: boolean): boolean => {
-    const v = raw[key];
-    if (v === undefined) return fallback;
-    if (typeof v !== 'boolean') {
-      problems.add(p(key), 'must be a boolean (true/false)');
-      return fallback;
-    }
-    return v;
-  };
-  const list = (key: string): string[] | undefined => {
-    const v = raw[key];
-    if (v === undefined) return undefined;
-    const values = typeof v === 'string' ? [v] : v;
-    if (
-      !Array.isArray(values) ||
-      values.length === 0 ||
-      values.some((x) => typeof x !== 'string' || x === '')
-    ) {
-      problems.add(
-        p(key),
-        'must be a non-empty string or a non-empty list of them',
-      );
-      return undefined;
-    }
-    return [...(values as string[])];
-  };
-  const path = (key: string, fallback: string): string => {
-    const v = raw[key];
-    if (v === undefined) return fallback;
-    if (
-      typeof v !== 'string' ||
-      !/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/.test(v)
-    ) {
-      problems.add(p(key), 'must be an absolute URL path starting with "/"');
-      return fallback;
-    }
-    return v;
-  };
-
-  const name = text('name', signs);
-  let issuer = text('issuer', signs);
-  if (issuer !== undefined) {
-    const u = httpUrl(issuer);
-    if (!u || u.search !== '' || u.username !== '' || u.password !== '') {
-      issuer = undefined;
-      problems.add(
-        p('issuer'),
-        "must be an absolute http(s) URL (this service's base URL, e.g. https://orders.internal), without query, fragment or credentials",
-      );
-    }
-  }
-  const audience = list('audience');
-  const expectedAudience = list('expectedAudience');
-  let algorithm: ServiceTokenAlgorithm = 'RS256';
-  if (raw.algorithm !== undefined) {
-    if (ALGORITHMS.includes(raw.algorithm as ServiceTokenAlgorithm)) {
-      algorithm = raw.algorithm as ServiceTokenAlgorithm;
-    } else {
-      problems.add(p('algorithm'), `must be one of ${ALGORITHMS.join(', ')}`);
-    }
-  }
-  const tokenValidity = seconds('tokenValidity', 3600, 1)!;
-  const rotationInterval = seconds('rotationInterval', undefined, 1);
-  const publishJwks = bool('publishJwks', true);
-  const jwksPath = path('jwksPath', '/.well-known/jwks.json');
-  const openidConfigurationPath = path(
-    'openidConfigurationPath',
-    '/.well-known/openid-configuration',
-  );
-  if (signs && publishJwks && jwksPath === openidConfigurationPath) {
+  const signs =
+    isPlainObject(input) && SIGNING.some((key) => input[key] !== undefined);
+  const read = readOptions('service', input, SERVICE_TOKEN_OPTIONS, problems, {
+    name: (v, at) => requiredToSign(v, at, signs, problems),
+    issuer: (v, at) =>
+      checkIssuer(requiredToSign(v, at, signs, problems), at, problems),
+  });
+  if (!read) return undefined;
+  const { values: v, given } = read;
+  if (signs && v.publishJwks && v.jwksPath === v.openidConfigurationPath) {
     problems.add(
       p('jwksPath'),
       'must differ from service.openidConfigurationPath',
     );
   }
-  const acceptOwnTokens = bool('acceptOwnTokens', true);
-  const clockTolerance = seconds('clockTolerance', 5, 0, false)!;
-  const maxTokenBytes = seconds('maxTokenBytes', 8192, 64)!;
-  const verifiedCacheSize = seconds('verifiedCacheSize', 10_000, 0)!;
-  const jwksTimeout = seconds('jwksTimeout', 5, 0.001, false)!;
-  const jwksCooldown = seconds('jwksCooldown', 30, 0, false)!;
-  const jwksCacheMaxAge = seconds('jwksCacheMaxAge', 600, 0, false)!;
-  const jwksKeyGracePeriod = seconds('jwksKeyGracePeriod', 300, 0, false)!;
-  const refusalLogLines = seconds('refusalLogLines', 10, 0)!;
-  const refusalLogWindow = seconds('refusalLogWindow', 60, 1, false)!;
-  const keyStore = await resolveKeyStore(raw.keyStore, problems);
-  const oauth2 = normalizeOAuth2Client(raw.oauth2, problems);
-  if (rotationInterval !== undefined) {
-    const lead = publicationLeadSeconds(jwksCooldown, keyStore !== undefined);
-    if (rotationInterval < lead) {
-      problems.add(
-        p('rotationInterval'),
-        `${rotationInterval} s is shorter than the publication lead verifiers need (${lead} s: one JWKS cool-down, service.jwksCooldown = ${jwksCooldown} s${keyStore ? ', plus 2 × the 1 s key store sync' : ''}); ` +
-          `a new key would sign before a verifier could refetch the JWKS. Use at least ${lead} s, or a shorter jwksCooldown here and on the verifiers`,
-      );
-    }
-  }
-
-  const trustedIssuers: TrustedIssuerOptions[] = [];
-  if (raw.trustedIssuers !== undefined) {
-    if (!Array.isArray(raw.trustedIssuers)) {
-      problems.add(
-        p('trustedIssuers'),
-        'must be a list of { "issuer": "…", "jwksUri": "http(s)://…" } (JSON in the environment variable)',
-      );
-    } else {
-      const seen = new Set<string>();
-      raw.trustedIssuers.forEach((t: unknown, i: number) => {
-        if (
-          !isPlainObject(t) ||
-          typeof t.issuer !== 'string' ||
-          t.issuer === ''
-        ) {
-          problems.add(
-            p('trustedIssuers'),
-            `[${i}].issuer must be a non-empty string`,
-          );
-          return;
-        }
-        const unknown = Object.keys(t).filter(
-          (k) => t[k] !== undefined && !TRUSTED_ISSUER_KEYS.includes(k),
-        );
-        if (unknown.length > 0) {
-          problems.add(
-            p('trustedIssuers'),
-            `[${i}] has unknown keys ${unknown.join(', ')} (known: ${TRUSTED_ISSUER_KEYS.join(', ')})`,
-          );
-          return;
-        }
-        if (t.allowHttp !== undefined && typeof t.allowHttp !== 'boolean') {
-          problems.add(
-            p('trustedIssuers'),
-            `[${i}].allowHttp must be a boolean (true/false)`,
-          );
-          return;
-        }
-        // Without jwksUri the keys are found by discovery under the issuer URL itself.
-        const discovery = t.jwksUri === undefined;
-        const uri = httpUrl(discovery ? t.issuer : t.jwksUri);
-        if (!uri) {
-          problems.add(
-            p('trustedIssuers'),
-            discovery
-              ? `[${i}] has no jwksUri, so its issuer must be an absolute http(s) URL (its JWKS is found by OpenID Connect discovery under it)`
-              : `[${i}].jwksUri must be an absolute http(s) URL`,
-          );
-          return;
-        }
-        const url = uri;
-        if (url.username !== '' || url.password !== '') {
-          // Never echoed: the URL holds a credential.
-          problems.add(
-            p('trustedIssuers'),
-            `[${i}].${discovery ? 'issuer' : 'jwksUri'} must not hold a user or password (fetch refuses such URLs)`,
-          );
-          return;
-        }
-        if (uri.protocol === 'http:' && !isLoopback(uri) && !t.allowHttp) {
-          // Whoever sits on the path can swap the keys, and then forge any token of this issuer.
-          const why = `[${i}].${discovery ? 'issuer (discovery URL)' : 'jwksUri'} of '${loggableIssuer(t.issuer)}' is plain http to ${uri.hostname}: anyone on the network path can replace its keys and forge its tokens. Use https, or set "allowHttp": true on this entry when the path is protected otherwise (e.g. a service mesh with mTLS)`;
-          if (context.production) {
-            problems.add(p('trustedIssuers'), why);
-            return;
-          }
-          context.logger.warn(`service.trustedIssuers${why}`);
-        }
-        if (seen.has(t.issuer) || (acceptOwnTokens && t.issuer === issuer)) {
-          problems.add(
-            p('trustedIssuers'),
-            `[${i}].issuer '${loggableIssuer(t.issuer)}' is listed twice (or is this service's own issuer)`,
-          );
-          return;
-        }
-        const algorithms = t.algorithms;
-        if (
-          algorithms !== undefined &&
-          (!Array.isArray(algorithms) ||
-            algorithms.length === 0 ||
-            algorithms.some(
-              (a) => !VERIFY_ALGORITHMS.includes(a as VerifyAlgorithm),
-            ))
-        ) {
-          problems.add(
-            p('trustedIssuers'),
-            `[${i}].algorithms must be a non-empty list of ${VERIFY_ALGORITHMS.join(', ')} (never HMAC or none)`,
-          );
-          return;
-        }
-        const profile = t.profile ?? 'service';
-        if (typeof profile !== 'string' || !PROFILES.includes(profile)) {
-          problems.add(
-            p('trustedIssuers'),
-            `[${i}].profile must be 'service' or 'oauth2'`,
-          );
-          return;
-        }
-        let issuerAudience: string[] | undefined;
-        if (t.audience !== undefined) {
-          const values =
-            typeof t.audience === 'string' ? [t.audience] : t.audience;
-          if (
-            !Array.isArray(values) ||
-            values.length === 0 ||
-            values.some((x) => typeof x !== 'string' || x === '')
-          ) {
-            problems.add(
-              p('trustedIssuers'),
-              `[${i}].audience must be a non-empty string or a non-empty list of them`,
-            );
-            return;
-          }
-          issuerAudience = [...(values as string[])];
-        }
-        if (
-          profile === 'oauth2' &&
-          issuerAudience === undefined &&
-          expectedAudience === undefined
-        ) {
-          problems.add(
-            p('trustedIssuers'),
-            `[${i}] of profile 'oauth2' needs an audience (an access token is meant for one resource server): set its "audience", or service.expectedAudience`,
-          );
-          return;
-        }
-        const types = t.accessTokenTypes;
-        if (
-          types !== undefined &&
-          (profile !== 'oauth2' ||
-            !Array.isArray(types) ||
-            types.length === 0 ||
-            types.some(
-              (x) => typeof x !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(x),
-            ))
-        ) {
-          problems.add(
-            p('trustedIssuers'),
-            `[${i}].accessTokenTypes must be a non-empty list of typ values (e.g. ["at+jwt", "JWT"]), on an entry of profile 'oauth2'`,
-          );
-          return;
-        }
-        seen.add(t.issuer);
-        trustedIssuers.push({
-          issuer: t.issuer,
-          ...(discovery ? {} : { jwksUri: t.jwksUri as string }),
-          ...(profile === 'oauth2' ? { profile: 'oauth2' as const } : {}),
-          ...(issuerAudience ? { audience: issuerAudience } : {}),
-          ...(algorithms
-            ? { algorithms: [...new Set(algorithms as VerifyAlgorithm[])] }
-            : {}),
-          ...(t.allowHttp ? { allowHttp: true } : {}),
-          ...(types ? { accessTokenTypes: [...(types as string[])] } : {}),
-        });
-      });
-    }
-  }
-
-  const verification = {
-    expectedAudience,
+  const keyStore = await resolveKeyStore(given.keyStore, problems);
+  const oauth2 = normalizeOAuth2Client(given.oauth2, problems);
+  checkRotation(
+    v.rotationInterval,
+    v.jwksCooldown,
+    keyStore !== undefined,
+    problems,
+  );
+  const trustedIssuers = readTrustedIssuers(
+    v.trustedIssuers,
+    v,
+    problems,
+    context,
+  );
+  const verification: ResolvedServiceTokenVerification = {
+    expectedAudience: v.expectedAudience,
     trustedIssuers,
-    acceptOwnTokens,
-    clockTolerance,
-    maxTokenBytes,
-    verifiedCacheSize,
-    jwksTimeout,
-    jwksCooldown,
-    jwksCacheMaxAge,
-    jwksKeyGracePeriod,
-    refusalLogLines,
-    refusalLogWindow,
+    acceptOwnTokens: v.acceptOwnTokens,
+    clockTolerance: v.clockTolerance,
+    maxTokenBytes: v.maxTokenBytes,
+    verifiedCacheSize: v.verifiedCacheSize,
+    jwksTimeout: v.jwksTimeout,
+    jwksCooldown: v.jwksCooldown,
+    jwksCacheMaxAge: v.jwksCacheMaxAge,
+    jwksKeyGracePeriod: v.jwksKeyGracePeriod,
+    refusalLogLines: v.refusalLogLines,
+    refusalLogWindow: v.refusalLogWindow,
   };
-  if (!signs) {
-    if (oauth2?.clientAuth === 'private_key_jwt') {
-      problems.add(
-        p('oauth2.clientAuth'),
-        "private_key_jwt signs its client assertion with this service's key: set JWT_ISSUER_SERVICE_NAME, JWT_ISSUER_SERVICE_ISSUER and JWT_ISSUER_SERVICE_PRIVATE_KEY (and register its JWKS URL at the identity provider), or use client_secret_basic with JWT_ISSUER_SERVICE_OAUTH2_CLIENT_SECRET",
-      );
-      return undefined;
-    }
-    if (
-      raw.oauth2 === undefined &&
-      (raw.trustedIssuers === undefined ||
-        (Array.isArray(raw.trustedIssuers) && raw.trustedIssuers.length === 0))
-    ) {
-      problems.add(
-        p('trustedIssuers'),
-        "is required when the service does not issue tokens: set JWT_ISSUER_SERVICE_TRUSTED_ISSUERS to verify other services' tokens, or JWT_ISSUER_SERVICE_NAME and JWT_ISSUER_SERVICE_ISSUER to issue them (or JWT_ISSUER_SERVICE_OAUTH2_* to get them from an identity provider)",
-      );
-      return undefined;
-    }
-    if (raw.oauth2 !== undefined && oauth2 === undefined) return undefined;
-    return { ...verification, signing: undefined, oauth2 };
-  }
+  if (!signs) return verifyOnly(given, oauth2, verification, problems);
 
-  let privateKey: KeyObject | undefined;
-  let developmentKey = false;
-  if (raw.privateKey !== undefined) {
-    privateKey = problems.attempt(p('privateKey'), () => {
-      const key = loadPrivateKey(
-        raw.privateKey as Parameters<typeof loadPrivateKey>[0],
-        p('privateKey'),
-      );
-      assertKeyFitsAlgorithm(key, algorithm, 'private', p('privateKey'));
-      return key;
-    });
-  } else if (context.production) {
-    problems.add(
-      p('privateKey'),
-      'is required when NODE_ENV is production (a PEM or JWK text, or the path of a key file)',
-    );
-  } else if (name && issuer) {
-    privateKey = await generateServiceKey(algorithm);
-    developmentKey = true;
-    context.logger.warn(
-      `!!! service.privateKey is not set: generated a DEVELOPMENT ${algorithm} key for the service '${name}'. ` +
-        (keyStore
-          ? 'The replicas share one development key through service.keyStore, sealed under a key anyone can derive. '
-          : 'Its tokens will not verify after a restart. ') +
-        'Never run like this in production (set JWT_ISSUER_SERVICE_PRIVATE_KEY). !!!',
-    );
-  }
-
+  const { privateKey, developmentKey } = await signingKey(
+    given.privateKey,
+    v,
+    keyStore !== undefined,
+    problems,
+    context,
+  );
+  const { name, issuer } = v;
   if (!name || !issuer || !privateKey) return undefined;
   return {
     ...verification,
@@ -507,17 +418,50 @@ export async function normalizeServiceTokenOptions(
       ...verification,
       name,
       issuer,
-      audience,
-      algorithm,
+      audience: v.audience,
+      algorithm: v.algorithm,
       privateKey,
       developmentKey,
-      tokenValidity,
-      rotationInterval,
+      tokenValidity: v.tokenValidity,
+      rotationInterval: v.rotationInterval,
       keyStore,
-      publishJwks,
-      jwksPath,
-      openidConfigurationPath,
+      publishJwks: v.publishJwks,
+      jwksPath: v.jwksPath,
+      openidConfigurationPath: v.openidConfigurationPath,
       oauth2,
     },
   };
+}
+
+/**
+ * A section that issues no tokens: it verifies other services' tokens (`trustedIssuers`), or gets its outgoing
+ * token from an identity provider with a client secret (`oauth2`), or both.
+ */
+function verifyOnly(
+  given: Readonly<Record<string, unknown>>,
+  oauth2: ResolvedOAuth2Client | undefined,
+  verification: ResolvedServiceTokenVerification,
+  problems: ConfigProblems,
+): ResolvedServiceTokenSection | undefined {
+  if (oauth2?.clientAuth === 'private_key_jwt') {
+    problems.add(
+      p('oauth2.clientAuth'),
+      "private_key_jwt signs its client assertion with this service's key: set JWT_ISSUER_SERVICE_NAME, JWT_ISSUER_SERVICE_ISSUER and JWT_ISSUER_SERVICE_PRIVATE_KEY (and register its JWKS URL at the identity provider), or use client_secret_basic with JWT_ISSUER_SERVICE_OAUTH2_CLIENT_SECRET",
+    );
+    return undefined;
+  }
+  if (
+    given.oauth2 === undefined &&
+    (given.trustedIssuers === undefined ||
+      (Array.isArray(given.trustedIssuers) &&
+        given.trustedIssuers.length === 0))
+  ) {
+    problems.add(
+      p('trustedIssuers'),
+      "is required when the service does not issue tokens: set JWT_ISSUER_SERVICE_TRUSTED_ISSUERS to verify other services' tokens, or JWT_ISSUER_SERVICE_NAME and JWT_ISSUER_SERVICE_ISSUER to issue them (or JWT_ISSUER_SERVICE_OAUTH2_* to get them from an identity provider)",
+    );
+    return undefined;
+  }
+  if (given.oauth2 !== undefined && oauth2 === undefined) return undefined;
+  return { ...verification, signing: undefined, oauth2 };
 }

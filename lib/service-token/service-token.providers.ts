@@ -95,17 +95,10 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
     ) => {
       const verifier = new ServiceTokenVerifier(
         {
-          trustedIssuers: s.trustedIssuers,
+          // The verifying options of the section, as resolved.
+          ...s,
           // A verify-only section has no keys of its own.
           localKeys: s.signing && s.acceptOwnTokens ? [service.keyRing] : [],
-          expectedAudience: s.expectedAudience,
-          clockTolerance: s.clockTolerance,
-          maxTokenBytes: s.maxTokenBytes,
-          verifiedCacheSize: s.verifiedCacheSize,
-          jwksTimeout: s.jwksTimeout,
-          jwksCooldown: s.jwksCooldown,
-          jwksCacheMaxAge: s.jwksCacheMaxAge,
-          jwksKeyGracePeriod: s.jwksKeyGracePeriod,
         },
         telemetry,
       );

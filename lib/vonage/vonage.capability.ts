@@ -1,5 +1,8 @@
 import type { JwtIssuerCapability } from '../config/capability.interface.js';
-import type { ResolvedVonageJwtOptions } from './interfaces/vonage-options.interface.js';
+import {
+  type ResolvedVonageJwtOptions,
+  VONAGE_OPTIONS,
+} from './interfaces/vonage-options.interface.js';
 import { VONAGE_ENV_VARS } from './vonage.env.js';
 import { normalizeVonageJwtOptions } from './vonage.options.js';
 import { VONAGE_PROVIDERS } from './vonage.providers.js';
@@ -10,6 +13,7 @@ export const VONAGE_CAPABILITY: JwtIssuerCapability<
   ResolvedVonageJwtOptions
 > = {
   section: 'vonage',
+  options: VONAGE_OPTIONS,
   envVars: VONAGE_ENV_VARS,
   normalize: normalizeVonageJwtOptions,
   providers: VONAGE_PROVIDERS,

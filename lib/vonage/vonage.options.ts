@@ -1,15 +1,19 @@
 import type { KeyObject } from 'node:crypto';
 import type { ConfigProblems } from '../config/config-problems.js';
 import type { NormalizeContext } from '../config/normalize-context.interface.js';
-import { assertKeyFitsAlgorithm, loadPrivateKey } from '../common/keys.js';
-import type { ResolvedVonageJwtOptions } from './interfaces/vonage-options.interface.js';
+import { INVALID, type Invalid } from '../config/option-fields.js';
+import { readOptions } from '../config/read-options.js';
+import {
+  assertKeyFitsAlgorithm,
+  loadPrivateKey,
+  type PrivateKeyInput,
+} from '../common/keys.js';
+import {
+  type ResolvedVonageJwtOptions,
+  VONAGE_OPTIONS,
+} from './interfaces/vonage-options.interface.js';
 
-const KNOWN_OPTIONS = ['applicationId', 'privateKey', 'defaultTtl'];
-
-/** The longest lifetime the Vonage platform honours (24 h). */
-export const VONAGE_MAX_TTL = 86_400;
-/** The lifetime of a token when none is configured or asked for (15 min, the platform's own default). */
-export const VONAGE_DEFAULT_TTL = 900;
+export { VONAGE_MAX_TTL } from './interfaces/vonage-options.interface.js';
 
 /** PEM text pasted into a one-line variable often carries `\n` escapes: turn them into line breaks. */
 function unescapePem(value: string): string {
@@ -21,21 +25,22 @@ function unescapePem(value: string): string {
     : value;
 }
 
+/** Imports `vonage.privateKey`: an RSA private key that fits RS256. */
 function loadKey(
-  input: unknown,
+  input: PrivateKeyInput,
+  path: string,
   problems: ConfigProblems,
-): KeyObject | undefined {
-  const path = 'vonage.privateKey';
-  return problems.attempt(path, () => {
-    const key = loadPrivateKey(
-      (typeof input === 'string' ? unescapePem(input) : input) as Parameters<
-        typeof loadPrivateKey
-      >[0],
-      path,
-    );
-    assertKeyFitsAlgorithm(key, 'RS256', 'private', path);
-    return key;
-  });
+): KeyObject | Invalid {
+  return (
+    problems.attempt(path, () => {
+      const key = loadPrivateKey(
+        typeof input === 'string' ? unescapePem(input) : input,
+        path,
+      );
+      assertKeyFitsAlgorithm(key, 'RS256', 'private', path);
+      return key;
+    }) ?? INVALID
+  );
 }
 
 /** Validates the 'vonage' section; every problem goes to `problems`. */
@@ -45,50 +50,10 @@ export function normalizeVonageJwtOptions(
   context: NormalizeContext,
 ): ResolvedVonageJwtOptions | undefined {
   void context;
-  const o = problems.section('vonage', raw, KNOWN_OPTIONS);
-  if (!o) return undefined;
-  const before = problems.list.length;
-
-  if (o.applicationId === undefined) {
-    problems.add('vonage.applicationId', 'is required');
-  } else if (
-    typeof o.applicationId !== 'string' ||
-    o.applicationId.trim() === '' ||
-    /\s/.test(o.applicationId)
-  ) {
-    problems.add(
-      'vonage.applicationId',
-      'must be a non-empty string without spaces (the Vonage application id)',
-    );
-  }
-
-  let key: KeyObject | undefined;
-  if (o.privateKey === undefined) {
-    problems.add(
-      'vonage.privateKey',
-      "is required (the application's private key: PEM, JWK or file path)",
-    );
-  } else {
-    key = loadKey(o.privateKey, problems);
-  }
-
-  let defaultTtl = VONAGE_DEFAULT_TTL;
-  if (o.defaultTtl !== undefined) {
-    if (
-      typeof o.defaultTtl !== 'number' ||
-      !Number.isInteger(o.defaultTtl) ||
-      o.defaultTtl <= 0 ||
-      o.defaultTtl > VONAGE_MAX_TTL
-    ) {
-      problems.add(
-        'vonage.defaultTtl',
-        `must be a whole number of seconds from 1 to ${VONAGE_MAX_TTL} (24 h, the most the platform honours)`,
-      );
-    } else {
-      defaultTtl = o.defaultTtl;
-    }
-  }
-
-  if (problems.list.length > before || key === undefined) return undefined;
-  return { applicationId: o.applicationId as string, key, defaultTtl };
+  const v = readOptions('vonage', raw, VONAGE_OPTIONS, problems, {
+    privateKey: loadKey,
+  })?.complete();
+  if (!v) return undefined;
+  const { applicationId, defaultTtl } = v;
+  return { applicationId, key: v.privateKey, defaultTtl };
 }

@@ -1,42 +1,59 @@
 import type { AccountJwtFacts } from '../account-jwt.js';
 import type { ResolvedNatsCalloutOptions } from '../callout/callout.options.js';
 import type { DecodedSeed } from '../nkey.js';
-import type { NatsCalloutOptions } from './nats-callout-options.interface.js';
+import {
+  custom,
+  number,
+  type OptionsOf,
+  section,
+} from '../../config/option-fields.js';
+import {
+  CALLOUT_OPTIONS,
+  type NatsCalloutOptions,
+} from './nats-callout-options.interface.js';
 
 /**
- * Options of the 'nats' section: NATS user JWTs signed by an account's (scoped) signing key. Each option may also come
- * from its environment variable; explicit options win key by key.
+ * The options of the `nats` section, each declared once (type, default, bounds, secrecy, description); the public
+ * type is {@link NatsUserJwtOptions}, the variables are `JWT_ISSUER_NATS_<OPTION>` (internal).
  */
-export interface NatsUserJwtOptions {
+export const NATS_OPTIONS = {
   /**
    * Public key of the account the users belong to, `A…` (their `nats.issuer_account`). Required once the section is
-   * on (any of its options or variables set). Env `JWT_ISSUER_NATS_ACCOUNT_ID`.
+   * on (any of its options or variables set).
    */
-  accountId?: string;
+  accountId: custom<string>({ env: 'string' }),
   /**
    * Seed of the account's signing key, `SA…` (a secret), decoded once at bootstrap. Required once the section is on.
-   * Preferably a scoped signing key: its template then gives every user its permissions. Env
-   * `JWT_ISSUER_NATS_SIGNING_KEY`.
+   * Preferably a scoped signing key: its template then gives every user its permissions.
    */
-  signingKey?: string;
+  signingKey: custom<string>({ env: 'string', secret: true }),
   /**
-   * Default lifetime of issued user JWTs, in whole seconds (at least 1); a call's `expiresIn` wins. Env
-   * `JWT_ISSUER_NATS_EXPIRES_IN`.
+   * Default lifetime of issued user JWTs, in whole seconds (at least 1); a call's `expiresIn` wins.
    * @default none: user JWTs never expire unless a call passes `expiresIn`
    */
-  expiresIn?: number;
+  expiresIn: number({
+    min: 1,
+    integer: true,
+    message: 'must be a whole number of seconds ≥ 1',
+  }),
   /**
    * The account JWT. When given, bootstrap checks it: signature, subject = `accountId`, the signing key is listed,
-   * and whether the key is scoped (then permissions/limits are refused per call, and the template is logged). Env
-   * `JWT_ISSUER_NATS_ACCOUNT_JWT`. @default none: the key's scope is unknown
+   * and whether the key is scoped (then permissions/limits are refused per call, and the template is logged).
+   * @default none: the key's scope is unknown
    */
-  accountJwt?: string;
+  accountJwt: custom<string>({ env: 'string' }),
   /**
    * The auth-callout responder (nats-server ≥ 2.10): see {@link NatsCalloutOptions}. In config mode `accountId` and
    * `signingKey` are not needed (the callout's `issuerKey` signs). @default none: no responder
    */
-  callout?: NatsCalloutOptions;
-}
+  callout: section<NatsCalloutOptions>(CALLOUT_OPTIONS),
+};
+
+/**
+ * Options of the 'nats' section: NATS user JWTs signed by an account's (scoped) signing key. Each option may also come
+ * from its environment variable (`JWT_ISSUER_NATS_*`); explicit options win key by key.
+ */
+export interface NatsUserJwtOptions extends OptionsOf<typeof NATS_OPTIONS> {}
 
 /** The 'nats' section after validation (internal). */
 export interface ResolvedNatsUserJwtOptions {

@@ -1,4 +1,13 @@
 import type { KeyObject } from 'node:crypto';
+import type { ConfigProblems } from '../../config/config-problems.js';
+import {
+  custom,
+  INVALID,
+  type Invalid,
+  type OptionsOf,
+  type OptionValues,
+  text,
+} from '../../config/option-fields.js';
 
 /**
  * Permissions of a Seald JWTSecret and of the tokens it signs (the `scopes` claim).
@@ -27,45 +36,102 @@ export const SealdPermission = {
 export type SealdPermission =
   (typeof SealdPermission)[keyof typeof SealdPermission];
 
+/** Every permission value Seald knows, for messages and checks. */
+export const SEALD_PERMISSION_VALUES: ReadonlySet<number> = new Set(
+  Object.values(SealdPermission),
+);
+
+/** A permission given as a number or (from the environment) as integer text; undefined when it is neither. */
+function toPermission(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : undefined;
+  if (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v)) return Number(v);
+  return undefined;
+}
+
+/** `seald.permissions`: known permissions, each once; `[ALL]` when -1 is among them. */
+function checkPermissions(
+  value: unknown,
+  path: string,
+  problems: ConfigProblems,
+): SealdPermission[] | Invalid {
+  const known = [...SEALD_PERMISSION_VALUES].join(', ');
+  if (!Array.isArray(value) || value.length === 0) {
+    problems.add(
+      path,
+      `must be a non-empty list of permission integers (${known})`,
+    );
+    return INVALID;
+  }
+  const before = problems.list.length;
+  const parsed: SealdPermission[] = [];
+  value.forEach((item: unknown, i) => {
+    const p = toPermission(item);
+    if (p === undefined) {
+      problems.add(
+        path,
+        `item ${i} is not an integer (known permissions: ${known})`,
+      );
+    } else if (!SEALD_PERMISSION_VALUES.has(p)) {
+      problems.add(
+        path,
+        `item ${i} (${p}) is not a known permission (known: ${known})`,
+      );
+    } else if (!parsed.includes(p as SealdPermission)) {
+      parsed.push(p as SealdPermission);
+    }
+  });
+  if (problems.list.length > before) return INVALID;
+  return parsed.includes(SealdPermission.ALL) ? [SealdPermission.ALL] : parsed;
+}
+
+/**
+ * The options of the `seald` section, each declared once (type, default, check, secrecy, description); the public
+ * type is {@link SealdJwtOptions}, the variables are `JWT_ISSUER_SEALD_<OPTION>` (internal).
+ */
+export const SEALD_OPTIONS = {
+  /** The JWTSecretId (not secret): the `iss` of every token. Required once the section is on. */
+  secretId: text({ required: 'is required (the JWTSecretId)' }),
+  /**
+   * The JWTSecret; its UTF-8 (ASCII) bytes are the HS256 key, imported once; never printed. Required once the
+   * section is on.
+   */
+  secret: text({ secret: true, required: 'is required (the JWTSecret)' }),
+  /**
+   * The permissions the JWTSecret was created with (`SealdPermission`: -1, 0…5), so that a token asking for more is
+   * refused here rather than by Seald: token `scopes` must be a subset, and `-1` among them allows every scope. In
+   * the environment, comma-separated integers, e.g. `3,4`.
+   * @default [-1] (`SealdPermission.ALL`)
+   */
+  permissions: custom<readonly (SealdPermission | number)[], SealdPermission[]>(
+    { env: 'list', default: [SealdPermission.ALL] },
+    checkPermissions,
+  ),
+  /**
+   * The Seald application id: connector values must end in `@<appId>`, and the sign-up token builds its connector
+   * from it (`createSignupToken({ userId })` needs it). @default none
+   */
+  appId: text({
+    refuse: /[@\s]/,
+    message:
+      'must be a non-empty string without "@" or spaces (the Seald application id)',
+  }),
+};
+
 /**
  * Options of the `seald` section (environment: `JWT_ISSUER_SEALD_*`).
  *
  * @example
  * JwtIssuerModule.forRoot({ seald: { secretId: '32266d8c-…', secret: process.env.SEALD_SECRET!, appId: '…' } })
  */
-export interface SealdJwtOptions {
-  /**
-   * The JWTSecretId (not secret): the `iss` of every token. Required once the section is on. Env
-   * `JWT_ISSUER_SEALD_SECRET_ID`.
-   */
-  secretId?: string;
-  /**
-   * The JWTSecret; its UTF-8 (ASCII) bytes are the HS256 key, imported once; never printed. Required once the
-   * section is on. Env `JWT_ISSUER_SEALD_SECRET`.
-   */
-  secret?: string;
-  /**
-   * The permissions the JWTSecret was created with (`SealdPermission`: -1, 0…5), so that a token asking for more is
-   * refused here rather than by Seald: token `scopes` must be a subset, and `-1` among them allows every scope. Env
-   * `JWT_ISSUER_SEALD_PERMISSIONS` (comma-separated integers, e.g. `3,4`).
-   * @default [-1] (`SealdPermission.ALL`)
-   */
-  permissions?: readonly (SealdPermission | number)[];
-  /**
-   * The Seald application id: connector values must end in `@<appId>`, and the sign-up token builds its connector
-   * from it (`createSignupToken({ userId })` needs it). Env `JWT_ISSUER_SEALD_APP_ID`. @default none
-   */
-  appId?: string;
-}
+export interface SealdJwtOptions extends OptionsOf<typeof SEALD_OPTIONS> {}
 
 /** The `seald` section after validation (internal). */
-export interface ResolvedSealdJwtOptions {
-  secretId: string;
+export interface ResolvedSealdJwtOptions extends Pick<
+  OptionValues<typeof SEALD_OPTIONS>,
+  'secretId' | 'permissions' | 'appId'
+> {
   /** The HMAC key, imported once. */
   key: KeyObject;
-  /** Configured permissions; `ALL` when -1 was among them. */
-  permissions: readonly SealdPermission[];
-  appId: string | undefined;
 }
 
 /** A `connector_add` claim: a custom user id `<customId>@<appId>` of type `AP`. */

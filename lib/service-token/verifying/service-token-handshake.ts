@@ -6,9 +6,10 @@ import {
 } from '../../config/capability.interface.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
 import { JWT_ISSUER_RESOLVED_OPTIONS } from '../../jwt-issuer.module-definition.js';
-import type {
-  ResolvedServiceTokenSection,
-  ServiceTokenClaims,
+import {
+  type ResolvedServiceTokenSection,
+  SERVICE_TOKEN_DEFAULTS,
+  type ServiceTokenClaims,
 } from '../interfaces/service-token-options.interface.js';
 import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
 import { ServiceTokenVerifier } from './service-token.verifier.js';
@@ -275,7 +276,9 @@ export class ServiceTokenHandshake {
       this.resolved ?? {},
       'service',
     );
-    return (section?.clockTolerance ?? 5) * 1000;
+    return (
+      (section?.clockTolerance ?? SERVICE_TOKEN_DEFAULTS.clockTolerance) * 1000
+    );
   }
 }
 

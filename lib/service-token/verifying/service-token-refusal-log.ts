@@ -5,6 +5,7 @@ import {
   type JwtIssuerTelemetry,
 } from '../../common/telemetry.js';
 import { JwtIssuerError, knownErrorCode } from '../../errors.js';
+import { SERVICE_TOKEN_DEFAULTS } from '../interfaces/service-token-options.interface.js';
 
 /**
  * The budget of refusal log lines shared by every {@link ServiceTokenGuard} of an application (the base guard, its
@@ -17,7 +18,11 @@ export class ServiceTokenRefusalLog
   extends RateLimitedLog
   implements OnApplicationShutdown
 {
-  constructor(lines = 10, windowSeconds = 60, telemetry?: JwtIssuerTelemetry) {
+  constructor(
+    lines = SERVICE_TOKEN_DEFAULTS.refusalLogLines,
+    windowSeconds = SERVICE_TOKEN_DEFAULTS.refusalLogWindow,
+    telemetry?: JwtIssuerTelemetry,
+  ) {
     const logger = new Logger('ServiceTokenGuard');
     super((line) => logger.warn(line), {
       lines,

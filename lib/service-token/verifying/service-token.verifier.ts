@@ -6,37 +6,37 @@ import {
 } from './jwt-verifier.js';
 import { RemoteJwksKeySource } from './remote-jwks.js';
 import type { JwtIssuerTelemetry } from '../../common/telemetry.js';
-import type {
-  ServiceTokenClaims,
-  TrustedIssuerOptions,
+import {
+  SERVICE_TOKEN_DEFAULTS,
+  type ServiceTokenClaims,
+  type ServiceTokenOptions,
+  TRUSTED_ISSUER_OPTIONS,
+  type TrustedIssuerOptions,
 } from '../interfaces/service-token-options.interface.js';
 import type { ServiceCaller } from './service-token.decorators.js';
 
 const SERVICE_PROFILE = { source: 'microservice' } as const;
-const RFC9068_TYP = ['at+jwt', 'application/at+jwt'];
 
-/** Options of a standalone {@link ServiceTokenVerifier}. Durations in seconds. */
-export interface ServiceTokenVerifierOptions {
+/**
+ * Options of a standalone {@link ServiceTokenVerifier}. Durations in seconds; an option not given takes the default
+ * of the `service` section's option of the same name.
+ */
+export interface ServiceTokenVerifierOptions extends Pick<
+  ServiceTokenOptions,
+  | 'clockTolerance'
+  | 'maxTokenBytes'
+  | 'verifiedCacheSize'
+  | 'jwksTimeout'
+  | 'jwksCooldown'
+  | 'jwksCacheMaxAge'
+  | 'jwksKeyGracePeriod'
+> {
   /** Issuers whose tokens are accepted, with their JWKS URL. */
   trustedIssuers?: readonly TrustedIssuerOptions[];
   /** Extra key sources (e.g. this service's own keys). */
   localKeys?: readonly KeySource[];
   /** Accept only tokens whose `aud` contains one of these. @default no audience check */
   expectedAudience?: readonly string[];
-  /** @default 5 */
-  clockTolerance?: number;
-  /** @default 8192 */
-  maxTokenBytes?: number;
-  /** @default 10000 */
-  verifiedCacheSize?: number;
-  /** @default 5 */
-  jwksTimeout?: number;
-  /** @default 30 */
-  jwksCooldown?: number;
-  /** @default 600 */
-  jwksCacheMaxAge?: number;
-  /** Seconds a key missing from one JWKS response stays usable. @default 300 */
-  jwksKeyGracePeriod?: number;
 }
 
 /**
@@ -65,6 +65,7 @@ export class ServiceTokenVerifier {
     options: ServiceTokenVerifierOptions,
     telemetry?: JwtIssuerTelemetry,
   ) {
+    const d = SERVICE_TOKEN_DEFAULTS;
     const issuerRules = new Map<string, IssuerClaimRules>();
     for (const t of options.trustedIssuers ?? []) {
       const audience =
@@ -79,7 +80,9 @@ export class ServiceTokenVerifier {
           audience: audience ?? options.expectedAudience ?? [],
           requiredClaims: {},
           requiredStringClaims: ['client_id'],
-          typ: t.accessTokenTypes ?? RFC9068_TYP,
+          typ:
+            t.accessTokenTypes ??
+            TRUSTED_ISSUER_OPTIONS.accessTokenTypes.default,
         });
       } else if (audience !== undefined) {
         issuerRules.set(t.issuer, { audience });
@@ -93,10 +96,11 @@ export class ServiceTokenVerifier {
             jwksUri: t.jwksUri,
             allowHttp: t.allowHttp,
             algorithms: t.algorithms,
-            keyGraceMs: (options.jwksKeyGracePeriod ?? 300) * 1000,
-            timeoutMs: (options.jwksTimeout ?? 5) * 1000,
-            cooldownMs: (options.jwksCooldown ?? 30) * 1000,
-            maxAgeMs: (options.jwksCacheMaxAge ?? 600) * 1000,
+            keyGraceMs:
+              (options.jwksKeyGracePeriod ?? d.jwksKeyGracePeriod) * 1000,
+            timeoutMs: (options.jwksTimeout ?? d.jwksTimeout) * 1000,
+            cooldownMs: (options.jwksCooldown ?? d.jwksCooldown) * 1000,
+            maxAgeMs: (options.jwksCacheMaxAge ?? d.jwksCacheMaxAge) * 1000,
           },
           telemetry,
         ),
@@ -108,9 +112,9 @@ export class ServiceTokenVerifier {
         audience: options.expectedAudience,
         requiredClaims: SERVICE_PROFILE,
         issuerRules,
-        clockTolerance: options.clockTolerance,
-        maxTokenBytes: options.maxTokenBytes,
-        cacheSize: options.verifiedCacheSize,
+        clockTolerance: options.clockTolerance ?? d.clockTolerance,
+        maxTokenBytes: options.maxTokenBytes ?? d.maxTokenBytes,
+        cacheSize: options.verifiedCacheSize ?? d.verifiedCacheSize,
       },
       telemetry,
     );

@@ -2,94 +2,69 @@ import type { ConfigProblems } from '../../../config/config-problems.js';
 import { httpUrl, isLoopback } from '../../http/urls.js';
 import { JwtIssuerError } from '../../../errors.js';
 import { InternalDestinations } from '../clients/internal-destinations.js';
-import type {
-  OAuth2ClientAuthMethod,
-  ResolvedOAuth2Client,
-  ResolvedOAuth2TokenRequest,
+import { INVALID, type Invalid } from '../../../config/option-fields.js';
+import { type ReadValues, readOptions } from '../../../config/read-options.js';
+import {
+  DESTINATION_OPTIONS,
+  OAUTH2_CLIENT_OPTIONS,
+  type ResolvedOAuth2Client,
+  type ResolvedOAuth2TokenRequest,
+  type TOKEN_REQUEST_OPTIONS,
 } from './oauth2-client.interface.js';
 
-const KNOWN = [
-  'issuer',
-  'tokenEndpoint',
-  'clientId',
-  'clientSecret',
-  'clientAuth',
-  'scope',
-  'resource',
-  'audience',
-  'destinations',
-  'timeout',
-  'allowHttp',
-];
-const DESTINATION_KEYS = ['url', 'scope', 'resource', 'audience'];
-const METHODS: readonly OAuth2ClientAuthMethod[] = [
-  'client_secret_basic',
-  'private_key_jwt',
-];
+const P = 'service.oauth2';
 // RFC 6749 3.3 scope-token.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
-const P = 'service.oauth2';
 
-/** The token request part of an object (top level or a destination), or `undefined` after recording problems. */
-function tokenRequest(
-  o: Record<string, unknown>,
-  at: string,
+/** `scope`: each a scope-token. */
+function checkScopes(
+  scopes: string[] | undefined,
+  path: string,
   problems: ConfigProblems,
-): ResolvedOAuth2TokenRequest | undefined {
-  let ok = true;
-  const strings = (key: string): string[] | undefined => {
-    const v = o[key];
-    if (v === undefined) return undefined;
-    const list = typeof v === 'string' ? v.split(/[ ,]+/) : v;
-    if (
-      !Array.isArray(list) ||
-      list.some((x) => typeof x !== 'string' || x === '')
-    ) {
-      problems.add(`${at}.${key}`, 'must be a string or a list of strings');
-      ok = false;
-      return undefined;
-    }
-    return list as string[];
-  };
-  const scopes = strings('scope')?.filter((s) => s !== '');
+): string[] | undefined | Invalid {
   if (scopes?.some((s) => !SCOPE_TOKEN.test(s))) {
     problems.add(
-      `${at}.scope`,
+      path,
       'each scope must be printable ASCII without spaces, quotes or backslashes (RFC 6749 scope-token)',
     );
-    ok = false;
+    return INVALID;
   }
-  const resource = typeof o.resource === 'string' ? [o.resource] : o.resource;
-  if (
-    resource !== undefined &&
-    (!Array.isArray(resource) ||
-      resource.some(
-        (r) =>
-          typeof r !== 'string' ||
-          !URL.canParse(r) ||
-          new URL(r).hash !== '' ||
-          r.includes('#'),
-      ))
-  ) {
-    problems.add(
-      `${at}.resource`,
-      'must be an absolute URI without fragment, or a list of them (RFC 8707)',
-    );
-    ok = false;
-  }
-  if (
-    o.audience !== undefined &&
-    (typeof o.audience !== 'string' || o.audience === '')
-  ) {
-    problems.add(`${at}.audience`, 'must be a non-empty string');
-    ok = false;
-  }
-  if (!ok) return undefined;
+  return scopes;
+}
+
+/** The token request of an object (the top level or a destination), read with its options. */
+function tokenRequest(
+  v: ReadValues<typeof TOKEN_REQUEST_OPTIONS, { scope: string[] | undefined }>,
+): ResolvedOAuth2TokenRequest {
   return {
-    scope: scopes && scopes.length > 0 ? scopes.join(' ') : undefined,
-    resource: [...((resource as string[] | undefined) ?? [])],
-    audience: o.audience as string | undefined,
+    scope: v.scope && v.scope.length > 0 ? v.scope.join(' ') : undefined,
+    resource: v.resource ?? [],
+    audience: v.audience,
   };
+}
+
+/** One destination with its own token request, or `undefined` after recording its problems. */
+function destination(
+  d: unknown,
+  at: string,
+  problems: ConfigProblems,
+): ResolvedOAuth2Client['destinations'][number] | undefined {
+  const v = readOptions(at, d, DESTINATION_OPTIONS, problems, {
+    url: (url, path) => {
+      try {
+        return new InternalDestinations([url]);
+      } catch (e) {
+        if (!(e instanceof JwtIssuerError)) throw e;
+        problems.add(
+          path,
+          'must be an absolute http(s) URL without credentials, query or fragment',
+        );
+        return INVALID;
+      }
+    },
+    scope: (scopes, path) => checkScopes(scopes, path, problems),
+  })?.complete();
+  return v && { match: v.url, request: tokenRequest(v) };
 }
 
 /** A URL the client may send its credentials to: https, or http to loopback, or any http with `allowHttp`. */
@@ -118,55 +93,53 @@ function credentialUrl(
 }
 
 /**
- * Validates `service.oauth2`; every problem goes to `problems` (the client secret is never echoed).
- *
+ * Validates `service.oauth2`; every problem goes to `problems` (the client secret is never echoed). Its options,
+ * then the rules that span them: `issuer` or `tokenEndpoint` (a URL the credentials may travel to), and the client
+ * authentication that fits the secret.
  */
 export function normalizeOAuth2Client(
   input: unknown,
   problems: ConfigProblems,
 ): ResolvedOAuth2Client | undefined {
   if (input === undefined) return undefined;
-  const raw = problems.section(P, input, KNOWN);
-  if (!raw) return undefined;
-  const before = problems.list.length;
-  const allowHttp = raw.allowHttp === true;
-  if (raw.allowHttp !== undefined && typeof raw.allowHttp !== 'boolean') {
-    problems.add(`${P}.allowHttp`, 'must be a boolean (true/false)');
-  }
+  const read = readOptions(P, input, OAUTH2_CLIENT_OPTIONS, problems, {
+    scope: (scopes, path) => checkScopes(scopes, path, problems),
+    destinations: (list, path) => {
+      if (!Array.isArray(list)) {
+        problems.add(
+          path,
+          'must be a list of { "url": "https://…", "resource"?, "audience"?, "scope"? } (JSON in the environment variable)',
+        );
+        return INVALID;
+      }
+      return list
+        .map((d: unknown, i) => destination(d, `${path}[${i}]`, problems))
+        .filter((d) => d !== undefined);
+    },
+  });
+  if (!read) return undefined;
+  const { given, values } = read;
   let issuer: string | undefined;
   let tokenEndpoint: string | undefined;
-  if ((raw.issuer === undefined) === (raw.tokenEndpoint === undefined)) {
+  if ((given.issuer === undefined) === (given.tokenEndpoint === undefined)) {
     problems.add(
       P,
       'give either issuer (the token endpoint is found by discovery) or tokenEndpoint, not both',
     );
-  } else if (raw.issuer !== undefined) {
-    issuer = credentialUrl(raw.issuer, 'issuer', allowHttp, problems);
+  } else if (given.issuer !== undefined) {
+    issuer = credentialUrl(given.issuer, 'issuer', values.allowHttp, problems);
   } else {
     tokenEndpoint = credentialUrl(
-      raw.tokenEndpoint,
+      given.tokenEndpoint,
       'tokenEndpoint',
-      allowHttp,
+      values.allowHttp,
       problems,
     );
   }
-  const clientId = raw.clientId;
-  if (typeof clientId !== 'string' || clientId === '') {
-    problems.add(`${P}.clientId`, 'is required (a non-empty string)');
-  }
-  const secret = raw.clientSecret;
-  if (secret !== undefined && (typeof secret !== 'string' || secret === '')) {
-    problems.add(`${P}.clientSecret`, 'must be a non-empty string');
-  }
-  let clientAuth: OAuth2ClientAuthMethod =
-    secret === undefined ? 'private_key_jwt' : 'client_secret_basic';
-  if (raw.clientAuth !== undefined) {
-    if (METHODS.includes(raw.clientAuth as OAuth2ClientAuthMethod)) {
-      clientAuth = raw.clientAuth as OAuth2ClientAuthMethod;
-    } else {
-      problems.add(`${P}.clientAuth`, `must be one of ${METHODS.join(', ')}`);
-    }
-  }
+  const secret = given.clientSecret;
+  const clientAuth =
+    values.clientAuth ??
+    (secret === undefined ? 'private_key_jwt' : 'client_secret_basic');
   if (clientAuth === 'client_secret_basic' && secret === undefined) {
     problems.add(
       `${P}.clientSecret`,
@@ -179,58 +152,17 @@ export function normalizeOAuth2Client(
       'is not used with clientAuth private_key_jwt (the assertion is signed with service.privateKey): remove it, or set clientAuth to client_secret_basic',
     );
   }
-  let timeoutMs = 5000;
-  if (raw.timeout !== undefined) {
-    if (
-      typeof raw.timeout !== 'number' ||
-      !Number.isFinite(raw.timeout) ||
-      raw.timeout <= 0 ||
-      raw.timeout > 600
-    ) {
-      problems.add(`${P}.timeout`, 'must be a number of seconds in (0, 600]');
-    } else timeoutMs = raw.timeout * 1000;
-  }
-  const request = tokenRequest(raw, P, problems);
-  const destinations: {
-    match: InternalDestinations;
-    request: ResolvedOAuth2TokenRequest;
-  }[] = [];
-  if (raw.destinations !== undefined) {
-    if (!Array.isArray(raw.destinations)) {
-      problems.add(
-        `${P}.destinations`,
-        'must be a list of { "url": "https://…", "resource"?, "audience"?, "scope"? } (JSON in the environment variable)',
-      );
-    } else {
-      raw.destinations.forEach((d: unknown, i: number) => {
-        const at = `${P}.destinations[${i}]`;
-        const o = problems.section(at, d, DESTINATION_KEYS);
-        if (!o) return;
-        let match: InternalDestinations | undefined;
-        try {
-          match = new InternalDestinations([o.url as string]);
-        } catch (e) {
-          if (!(e instanceof JwtIssuerError)) throw e;
-          problems.add(
-            `${at}.url`,
-            'must be an absolute http(s) URL without credentials, query or fragment',
-          );
-        }
-        const r = tokenRequest(o, at, problems);
-        if (match && r) destinations.push({ match, request: r });
-      });
-    }
-  }
-  if (problems.list.length > before || !request) return undefined;
+  const v = read.complete();
+  if (!v) return undefined;
   return {
     issuer,
     tokenEndpoint,
-    clientId: clientId as string,
-    clientSecret: secret as string | undefined,
+    clientId: v.clientId,
+    clientSecret: v.clientSecret,
     clientAuth,
-    timeoutMs,
-    allowHttp,
-    request,
-    destinations,
+    timeoutMs: v.timeout * 1000,
+    allowHttp: v.allowHttp,
+    request: tokenRequest(v),
+    destinations: v.destinations,
   };
 }
