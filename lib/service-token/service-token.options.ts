@@ -196,6 +196,12 @@ function trustedIssuer(
       `[${i}].${discovery ? 'issuer' : 'jwksUri'} must not hold a user or password (fetch refuses such URLs)`,
     );
   }
+  if (discovery && (uri.search !== '' || uri.hash !== '')) {
+    // OpenID Connect Discovery 1.0 §3: an issuer has no query or fragment; its discovery URL could not be built.
+    return refuse(
+      `[${i}] has no jwksUri, so its issuer must have no query or fragment (its JWKS is found by OpenID Connect discovery under it)`,
+    );
+  }
   if (uri.protocol === 'http:' && !isLoopback(uri) && !t.allowHttp) {
     // Whoever sits on the path can swap the keys, and then forge any token of this issuer.
     const why = `[${i}].${discovery ? 'issuer (discovery URL)' : 'jwksUri'} of '${loggableIssuer(t.issuer)}' is plain http to ${uri.hostname}: anyone on the network path can replace its keys and forge its tokens. Use https, or set "allowHttp": true on this entry when the path is protected otherwise (e.g. a service mesh with mTLS)`;

@@ -221,6 +221,32 @@ describe('service.oauth2 and oauth2 trusted issuers: options and environment', (
     }
   });
 
+  it('an issuer found by discovery has no query (OpenID Connect Discovery 1.0 §3): a start-up error, for the client and for a trusted issuer without jwksUri', async () => {
+    const client = { clientId: 'orders', clientSecret: 'hunter2' };
+    const url = 'https://idp.test/realms/x?tenant=a';
+    const message = await problemsOf(
+      resolve({ service: { ...base, oauth2: { ...client, issuer: url } } }),
+    );
+    expect(message).toContain(
+      'service.oauth2.issuer (JWT_ISSUER_SERVICE_OAUTH2_ISSUER): must have no query or fragment (the token endpoint is found by OpenID Connect discovery under it)',
+    );
+    const trusted = await problemsOf(
+      resolve({ service: { ...base, trustedIssuers: [{ issuer: url }] } }),
+    );
+    expect(trusted).toContain(
+      '[0] has no jwksUri, so its issuer must have no query or fragment (its JWKS is found by OpenID Connect discovery under it)',
+    );
+    // With a jwksUri the issuer is only compared, never fetched: a query in it is the issuer's business.
+    await expect(
+      resolve({
+        service: {
+          ...base,
+          trustedIssuers: [{ issuer: url, jwksUri: 'https://idp.test/jwks' }],
+        },
+      }),
+    ).resolves.toBeDefined();
+  });
+
   it('without signing options: client_secret_basic alone is a complete section; private_key_jwt needs the key', async () => {
     const lean = await resolve(
       {},

@@ -128,6 +128,14 @@ export function normalizeOAuth2Client(
     );
   } else if (given.issuer !== undefined) {
     issuer = credentialUrl(given.issuer, 'issuer', values.allowHttp, problems);
+    if (issuer !== undefined && /[?#]/.test(issuer)) {
+      // OpenID Connect Discovery 1.0 §3: an issuer has no query or fragment; its discovery URL could not be built.
+      problems.add(
+        `${P}.issuer`,
+        'must have no query or fragment (the token endpoint is found by OpenID Connect discovery under it)',
+      );
+      issuer = undefined;
+    }
   } else {
     tokenEndpoint = credentialUrl(
       given.tokenEndpoint,
