@@ -43,8 +43,3 @@ export const {
     }),
   )
   .build();
-
-/** Token of the validated, normalized options (internal). */
-export const JWT_ISSUER_RESOLVED_OPTIONS = Symbol(
-  'JWT_ISSUER_RESOLVED_OPTIONS',
-);

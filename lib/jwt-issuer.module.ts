@@ -6,9 +6,9 @@ import {
   ConfigurableModuleClass,
   JWT_ISSUER_MODULE_OPTIONS,
   JWT_ISSUER_REQUIRED,
-  JWT_ISSUER_RESOLVED_OPTIONS,
   OPTIONS_TYPE,
 } from './jwt-issuer.module-definition.js';
+import { JWT_ISSUER_RESOLVED_OPTIONS } from './config/resolved-options.token.js';
 import {
   JWT_ISSUER_CAPABILITIES,
   type JwtIssuerRequirement,

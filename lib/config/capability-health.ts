@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import type { JwtIssuerHealthPart } from '../common/health.js';
-import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
+import { JWT_ISSUER_RESOLVED_OPTIONS } from './resolved-options.token.js';
 import type {
   JwtIssuerCapability,
   ResolvedSections,

@@ -1,6 +1,6 @@
 import type { InjectionToken, Provider } from '@nestjs/common';
 import { notConfigured } from '../common/not-configured.js';
-import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
+import { JWT_ISSUER_RESOLVED_OPTIONS } from './resolved-options.token.js';
 import {
   type ResolvedSections,
   resolvedSection,

@@ -6,9 +6,11 @@ import {
   type ResolvedSections,
   resolvedSection,
 } from '../config/capability.interface.js';
-import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
-import { ServiceTokenVerifier } from '../service-token/verifying/service-token.verifier.js';
-import type { ResolvedServiceTokenSection } from '../service-token/interfaces/service-token-options.interface.js';
+import { JWT_ISSUER_RESOLVED_OPTIONS } from '../config/resolved-options.token.js';
+import {
+  SERVICE_TOKEN_VERIFIER_PORT,
+  type ServiceTokenVerifierPort,
+} from '../common/service-token-verifier.port.js';
 import { NatsCalloutResponder } from './callout/nats-callout.responder.js';
 import type { ResolvedNatsSection } from './interfaces/nats-options.interface.js';
 import { NatsUserJwtService } from './nats-user-jwt.service.js';
@@ -48,7 +50,7 @@ export const NATS_PROVIDERS: Provider[] = [
       ModuleRef,
       DiscoveryService,
       MetadataScanner,
-      ServiceTokenVerifier,
+      { token: SERVICE_TOKEN_VERIFIER_PORT, optional: true },
       JwtIssuerTelemetry,
     ],
     useFactory: (
@@ -56,7 +58,7 @@ export const NATS_PROVIDERS: Provider[] = [
       moduleRef: ModuleRef,
       discovery: DiscoveryService,
       scanner: MetadataScanner,
-      verifier: ServiceTokenVerifier,
+      verifier: ServiceTokenVerifierPort | null | undefined,
       telemetry: JwtIssuerTelemetry,
     ) => {
       const callout = resolvedSection<ResolvedNatsSection>(
@@ -70,18 +72,14 @@ export const NATS_PROVIDERS: Provider[] = [
           ['options'],
         );
       }
-      const service = resolvedSection<ResolvedServiceTokenSection>(
-        resolved,
-        'service',
-      );
       return new NatsCalloutResponder(callout, {
         moduleRef,
         discovery,
         scanner,
         telemetry,
-        // Only a section that verifies gives a usable verifier (otherwise it is the not-configured instance, whose methods throw NOT_CONFIGURED).
-        verifier: service !== undefined ? verifier : undefined,
-        verifierAudience: service?.expectedAudience,
+        // Only a 'service' section that verifies gives a verifier (the service-token capability provides null otherwise).
+        verifier: verifier ?? undefined,
+        verifierAudience: verifier?.expectedAudience,
       });
     },
   },

@@ -10,7 +10,11 @@ import {
   type ResolvedSections,
   resolvedSection,
 } from '../config/capability.interface.js';
-import { JWT_ISSUER_RESOLVED_OPTIONS } from '../jwt-issuer.module-definition.js';
+import { JWT_ISSUER_RESOLVED_OPTIONS } from '../config/resolved-options.token.js';
+import {
+  SERVICE_TOKEN_VERIFIER_PORT,
+  type ServiceTokenVerifierPort,
+} from '../common/service-token-verifier.port.js';
 import { ServiceTokenHandshake } from './verifying/service-token-handshake.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { ResolvedOAuth2Client } from './outgoing/oauth2/oauth2-client.interface.js';
@@ -111,6 +115,26 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
     [ServiceTokenService, JwtIssuerTelemetry],
     ['remoteSources'],
   ),
+  {
+    // The verifier as other capabilities see it (the NATS callout): only a configured section gives a usable one.
+    provide: SERVICE_TOKEN_VERIFIER_PORT,
+    inject: [JWT_ISSUER_RESOLVED_OPTIONS, ServiceTokenVerifier],
+    useFactory: (
+      resolved: ResolvedSections,
+      verifier: ServiceTokenVerifier,
+    ): ServiceTokenVerifierPort | null => {
+      const s = resolvedSection<ResolvedServiceTokenSection>(
+        resolved,
+        'service',
+      );
+      return s === undefined
+        ? null
+        : {
+            verify: (token) => verifier.verify(token),
+            expectedAudience: s.expectedAudience,
+          };
+    },
+  },
   {
     // Always real (the defaults without a section): a guard refuses calls without a token even then.
     provide: ServiceTokenRefusalLog,

@@ -5,7 +5,7 @@ import {
   resolvedSection,
 } from '../../config/capability.interface.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
-import { JWT_ISSUER_RESOLVED_OPTIONS } from '../../jwt-issuer.module-definition.js';
+import { JWT_ISSUER_RESOLVED_OPTIONS } from '../../config/resolved-options.token.js';
 import {
   type ResolvedServiceTokenSection,
   SERVICE_TOKEN_DEFAULTS,
