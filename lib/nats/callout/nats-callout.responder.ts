@@ -3,13 +3,7 @@ import {
   type BeforeApplicationShutdown,
   Logger,
   type OnApplicationBootstrap,
-  type Type,
 } from '@nestjs/common';
-import type {
-  DiscoveryService,
-  MetadataScanner,
-  ModuleRef,
-} from '@nestjs/core';
 import type {
   Msg,
   NatsConnection,
@@ -23,29 +17,22 @@ import {
   ATTR,
   counterIn,
   JWT_ISSUER_INSTRUMENTS,
-  type JwtIssuerTelemetry,
 } from '../../common/telemetry.js';
-import {
-  type ConfigProblem,
-  JwtIssuerConfigError,
-  JwtIssuerError,
-  JwtIssuerErrorCode,
-} from '../../errors.js';
+import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
+import type {
+  CalloutDecide,
+  CalloutResponderHost,
+  NatsCalloutConnectionState,
+} from '../interfaces/nats-callout-responder.interface.js';
 import type {
   NatsAuthDecision,
-  NatsAuthorizer,
   NatsAuthRequest,
   NatsCalloutStats,
 } from '../interfaces/nats-callout.interface.js';
 import { signUserJwt } from '../issue-user-jwt.js';
 import { base32Encode } from '../nkey.js';
 import { NkeyJwtSigner } from '../nkey-jwt.js';
-import {
-  type CalloutTokenVerifier,
-  NATS_AUTH_CALLOUT_METADATA,
-  PasswordCalloutAuthorizer,
-  ServiceTokenCalloutAuthorizer,
-} from './callout-authorizers.js';
+import { CalloutAuthorizerExplorer } from './callout-authorizer.explorer.js';
 import {
   isRequestProblem,
   parseAuthRequest,
@@ -66,27 +53,9 @@ function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
   );
 }
 
-type Decide = (
-  request: NatsAuthRequest,
-  signal: AbortSignal,
-) => NatsAuthDecision | PromiseLike<NatsAuthDecision>;
-
 interface Pending {
   msg: Msg;
   receivedAt: number;
-}
-
-/** What the responder needs from Nest to find the application's authorizer (internal). */
-export interface CalloutResponderHost {
-  moduleRef?: ModuleRef;
-  discovery?: DiscoveryService;
-  scanner?: MetadataScanner;
-  /** The `service` section's verifier, when that section verifies tokens. */
-  verifier?: CalloutTokenVerifier;
-  /** The `service` section's `expectedAudience` (checked by `verifier`), when set. */
-  verifierAudience?: readonly string[];
-  /** Where the outcomes are counted (the module's OpenTelemetry instruments). */
-  telemetry?: JwtIssuerTelemetry;
 }
 
 /** The outcomes of {@link NatsCalloutStats} that are also an OpenTelemetry series, with their attribute value. */
@@ -98,21 +67,6 @@ const CALLOUT_OUTCOMES = {
   shed: 'shed',
   overloaded: 'overloaded',
 } as const;
-
-/** Where the responder is in its connection's life (for the health report). */
-export type NatsCalloutConnectionState =
-  'connecting' | 'connected' | 'reconnecting' | 'stopped';
-
-/** Throws the start-up error of a responder without a usable authorizer. */
-function problem(message: string): never {
-  throw new JwtIssuerConfigError([
-    {
-      path: 'nats.callout.authorizer',
-      env: 'JWT_ISSUER_NATS_CALLOUT_AUTHORIZER',
-      message,
-    },
-  ]);
-}
 
 const ACCOUNT_NAME = /^[A-Za-z0-9_$-][A-Za-z0-9_$.-]{0,127}$/;
 
@@ -142,7 +96,8 @@ export class NatsCalloutResponder
     windowMs: 60_000,
     subject: 'dropped or denied auth requests',
   });
-  private decide: Decide | undefined;
+  private readonly explorer: CalloutAuthorizerExplorer;
+  private decide: CalloutDecide | undefined;
   private connection: NatsConnection | undefined;
   private subscription: Subscription | undefined;
   private stopping = false;
@@ -159,7 +114,7 @@ export class NatsCalloutResponder
   /** @internal Created by `JwtIssuerModule` from the validated `nats.callout` section. */
   constructor(
     readonly options: ResolvedNatsCalloutOptions,
-    private readonly host: CalloutResponderHost = {},
+    host: CalloutResponderHost = {},
   ) {
     // The outcome counters are the OpenTelemetry series themselves (read when a meter provider collects).
     const counters: Record<string, number> = { received: 0, inFlight: 0 };
@@ -180,6 +135,7 @@ export class NatsCalloutResponder
       });
     }
     this.counters = counters as unknown as NatsCalloutStats;
+    this.explorer = new CalloutAuthorizerExplorer(options, host);
     this.responseSigner = new NkeyJwtSigner(options.responseSigner);
     this.seen = new LRUCache({
       max: Math.max(1000, options.maxPending * 2),
@@ -211,7 +167,7 @@ export class NatsCalloutResponder
 
   /** @internal Finds the authorizer (at bootstrap; the benchmark calls it to use {@link answer} without NATS). */
   async prepare(): Promise<void> {
-    this.decide ??= await this.findAuthorizer();
+    this.decide ??= await this.explorer.resolve();
   }
 
   /** @internal Finds the authorizer, connects and subscribes (in the background: the app starts even if NATS is down). */
@@ -641,110 +597,5 @@ export class NatsCalloutResponder
     return this.responseSigner.signJsonToBytes(
       `{"aud":${JSON.stringify(request.server.id)},"exp":${Math.max(request.expiresAt, iat + 1)},"iat":${iat},"iss":"${this.options.responseSigner.publicKey}","jti":"${this.jtiPrefix}${(this.jtiCounter++).toString(36).toUpperCase()}","nats":${nats},"sub":"${request.userNkey}"}`,
     );
-  }
-
-  private async findAuthorizer(): Promise<Decide> {
-    const o = this.options;
-    const a = o.authorizer;
-    if (a === 'service-token') {
-      const problems: ConfigProblem[] = [];
-      if (!this.host.verifier) {
-        problems.push({
-          path: 'nats.callout.authorizer',
-          env: 'JWT_ISSUER_NATS_CALLOUT_AUTHORIZER',
-          message:
-            "'service-token' verifies tokens with the 'service' section: configure it to verify (JWT_ISSUER_SERVICE_TRUSTED_ISSUERS, or issue and accept own tokens)",
-        });
-      }
-      if (
-        o.audience === undefined &&
-        (this.host.verifierAudience?.length ?? 0) === 0
-      ) {
-        problems.push({
-          path: 'nats.callout.audience',
-          env: 'JWT_ISSUER_NATS_CALLOUT_AUDIENCE',
-          message:
-            "is required by the 'service-token' authorizer, so that a token minted for another service cannot open a NATS connection: set the audience NATS clients' tokens carry (or JWT_ISSUER_SERVICE_EXPECTED_AUDIENCE)",
-        });
-      }
-      if (problems.length > 0) throw new JwtIssuerConfigError(problems);
-      const auth = new ServiceTokenCalloutAuthorizer(this.host.verifier!, {
-        tagClaims: o.tagClaims,
-        permissions: o.permissions,
-        emptyAllow: o.emptyAllow,
-        maxExpiresIn: o.maxExpiresIn,
-        audience: o.audience,
-      });
-      return (r) => auth.authorize(r);
-    }
-    if (a === 'password') {
-      const auth = new PasswordCalloutAuthorizer(o.users!, {
-        permissions: o.permissions,
-        emptyAllow: o.emptyAllow,
-      });
-      return (r) => auth.authorize(r);
-    }
-    if (typeof a === 'function') {
-      const cls = a as Type<NatsAuthorizer>;
-      let instance: NatsAuthorizer | undefined;
-      try {
-        instance = this.host.moduleRef?.get(cls, { strict: false });
-      } catch {
-        instance = undefined;
-      }
-      instance ??= this.host.moduleRef
-        ? await this.host.moduleRef.create(cls)
-        : new cls();
-      if (typeof instance.authorize !== 'function')
-        problem(`${cls.name} has no authorize(request, signal) method`);
-      return (r, s) => instance.authorize(r, s);
-    }
-    const found: { instance: object; method: string; owner: string }[] = [];
-    const { discovery, scanner } = this.host;
-    if (discovery && scanner) {
-      for (const wrapper of [
-        ...discovery.getProviders(),
-        ...discovery.getControllers(),
-      ]) {
-        const instance = wrapper.instance as
-          Record<string, unknown> | undefined;
-        if (
-          !instance ||
-          typeof instance !== 'object' ||
-          !wrapper.isDependencyTreeStatic()
-        )
-          continue;
-        const proto = Object.getPrototypeOf(instance) as object | null;
-        for (const method of scanner.getAllMethodNames(proto)) {
-          const fn = instance[method];
-          if (
-            typeof fn === 'function' &&
-            Reflect.getMetadata?.(NATS_AUTH_CALLOUT_METADATA, fn) === true
-          ) {
-            found.push({
-              instance,
-              method,
-              owner: instance.constructor?.name ?? '?',
-            });
-          }
-        }
-      }
-    }
-    if (found.length === 0) {
-      problem(
-        "no authorizer: set 'service-token' or 'password', name an authorizer class, or mark a provider's method with @NatsAuthCallout()",
-      );
-    }
-    if (found.length > 1) {
-      problem(
-        `several methods are marked @NatsAuthCallout() (${found.map((f) => `${f.owner}.${f.method}`).join(', ')}): keep one`,
-      );
-    }
-    const { instance, method } = found[0];
-    const fn = (instance as Record<string, (...args: unknown[]) => unknown>)[
-      method
-    ].bind(instance);
-    return (r, s) =>
-      fn(r, s) as NatsAuthDecision | PromiseLike<NatsAuthDecision>;
   }
 }

@@ -1,0 +1,34 @@
+import type {
+  DiscoveryService,
+  MetadataScanner,
+  ModuleRef,
+} from '@nestjs/core';
+import type { JwtIssuerTelemetry } from '../../common/telemetry.js';
+import type { CalloutTokenVerifier } from '../callout/callout-authorizers.js';
+import type {
+  NatsAuthDecision,
+  NatsAuthRequest,
+} from './nats-callout.interface.js';
+
+/** Where the responder is in its connection's life (for the health report). */
+export type NatsCalloutConnectionState =
+  'connecting' | 'connected' | 'reconnecting' | 'stopped';
+
+/** What the responder needs from Nest to find the application's authorizer (internal). */
+export interface CalloutResponderHost {
+  moduleRef?: ModuleRef;
+  discovery?: DiscoveryService;
+  scanner?: MetadataScanner;
+  /** The `service` section's verifier, when that section verifies tokens. */
+  verifier?: CalloutTokenVerifier;
+  /** The `service` section's `expectedAudience` (checked by `verifier`), when set. */
+  verifierAudience?: readonly string[];
+  /** Where the outcomes are counted (the module's OpenTelemetry instruments). */
+  telemetry?: JwtIssuerTelemetry;
+}
+
+/** The application's decision for one request, whichever authorizer makes it (internal). */
+export type CalloutDecide = (
+  request: NatsAuthRequest,
+  signal: AbortSignal,
+) => NatsAuthDecision | PromiseLike<NatsAuthDecision>;
