@@ -4,11 +4,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import type {
-  Msg,
-  NatsConnection,
-  Subscription,
-} from '@nats-io/transport-node';
+import type { Msg } from '@nats-io/transport-node';
 import { LRUCache } from 'lru-cache';
 import { isPlainObject } from '../../common/is-plain-object.js';
 import { RateLimitedLog } from '../../common/rate-limited-log.js';
@@ -33,6 +29,7 @@ import { signUserJwt } from '../issue-user-jwt.js';
 import { base32Encode } from '../nkey.js';
 import { NkeyJwtSigner } from '../nkey-jwt.js';
 import { CalloutAuthorizerExplorer } from './callout-authorizer.explorer.js';
+import { CalloutConnection } from './callout-connection.js';
 import {
   isRequestProblem,
   parseAuthRequest,
@@ -40,10 +37,10 @@ import {
 } from './callout-request.js';
 import type { ResolvedNatsCalloutOptions } from './callout.options.js';
 
-/** The subject nats-server publishes authorization requests on. */
-export const AUTH_CALLOUT_SUBJECT = '$SYS.REQ.USER.AUTH';
-/** The NATS client package the responder loads (an optional peer dependency). */
-export const NATS_CLIENT_PACKAGE = '@nats-io/transport-node';
+export {
+  AUTH_CALLOUT_SUBJECT,
+  NATS_CLIENT_PACKAGE,
+} from './callout-connection.js';
 
 function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
   return (
@@ -86,8 +83,6 @@ export class NatsCalloutResponder
 {
   private readonly logger = new Logger('NatsAuthCallout');
   private readonly counters: NatsCalloutStats;
-  private state: NatsCalloutConnectionState = 'connecting';
-  private stateSince = Date.now();
   private readonly queue: Pending[] = [];
   private readonly responseSigner: NkeyJwtSigner;
   private readonly seen: LRUCache<string, true>;
@@ -98,13 +93,7 @@ export class NatsCalloutResponder
   });
   private readonly explorer: CalloutAuthorizerExplorer;
   private decide: CalloutDecide | undefined;
-  private connection: NatsConnection | undefined;
-  private subscription: Subscription | undefined;
-  private stopping = false;
-  private readyResolve!: () => void;
-  private readonly readyPromise = new Promise<void>(
-    (r) => (this.readyResolve = r),
-  );
+  private readonly connection: CalloutConnection;
   private xkeyWarned = false;
   // Response ids: a random prefix per process and a counter (unique without a random draw per response).
   private readonly jtiPrefix = base32Encode(randomBytes(15));
@@ -136,6 +125,9 @@ export class NatsCalloutResponder
     }
     this.counters = counters as unknown as NatsCalloutStats;
     this.explorer = new CalloutAuthorizerExplorer(options, host);
+    this.connection = new CalloutConnection(options, this.logger, (msg) =>
+      this.onMessage(msg),
+    );
     this.responseSigner = new NkeyJwtSigner(options.responseSigner);
     this.seen = new LRUCache({
       max: Math.max(1000, options.maxPending * 2),
@@ -150,19 +142,12 @@ export class NatsCalloutResponder
 
   /** The connection's state and since when (epoch ms), for the health report. */
   connectionState(): { state: NatsCalloutConnectionState; since: number } {
-    return { state: this.state, since: this.stateSince };
-  }
-
-  private setState(state: NatsCalloutConnectionState): void {
-    if (state !== this.state) {
-      this.state = state;
-      this.stateSince = Date.now();
-    }
+    return this.connection.current();
   }
 
   /** Resolves once the responder is subscribed (the first connection may take a while). */
   ready(): Promise<void> {
-    return this.readyPromise;
+    return this.connection.ready();
   }
 
   /** @internal Finds the authorizer (at bootstrap; the benchmark calls it to use {@link answer} without NATS). */
@@ -173,105 +158,13 @@ export class NatsCalloutResponder
   /** @internal Finds the authorizer, connects and subscribes (in the background: the app starts even if NATS is down). */
   async onApplicationBootstrap(): Promise<void> {
     await this.prepare();
-    let transport: typeof import('@nats-io/transport-node');
-    try {
-      transport = (await import(
-        NATS_CLIENT_PACKAGE
-      )) as typeof import('@nats-io/transport-node');
-    } catch (cause) {
-      throw new JwtIssuerError(
-        JwtIssuerErrorCode.CONFIG_INVALID,
-        `nats.callout needs the '${NATS_CLIENT_PACKAGE}' package (an optional peer dependency): npm install ${NATS_CLIENT_PACKAGE}`,
-        { cause },
-      );
-    }
-    const o = this.options;
-    this.logger.log(
-      `NATS auth callout (${o.mode} mode, xkey ${o.xkey ? `on, ${o.xkey.publicKey}` : 'off'}): connecting to ${o.servers.join(', ')}; requests for ${o.requestSubject} answered in queue '${o.queue}', signed by ${o.responseSigner.publicKey}`,
-    );
-    void this.connectLoop(transport);
-  }
-
-  private async connectLoop(
-    transport: typeof import('@nats-io/transport-node'),
-  ): Promise<void> {
-    const o = this.options;
-    const c = o.connection;
-    for (let attempt = 0; !this.stopping; attempt++) {
-      try {
-        // The first connection is retried here (not by the client), so a stop ends the loop at once; once connected,
-        // the client reconnects forever by itself.
-        const nc = await transport.connect({
-          servers: o.servers,
-          name: c.name,
-          ...(c.user !== undefined ? { user: c.user, pass: c.pass } : {}),
-          ...(c.token !== undefined ? { token: c.token } : {}),
-          ...(c.creds !== undefined
-            ? {
-                authenticator: transport.credsAuthenticator(
-                  new TextEncoder().encode(c.creds),
-                ),
-              }
-            : {}),
-          maxReconnectAttempts: -1,
-          reconnectTimeWait: 500,
-          noEcho: true,
-        });
-        if (this.stopping) {
-          await nc.close();
-          return;
-        }
-        this.connection = nc;
-        this.subscription = nc.subscribe(AUTH_CALLOUT_SUBJECT, {
-          queue: o.queue,
-          callback: (err, msg) => {
-            if (!err) this.onMessage(msg);
-          },
-        });
-        await nc.flush();
-        this.logger.log(
-          `NATS auth callout: responding on ${AUTH_CALLOUT_SUBJECT} at ${nc.getServer()}`,
-        );
-        this.setState('connected');
-        this.readyResolve();
-        void this.watch(nc);
-        return;
-      } catch (e) {
-        // Client errors never carry the credentials. The first failure and then one in 60 are logged.
-        if (attempt % 60 === 0) {
-          this.logger.error(
-            `NATS auth callout: cannot connect to ${o.servers.join(', ')} (${(e as Error).message}); retrying every second`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 1000).unref());
-      }
-    }
-  }
-
-  private async watch(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
-      if (s.type === 'disconnect') {
-        if (!this.stopping) this.setState('reconnecting');
-        this.logger.warn(
-          `NATS auth callout: disconnected from ${s.server}; reconnecting`,
-        );
-      } else if (s.type === 'reconnect') {
-        this.setState('connected');
-        this.logger.log(`NATS auth callout: reconnected to ${s.server}`);
-      } else if (s.type === 'error')
-        this.logger.warn(`NATS auth callout: ${s.error.message}`);
-    }
+    await this.connection.start();
   }
 
   /** @internal Stops taking requests, lets those in flight finish (bounded by their deadline) and drains. */
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    this.setState('stopped');
     this.refusals.close();
-    const nc = this.connection;
-    if (!nc || nc.isClosed()) return;
-    try {
-      await this.subscription?.drain();
+    await this.connection.stop(async () => {
       const until = Date.now() + this.options.deadlineMs;
       while (
         (this.counters.inFlight > 0 || this.queue.length > 0) &&
@@ -279,10 +172,7 @@ export class NatsCalloutResponder
       ) {
         await new Promise((r) => setTimeout(r, 10));
       }
-      await nc.drain();
-    } catch {
-      await nc.close().catch(() => undefined);
-    }
+    });
   }
 
   private onMessage(msg: Msg): void {

@@ -1,3 +1,4 @@
+import type { LoggerService } from '@nestjs/common';
 import type {
   DiscoveryService,
   MetadataScanner,
@@ -32,3 +33,6 @@ export type CalloutDecide = (
   request: NatsAuthRequest,
   signal: AbortSignal,
 ) => NatsAuthDecision | PromiseLike<NatsAuthDecision>;
+
+/** Where the responder's parts write their lines (Nest's `Logger` with the `NatsAuthCallout` context). */
+export type CalloutLogger = Pick<LoggerService, 'log' | 'warn' | 'error'>;
