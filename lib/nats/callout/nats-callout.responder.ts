@@ -18,6 +18,7 @@ import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
 import type {
   CalloutDecide,
   CalloutResponderHost,
+  CalloutSinks,
   NatsCalloutConnectionState,
 } from '../interfaces/nats-callout-responder.interface.js';
 import type {
@@ -30,6 +31,7 @@ import { base32Encode } from '../nkey.js';
 import { NkeyJwtSigner } from '../nkey-jwt.js';
 import { CalloutAuthorizerExplorer } from './callout-authorizer.explorer.js';
 import { CalloutConnection } from './callout-connection.js';
+import { CalloutQueue, DeadlineSignals } from './callout-queue.js';
 import {
   isRequestProblem,
   parseAuthRequest,
@@ -48,11 +50,6 @@ function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
     v !== null &&
     typeof (v as { then?: unknown }).then === 'function'
   );
-}
-
-interface Pending {
-  msg: Msg;
-  receivedAt: number;
 }
 
 /** The outcomes of {@link NatsCalloutStats} that are also an OpenTelemetry series, with their attribute value. */
@@ -83,7 +80,6 @@ export class NatsCalloutResponder
 {
   private readonly logger = new Logger('NatsAuthCallout');
   private readonly counters: NatsCalloutStats;
-  private readonly queue: Pending[] = [];
   private readonly responseSigner: NkeyJwtSigner;
   private readonly seen: LRUCache<string, true>;
   private readonly refusals = new RateLimitedLog((l) => this.logger.warn(l), {
@@ -91,14 +87,16 @@ export class NatsCalloutResponder
     windowMs: 60_000,
     subject: 'dropped or denied auth requests',
   });
+  private readonly sinks: CalloutSinks;
   private readonly explorer: CalloutAuthorizerExplorer;
   private decide: CalloutDecide | undefined;
   private readonly connection: CalloutConnection;
+  private readonly queue: CalloutQueue<Msg>;
   private xkeyWarned = false;
   // Response ids: a random prefix per process and a counter (unique without a random draw per response).
   private readonly jtiPrefix = base32Encode(randomBytes(15));
   private jtiCounter = 0;
-  private readonly deadlines = new Map<number, AbortController>();
+  private readonly deadlines = new DeadlineSignals();
 
   /** @internal Created by `JwtIssuerModule` from the validated `nats.callout` section. */
   constructor(
@@ -124,10 +122,19 @@ export class NatsCalloutResponder
       });
     }
     this.counters = counters as unknown as NatsCalloutStats;
+    this.sinks = {
+      counters: this.counters,
+      logger: this.logger,
+      refusals: this.refusals,
+    };
     this.explorer = new CalloutAuthorizerExplorer(options, host);
-    this.connection = new CalloutConnection(options, this.logger, (msg) =>
-      this.onMessage(msg),
+    this.queue = new CalloutQueue(options, this.sinks, (msg, receivedAt) =>
+      this.handle(msg, receivedAt),
     );
+    this.connection = new CalloutConnection(options, this.logger, (msg) => {
+      this.counters.received++;
+      this.queue.push(msg, Date.now());
+    });
     this.responseSigner = new NkeyJwtSigner(options.responseSigner);
     this.seen = new LRUCache({
       max: Math.max(1000, options.maxPending * 2),
@@ -164,73 +171,18 @@ export class NatsCalloutResponder
   /** @internal Stops taking requests, lets those in flight finish (bounded by their deadline) and drains. */
   async beforeApplicationShutdown(): Promise<void> {
     this.refusals.close();
-    await this.connection.stop(async () => {
-      const until = Date.now() + this.options.deadlineMs;
-      while (
-        (this.counters.inFlight > 0 || this.queue.length > 0) &&
-        Date.now() < until
-      ) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    });
-  }
-
-  private onMessage(msg: Msg): void {
-    this.counters.received++;
-    const now = Date.now();
-    if (this.queue.length >= this.options.maxPending) {
-      // Shed what is already past its deadline first; only then refuse the newcomer.
-      this.shedExpired(now);
-      if (this.queue.length >= this.options.maxPending) {
-        this.counters.overloaded++;
-        if (this.refusals.admit('overloaded')) {
-          this.logger.warn(
-            `NATS auth callout: ${this.queue.length} requests waiting; request dropped`,
-          );
-        }
-        return;
-      }
-    }
-    this.queue.push({ msg, receivedAt: now });
-    this.pump();
-  }
-
-  private shedExpired(now: number): void {
-    const before = this.queue.length;
-    const kept = this.queue.filter(
-      (p) => now - p.receivedAt < this.options.deadlineMs,
+    await this.connection.stop(() =>
+      this.queue.settled(Date.now() + this.options.deadlineMs),
     );
-    this.queue.length = 0;
-    this.queue.push(...kept);
-    this.counters.shed += before - kept.length;
   }
 
-  private pump(): void {
-    while (
-      this.counters.inFlight < this.options.maxConcurrency &&
-      this.queue.length > 0
-    ) {
-      const item = this.queue.shift()!;
-      if (Date.now() - item.receivedAt >= this.options.deadlineMs) {
-        this.counters.shed++;
-        continue;
-      }
-      this.counters.inFlight++;
-      void this.process(item).finally(() => {
-        this.counters.inFlight--;
-        this.pump();
-      });
-    }
-  }
-
-  /** Handles one request (never throws). Exposed for the benchmark and tests through {@link answer}. */
-  private async process(item: Pending): Promise<void> {
-    const { msg } = item;
+  /** Answers one request taken from the queue (never throws). */
+  private async handle(msg: Msg, receivedAt: number): Promise<void> {
     try {
       const reply = await this.answer(
         msg.data,
         msg.headers?.get(SERVER_XKEY_HEADER) || undefined,
-        item.receivedAt,
+        receivedAt,
         !!msg.reply,
       );
       if (reply) msg.respond(reply);
@@ -303,7 +255,7 @@ export class NatsCalloutResponder
       receivedAt + o.deadlineMs,
       (parsed.expiresAt + 1) * 1000 - 100,
     );
-    const signal = this.deadlineSignal(deadline);
+    const signal = this.deadlines.at(deadline);
     let decided: NatsAuthDecision | PromiseLike<NatsAuthDecision>;
     try {
       decided = this.decide!(parsed, signal);
@@ -387,29 +339,6 @@ export class NatsCalloutResponder
     return o.xkey && parsed.encrypted
       ? o.xkey.seal(bytes, parsed.server.xkey!)
       : bytes;
-  }
-
-  /**
-   * A signal that aborts at `deadline` or up to 20 ms after it: requests whose deadlines fall in the same 20 ms share
-   * one controller and one timer (a burst does not pay for an AbortController and a timer each). The exact deadline
-   * is checked again after the decision.
-   */
-  private deadlineSignal(deadline: number): AbortSignal {
-    const slot = Math.ceil(deadline / 20) * 20;
-    let controller = this.deadlines.get(slot);
-    if (!controller) {
-      const c = new AbortController();
-      controller = c;
-      this.deadlines.set(slot, c);
-      setTimeout(
-        () => {
-          this.deadlines.delete(slot);
-          c.abort();
-        },
-        Math.max(0, slot - Date.now()),
-      ).unref();
-    }
-    return controller.signal;
   }
 
   /** Client id, host and name (never the user field: it holds the raw token with token auth). */

@@ -9,6 +9,7 @@ import type { CalloutTokenVerifier } from '../callout/callout-authorizers.js';
 import type {
   NatsAuthDecision,
   NatsAuthRequest,
+  NatsCalloutStats,
 } from './nats-callout.interface.js';
 
 /** Where the responder is in its connection's life (for the health report). */
@@ -36,3 +37,14 @@ export type CalloutDecide = (
 
 /** Where the responder's parts write their lines (Nest's `Logger` with the `NatsAuthCallout` context). */
 export type CalloutLogger = Pick<LoggerService, 'log' | 'warn' | 'error'>;
+
+/**
+ * Where the responder's parts report what happened to a request (internal): the counters of
+ * {@link NatsCalloutStats}, changed in place, and the log, whose refusal lines pass `refusals.admit(kind)` first
+ * so that a flood of bad requests cannot flood the log.
+ */
+export interface CalloutSinks {
+  readonly counters: NatsCalloutStats;
+  readonly logger: CalloutLogger;
+  readonly refusals: { admit(kind: string): boolean };
+}
