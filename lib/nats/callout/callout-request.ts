@@ -129,38 +129,66 @@ export function parseAuthRequest(
     );
   }
   const sealed = isSealed(payload);
-  let bytes = payload;
-  if (expect.xkey) {
-    if (!sealed) {
-      return problem(
-        'xkey',
-        'the request is not encrypted but callout.xkey is set: the server has no xkey configured (auth_callout.xkey / the account’s authorization.xkey), or remove callout.xkey',
-      );
-    }
-    if (
-      typeof headerXkey !== 'string' ||
-      (!expect.xkey.knows(headerXkey) &&
-        curvePublicKeyRaw(headerXkey) === undefined)
-    ) {
-      return problem(
-        'xkey',
-        `the ${SERVER_XKEY_HEADER} header is missing or not a public xkey`,
-      );
-    }
-    const opened = expect.xkey.open(payload, headerXkey);
-    if (!opened) {
-      return problem(
-        'xkey',
-        `the request does not open with callout.xkey (public ${expect.xkey.publicKey}): the server is configured with another xkey`,
-      );
-    }
-    bytes = opened;
-  } else if (sealed) {
+  const bytes = unseal(payload, sealed, headerXkey, expect.xkey);
+  if (isRequestProblem(bytes)) return bytes;
+  const jws = decodeJws(bytes);
+  if (isRequestProblem(jws)) return jws;
+  const bad = signatureProblem(bytes, jws);
+  if (bad) return bad;
+  const checked = checkClaims(jws.claims, headerXkey, expect);
+  if (isRequestProblem(checked)) return checked;
+  return authRequest(checked, sealed);
+}
+
+/** The JWT's bytes: the payload opened with the xkey, or as it came when the exchange is not encrypted. */
+function unseal(
+  payload: Uint8Array,
+  sealed: boolean,
+  headerXkey: string | undefined,
+  xkey: XkeyBox | undefined,
+): Uint8Array | RequestProblem {
+  if (!xkey) {
+    return sealed
+      ? problem(
+          'xkey',
+          'the request is encrypted but callout.xkey is not set: give the responder the seed (SX…) of the xkey configured on the server',
+        )
+      : payload;
+  }
+  if (!sealed) {
     return problem(
       'xkey',
-      'the request is encrypted but callout.xkey is not set: give the responder the seed (SX…) of the xkey configured on the server',
+      'the request is not encrypted but callout.xkey is set: the server has no xkey configured (auth_callout.xkey / the account’s authorization.xkey), or remove callout.xkey',
     );
   }
+  if (
+    typeof headerXkey !== 'string' ||
+    (!xkey.knows(headerXkey) && curvePublicKeyRaw(headerXkey) === undefined)
+  ) {
+    return problem(
+      'xkey',
+      `the ${SERVER_XKEY_HEADER} header is missing or not a public xkey`,
+    );
+  }
+  return (
+    xkey.open(payload, headerXkey) ??
+    problem(
+      'xkey',
+      `the request does not open with callout.xkey (public ${xkey.publicKey}): the server is configured with another xkey`,
+    )
+  );
+}
+
+/** A compact JWS with a NATS header, split: its claims (decoded, not yet trusted) and where its signature starts. */
+interface DecodedJws {
+  text: string;
+  /** Index of the second dot: the signing input is `text.slice(0, dot2)`. */
+  dot2: number;
+  claims: Record<string, unknown>;
+}
+
+/** The JWT's form (three base64url segments), its header (one a server writes) and its claims (a JSON object). */
+function decodeJws(bytes: Uint8Array): DecodedJws | RequestProblem {
   const text = Buffer.from(
     bytes.buffer,
     bytes.byteOffset,
@@ -189,6 +217,14 @@ export function parseAuthRequest(
   }
   if (!isPlainObject(claims))
     return problem('invalid', 'the claims are not an object');
+  return { text, dot2, claims };
+}
+
+/** Why the JWS is not signed by the server key its `iss` names, or `undefined` when it is. */
+function signatureProblem(
+  bytes: Uint8Array,
+  { text, dot2, claims }: DecodedJws,
+): RequestProblem | undefined {
   const key = serverKey(claims.iss);
   if (!key) return problem('invalid', 'iss is not a server public nkey (N…)');
   const signature = Buffer.from(text.slice(dot2 + 1), 'base64url');
@@ -198,6 +234,30 @@ export function parseAuthRequest(
   ) {
     return problem('invalid', 'the signature does not verify with iss');
   }
+  return undefined;
+}
+
+/** The signed claims that make an authorization request, checked. */
+interface CheckedClaims {
+  /** `iss`: the server's key, equal to `server_id.id`. */
+  iss: string;
+  nats: Record<string, unknown>;
+  serverId: Record<string, unknown>;
+  userNkey: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+/**
+ * The claims of an authorization request for this responder: `aud`, the NATS type and version, `sub`, `exp` not
+ * passed, `server_id.id` the signer, a user nkey, and the header xkey the signed one.
+ */
+function checkClaims(
+  claims: Record<string, unknown>,
+  headerXkey: string | undefined,
+  expect: RequestExpectations,
+): CheckedClaims | RequestProblem {
   const nats = claims.nats;
   if (!isPlainObject(nats)) return problem('invalid', 'no nats claims');
   if (claims.aud !== AUTH_REQUEST_AUDIENCE)
@@ -212,29 +272,41 @@ export function parseAuthRequest(
     );
   }
   const exp = int(claims.exp);
-  const iat = int(claims.iat) ?? expect.now;
   if (exp === undefined) return problem('invalid', 'no exp');
   if (exp < expect.now)
     return problem('expired', `expired ${expect.now - exp} s ago`);
-  const sid = nats.server_id;
-  if (!isPlainObject(sid) || sid.id !== claims.iss) {
+  const serverId = nats.server_id;
+  if (!isPlainObject(serverId) || serverId.id !== claims.iss) {
     return problem('invalid', 'nats.server_id.id is not iss');
   }
   const userNkey = nats.user_nkey;
   if (typeof userNkey !== 'string' || publicNkeyKind(userNkey) !== 'user') {
     return problem('invalid', 'nats.user_nkey is not a user public nkey (U…)');
   }
-  if (expect.xkey && sid.xkey !== headerXkey) {
+  if (expect.xkey && serverId.xkey !== headerXkey) {
     return problem(
       'invalid',
       `the ${SERVER_XKEY_HEADER} header is not the signed nats.server_id.xkey`,
     );
   }
-  const jti = str(claims.jti) ?? '';
+  return {
+    iss: claims.iss as string,
+    nats,
+    serverId,
+    userNkey,
+    jti: str(claims.jti) ?? '',
+    iat: int(claims.iat) ?? expect.now,
+    exp,
+  };
+}
+
+/** The request camel-cased, every field bounded (strings, lists) or left out when it is not what it should be. */
+function authRequest(c: CheckedClaims, sealed: boolean): NatsAuthRequest {
+  const { nats, serverId: sid } = c;
   const server: NatsAuthServer = {
     name: str(sid.name) ?? '',
     host: str(sid.host) ?? '',
-    id: claims.iss as string,
+    id: c.iss,
     version: str(sid.version) ?? '',
     cluster: str(sid.cluster),
     tags: strList(sid.tags),
@@ -265,34 +337,35 @@ export function parseAuthRequest(
     version: str(co.version),
     protocol: int(co.protocol),
   };
-  let tls: NatsAuthClientTls | undefined;
-  if (isPlainObject(nats.client_tls)) {
-    const t = nats.client_tls;
-    tls = {
-      version: str(t.version),
-      cipher: str(t.cipher),
-      certs: strList(t.certs),
-      verifiedChains: Array.isArray(t.verified_chains)
-        ? t.verified_chains.slice(0, 16).map((c) => strList(c) ?? [])
-        : undefined,
-    };
-  }
   return {
     server,
-    userNkey,
+    userNkey: c.userNkey,
     client,
     connectOptions,
-    tls,
-    requestId: jti,
-    issuedAt: iat,
-    expiresAt: exp,
+    tls: isPlainObject(nats.client_tls)
+      ? clientTls(nats.client_tls)
+      : undefined,
+    requestId: c.jti,
+    issuedAt: c.iat,
+    expiresAt: c.exp,
     encrypted: sealed,
   };
 }
 
-/** Whether {@link parseAuthRequest} returned a problem. */
-export function isRequestProblem(
-  r: NatsAuthRequest | RequestProblem,
+function clientTls(t: Record<string, unknown>): NatsAuthClientTls {
+  return {
+    version: str(t.version),
+    cipher: str(t.cipher),
+    certs: strList(t.certs),
+    verifiedChains: Array.isArray(t.verified_chains)
+      ? t.verified_chains.slice(0, 16).map((c) => strList(c) ?? [])
+      : undefined,
+  };
+}
+
+/** Whether {@link parseAuthRequest} (or one of its steps) returned a problem. */
+export function isRequestProblem<T extends object>(
+  r: T | RequestProblem,
 ): r is RequestProblem {
   return 'kind' in r && 'reason' in r;
 }

@@ -1,93 +1,33 @@
-import { randomBytes } from 'node:crypto';
 import {
   type BeforeApplicationShutdown,
   Logger,
   type OnApplicationBootstrap,
-  type Type,
 } from '@nestjs/common';
-import type {
-  DiscoveryService,
-  MetadataScanner,
-  ModuleRef,
-} from '@nestjs/core';
-import type {
-  Msg,
-  NatsConnection,
-  Subscription,
-} from '@nats-io/transport-node';
-import { LRUCache } from 'lru-cache';
-import { isPlainObject } from '../../common/is-plain-object.js';
+import type { Msg } from '@nats-io/transport-node';
 import { RateLimitedLog } from '../../common/rate-limited-log.js';
-import { nowSeconds } from '../../common/time.js';
 import {
   ATTR,
   counterIn,
   JWT_ISSUER_INSTRUMENTS,
   type JwtIssuerTelemetry,
 } from '../../common/telemetry.js';
-import {
-  type ConfigProblem,
-  JwtIssuerConfigError,
-  JwtIssuerError,
-  JwtIssuerErrorCode,
-} from '../../errors.js';
 import type {
-  NatsAuthDecision,
-  NatsAuthorizer,
-  NatsAuthRequest,
-  NatsCalloutStats,
-} from '../interfaces/nats-callout.interface.js';
-import { signUserJwt } from '../issue-user-jwt.js';
-import { base32Encode } from '../nkey.js';
-import { NkeyJwtSigner } from '../nkey-jwt.js';
-import {
-  type CalloutTokenVerifier,
-  NATS_AUTH_CALLOUT_METADATA,
-  PasswordCalloutAuthorizer,
-  ServiceTokenCalloutAuthorizer,
-} from './callout-authorizers.js';
-import {
-  isRequestProblem,
-  parseAuthRequest,
-  SERVER_XKEY_HEADER,
-} from './callout-request.js';
+  CalloutResponderHost,
+  CalloutSinks,
+  NatsCalloutConnectionState,
+} from '../interfaces/nats-callout-responder.interface.js';
+import type { NatsCalloutStats } from '../interfaces/nats-callout.interface.js';
+import { CalloutAuthorizerExplorer } from './callout-authorizer.explorer.js';
+import { CalloutConnection } from './callout-connection.js';
+import { CalloutProtocol } from './callout-protocol.js';
+import { CalloutQueue, DeadlineSignals } from './callout-queue.js';
+import { SERVER_XKEY_HEADER } from './callout-request.js';
 import type { ResolvedNatsCalloutOptions } from './callout.options.js';
 
-/** The subject nats-server publishes authorization requests on. */
-export const AUTH_CALLOUT_SUBJECT = '$SYS.REQ.USER.AUTH';
-/** The NATS client package the responder loads (an optional peer dependency). */
-export const NATS_CLIENT_PACKAGE = '@nats-io/transport-node';
-
-function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof (v as { then?: unknown }).then === 'function'
-  );
-}
-
-type Decide = (
-  request: NatsAuthRequest,
-  signal: AbortSignal,
-) => NatsAuthDecision | PromiseLike<NatsAuthDecision>;
-
-interface Pending {
-  msg: Msg;
-  receivedAt: number;
-}
-
-/** What the responder needs from Nest to find the application's authorizer (internal). */
-export interface CalloutResponderHost {
-  moduleRef?: ModuleRef;
-  discovery?: DiscoveryService;
-  scanner?: MetadataScanner;
-  /** The `service` section's verifier, when that section verifies tokens. */
-  verifier?: CalloutTokenVerifier;
-  /** The `service` section's `expectedAudience` (checked by `verifier`), when set. */
-  verifierAudience?: readonly string[];
-  /** Where the outcomes are counted (the module's OpenTelemetry instruments). */
-  telemetry?: JwtIssuerTelemetry;
-}
+export {
+  AUTH_CALLOUT_SUBJECT,
+  NATS_CLIENT_PACKAGE,
+} from './callout-connection.js';
 
 /** The outcomes of {@link NatsCalloutStats} that are also an OpenTelemetry series, with their attribute value. */
 const CALLOUT_OUTCOMES = {
@@ -99,22 +39,29 @@ const CALLOUT_OUTCOMES = {
   overloaded: 'overloaded',
 } as const;
 
-/** Where the responder is in its connection's life (for the health report). */
-export type NatsCalloutConnectionState =
-  'connecting' | 'connected' | 'reconnecting' | 'stopped';
-
-/** Throws the start-up error of a responder without a usable authorizer. */
-function problem(message: string): never {
-  throw new JwtIssuerConfigError([
-    {
-      path: 'nats.callout.authorizer',
-      env: 'JWT_ISSUER_NATS_CALLOUT_AUTHORIZER',
-      message,
-    },
-  ]);
+/** The responder's counters: the outcomes are the OpenTelemetry series themselves (read when a meter provider collects). */
+function calloutCounters(
+  telemetry: JwtIssuerTelemetry | undefined,
+): NatsCalloutStats {
+  const counters: Record<string, number> = { received: 0, inFlight: 0 };
+  for (const [key, outcome] of Object.entries(CALLOUT_OUTCOMES)) {
+    const series = counterIn(
+      telemetry,
+      JWT_ISSUER_INSTRUMENTS.calloutRequests,
+      {
+        [ATTR.outcome]: outcome,
+      },
+    );
+    Object.defineProperty(counters, key, {
+      enumerable: true,
+      get: () => series.value,
+      set: (v: number) => {
+        series.value = v;
+      },
+    });
+  }
+  return counters as unknown as NatsCalloutStats;
 }
-
-const ACCOUNT_NAME = /^[A-Za-z0-9_$-][A-Za-z0-9_$.-]{0,127}$/;
 
 /**
  * The NATS auth-callout responder (ADR-26), started and stopped with the application. It connects as a user that
@@ -132,58 +79,36 @@ export class NatsCalloutResponder
 {
   private readonly logger = new Logger('NatsAuthCallout');
   private readonly counters: NatsCalloutStats;
-  private state: NatsCalloutConnectionState = 'connecting';
-  private stateSince = Date.now();
-  private readonly queue: Pending[] = [];
-  private readonly responseSigner: NkeyJwtSigner;
-  private readonly seen: LRUCache<string, true>;
   private readonly refusals = new RateLimitedLog((l) => this.logger.warn(l), {
     lines: 20,
     windowMs: 60_000,
     subject: 'dropped or denied auth requests',
   });
-  private decide: Decide | undefined;
-  private connection: NatsConnection | undefined;
-  private subscription: Subscription | undefined;
-  private stopping = false;
-  private readyResolve!: () => void;
-  private readonly readyPromise = new Promise<void>(
-    (r) => (this.readyResolve = r),
-  );
-  private xkeyWarned = false;
-  // Response ids: a random prefix per process and a counter (unique without a random draw per response).
-  private readonly jtiPrefix = base32Encode(randomBytes(15));
-  private jtiCounter = 0;
-  private readonly deadlines = new Map<number, AbortController>();
+  private readonly sinks: CalloutSinks;
+  private readonly explorer: CalloutAuthorizerExplorer;
+  private readonly connection: CalloutConnection;
+  private readonly queue: CalloutQueue<Msg>;
+  private readonly deadlines = new DeadlineSignals();
+  private protocol: CalloutProtocol | undefined;
 
   /** @internal Created by `JwtIssuerModule` from the validated `nats.callout` section. */
   constructor(
     readonly options: ResolvedNatsCalloutOptions,
-    private readonly host: CalloutResponderHost = {},
+    host: CalloutResponderHost = {},
   ) {
-    // The outcome counters are the OpenTelemetry series themselves (read when a meter provider collects).
-    const counters: Record<string, number> = { received: 0, inFlight: 0 };
-    for (const [key, outcome] of Object.entries(CALLOUT_OUTCOMES)) {
-      const series = counterIn(
-        host.telemetry,
-        JWT_ISSUER_INSTRUMENTS.calloutRequests,
-        {
-          [ATTR.outcome]: outcome,
-        },
-      );
-      Object.defineProperty(counters, key, {
-        enumerable: true,
-        get: () => series.value,
-        set: (v: number) => {
-          series.value = v;
-        },
-      });
-    }
-    this.counters = counters as unknown as NatsCalloutStats;
-    this.responseSigner = new NkeyJwtSigner(options.responseSigner);
-    this.seen = new LRUCache({
-      max: Math.max(1000, options.maxPending * 2),
-      ttl: options.timeoutMs * 2,
+    this.counters = calloutCounters(host.telemetry);
+    this.sinks = {
+      counters: this.counters,
+      logger: this.logger,
+      refusals: this.refusals,
+    };
+    this.explorer = new CalloutAuthorizerExplorer(options, host);
+    this.queue = new CalloutQueue(options, this.sinks, (msg, receivedAt) =>
+      this.handle(msg, receivedAt),
+    );
+    this.connection = new CalloutConnection(options, this.logger, (msg) => {
+      this.counters.received++;
+      this.queue.push(msg, Date.now());
     });
   }
 
@@ -194,209 +119,36 @@ export class NatsCalloutResponder
 
   /** The connection's state and since when (epoch ms), for the health report. */
   connectionState(): { state: NatsCalloutConnectionState; since: number } {
-    return { state: this.state, since: this.stateSince };
-  }
-
-  private setState(state: NatsCalloutConnectionState): void {
-    if (state !== this.state) {
-      this.state = state;
-      this.stateSince = Date.now();
-    }
+    return this.connection.current();
   }
 
   /** Resolves once the responder is subscribed (the first connection may take a while). */
   ready(): Promise<void> {
-    return this.readyPromise;
+    return this.connection.ready();
   }
 
   /** @internal Finds the authorizer (at bootstrap; the benchmark calls it to use {@link answer} without NATS). */
   async prepare(): Promise<void> {
-    this.decide ??= await this.findAuthorizer();
+    this.protocol ??= new CalloutProtocol(
+      this.options,
+      await this.explorer.resolve(),
+      this.sinks,
+      (deadline) => this.deadlines.at(deadline),
+    );
   }
 
   /** @internal Finds the authorizer, connects and subscribes (in the background: the app starts even if NATS is down). */
   async onApplicationBootstrap(): Promise<void> {
     await this.prepare();
-    let transport: typeof import('@nats-io/transport-node');
-    try {
-      transport = (await import(
-        NATS_CLIENT_PACKAGE
-      )) as typeof import('@nats-io/transport-node');
-    } catch (cause) {
-      throw new JwtIssuerError(
-        JwtIssuerErrorCode.CONFIG_INVALID,
-        `nats.callout needs the '${NATS_CLIENT_PACKAGE}' package (an optional peer dependency): npm install ${NATS_CLIENT_PACKAGE}`,
-        { cause },
-      );
-    }
-    const o = this.options;
-    this.logger.log(
-      `NATS auth callout (${o.mode} mode, xkey ${o.xkey ? `on, ${o.xkey.publicKey}` : 'off'}): connecting to ${o.servers.join(', ')}; requests for ${o.requestSubject} answered in queue '${o.queue}', signed by ${o.responseSigner.publicKey}`,
-    );
-    void this.connectLoop(transport);
-  }
-
-  private async connectLoop(
-    transport: typeof import('@nats-io/transport-node'),
-  ): Promise<void> {
-    const o = this.options;
-    const c = o.connection;
-    for (let attempt = 0; !this.stopping; attempt++) {
-      try {
-        // The first connection is retried here (not by the client), so a stop ends the loop at once; once connected,
-        // the client reconnects forever by itself.
-        const nc = await transport.connect({
-          servers: o.servers,
-          name: c.name,
-          ...(c.user !== undefined ? { user: c.user, pass: c.pass } : {}),
-          ...(c.token !== undefined ? { token: c.token } : {}),
-          ...(c.creds !== undefined
-            ? {
-                authenticator: transport.credsAuthenticator(
-                  new TextEncoder().encode(c.creds),
-                ),
-              }
-            : {}),
-          maxReconnectAttempts: -1,
-          reconnectTimeWait: 500,
-          noEcho: true,
-        });
-        if (this.stopping) {
-          await nc.close();
-          return;
-        }
-        this.connection = nc;
-        this.subscription = nc.subscribe(AUTH_CALLOUT_SUBJECT, {
-          queue: o.queue,
-          callback: (err, msg) => {
-            if (!err) this.onMessage(msg);
-          },
-        });
-        await nc.flush();
-        this.logger.log(
-          `NATS auth callout: responding on ${AUTH_CALLOUT_SUBJECT} at ${nc.getServer()}`,
-        );
-        this.setState('connected');
-        this.readyResolve();
-        void this.watch(nc);
-        return;
-      } catch (e) {
-        // Client errors never carry the credentials. The first failure and then one in 60 are logged.
-        if (attempt % 60 === 0) {
-          this.logger.error(
-            `NATS auth callout: cannot connect to ${o.servers.join(', ')} (${(e as Error).message}); retrying every second`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 1000).unref());
-      }
-    }
-  }
-
-  private async watch(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
-      if (s.type === 'disconnect') {
-        if (!this.stopping) this.setState('reconnecting');
-        this.logger.warn(
-          `NATS auth callout: disconnected from ${s.server}; reconnecting`,
-        );
-      } else if (s.type === 'reconnect') {
-        this.setState('connected');
-        this.logger.log(`NATS auth callout: reconnected to ${s.server}`);
-      } else if (s.type === 'error')
-        this.logger.warn(`NATS auth callout: ${s.error.message}`);
-    }
+    await this.connection.start();
   }
 
   /** @internal Stops taking requests, lets those in flight finish (bounded by their deadline) and drains. */
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    this.setState('stopped');
     this.refusals.close();
-    const nc = this.connection;
-    if (!nc || nc.isClosed()) return;
-    try {
-      await this.subscription?.drain();
-      const until = Date.now() + this.options.deadlineMs;
-      while (
-        (this.counters.inFlight > 0 || this.queue.length > 0) &&
-        Date.now() < until
-      ) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      await nc.drain();
-    } catch {
-      await nc.close().catch(() => undefined);
-    }
-  }
-
-  private onMessage(msg: Msg): void {
-    this.counters.received++;
-    const now = Date.now();
-    if (this.queue.length >= this.options.maxPending) {
-      // Shed what is already past its deadline first; only then refuse the newcomer.
-      this.shedExpired(now);
-      if (this.queue.length >= this.options.maxPending) {
-        this.counters.overloaded++;
-        if (this.refusals.admit('overloaded')) {
-          this.logger.warn(
-            `NATS auth callout: ${this.queue.length} requests waiting; request dropped`,
-          );
-        }
-        return;
-      }
-    }
-    this.queue.push({ msg, receivedAt: now });
-    this.pump();
-  }
-
-  private shedExpired(now: number): void {
-    const before = this.queue.length;
-    const kept = this.queue.filter(
-      (p) => now - p.receivedAt < this.options.deadlineMs,
+    await this.connection.stop(() =>
+      this.queue.settled(Date.now() + this.options.deadlineMs),
     );
-    this.queue.length = 0;
-    this.queue.push(...kept);
-    this.counters.shed += before - kept.length;
-  }
-
-  private pump(): void {
-    while (
-      this.counters.inFlight < this.options.maxConcurrency &&
-      this.queue.length > 0
-    ) {
-      const item = this.queue.shift()!;
-      if (Date.now() - item.receivedAt >= this.options.deadlineMs) {
-        this.counters.shed++;
-        continue;
-      }
-      this.counters.inFlight++;
-      void this.process(item).finally(() => {
-        this.counters.inFlight--;
-        this.pump();
-      });
-    }
-  }
-
-  /** Handles one request (never throws). Exposed for the benchmark and tests through {@link answer}. */
-  private async process(item: Pending): Promise<void> {
-    const { msg } = item;
-    try {
-      const reply = await this.answer(
-        msg.data,
-        msg.headers?.get(SERVER_XKEY_HEADER) || undefined,
-        item.receivedAt,
-        !!msg.reply,
-      );
-      if (reply) msg.respond(reply);
-    } catch (e) {
-      // A bug or a closed connection: never a crash, and never the request's content in the log.
-      this.counters.invalid++;
-      if (this.refusals.admit('internal')) {
-        this.logger.error(
-          `NATS auth callout: request not answered (${(e as Error)?.name ?? 'error'})`,
-        );
-      }
-    }
   }
 
   /**
@@ -410,341 +162,27 @@ export class NatsCalloutResponder
     receivedAt = Date.now(),
     hasReply = true,
   ): Uint8Array | undefined | Promise<Uint8Array | undefined> {
-    const o = this.options;
-    const parsed = parseAuthRequest(payload, headerXkey, {
-      xkey: o.xkey,
-      subject: o.requestSubject,
-      maxBytes: o.maxRequestBytes,
-      now: nowSeconds(),
-    });
-    if (isRequestProblem(parsed)) {
-      if (parsed.kind === 'xkey') {
-        this.counters.xkeyMismatch++;
-        if (!this.xkeyWarned || this.refusals.admit('xkey')) {
-          this.xkeyWarned = true;
-          this.logger.error(
-            `NATS auth callout: xkey mismatch: ${parsed.reason}. Every client will time out until both sides agree.`,
-          );
-        }
-      } else {
-        this.counters.invalid++;
-        if (this.refusals.admit(parsed.kind))
-          this.logger.warn(
-            `NATS auth callout: request dropped: ${parsed.reason}`,
-          );
-      }
-      return undefined;
-    }
-    if (!hasReply) {
-      this.counters.invalid++;
-      if (this.refusals.admit('no-reply'))
-        this.logger.warn(
-          'NATS auth callout: request dropped: no reply subject',
-        );
-      return undefined;
-    }
-    const replayKey = `${parsed.server.id} ${parsed.requestId} ${parsed.userNkey}`;
-    if (this.seen.has(replayKey)) {
-      this.counters.invalid++;
-      if (this.refusals.admit('replay'))
-        this.logger.warn(
-          'NATS auth callout: request dropped: replayed (seen before)',
-        );
-      return undefined;
-    }
-    this.seen.set(replayKey, true);
-    const deadline = Math.min(
-      receivedAt + o.deadlineMs,
-      (parsed.expiresAt + 1) * 1000 - 100,
-    );
-    const signal = this.deadlineSignal(deadline);
-    let decided: NatsAuthDecision | PromiseLike<NatsAuthDecision>;
+    return this.protocol!.answer(payload, headerXkey, receivedAt, hasReply);
+  }
+
+  /** Answers one request taken from the queue (never throws). */
+  private async handle(msg: Msg, receivedAt: number): Promise<void> {
     try {
-      decided = this.decide!(parsed, signal);
+      const reply = await this.answer(
+        msg.data,
+        msg.headers?.get(SERVER_XKEY_HEADER) || undefined,
+        receivedAt,
+        !!msg.reply,
+      );
+      if (reply) msg.respond(reply);
     } catch (e) {
-      decided = this.failedDecision(e, parsed);
-    }
-    if (isPromiseLike(decided)) {
-      return Promise.resolve(decided).then(
-        (d) => this.reply(parsed, deadline, d),
-        (e: unknown) =>
-          this.reply(parsed, deadline, this.failedDecision(e, parsed)),
-      );
-    }
-    return this.reply(parsed, deadline, decided);
-  }
-
-  /** The decision for an authorizer that threw or rejected: a deny, logged by the error's kind only. */
-  private failedDecision(
-    e: unknown,
-    parsed: NatsAuthRequest,
-  ): NatsAuthDecision {
-    // The message may hold anything the application put in it: only its kind is logged.
-    if (this.refusals.admit('authorizer-error')) {
-      this.logger.error(
-        `NATS auth callout: the authorizer threw ${(e as Error)?.name ?? typeof e} for client ${this.who(parsed)}; denied`,
-      );
-    }
-    return { allow: false, reason: 'not authorized' };
-  }
-
-  /** Signs the reply to a decided request: the bytes, or `undefined` past the deadline (the server gave up). */
-  private reply(
-    parsed: NatsAuthRequest,
-    deadline: number,
-    decision: NatsAuthDecision,
-  ): Uint8Array | undefined {
-    const o = this.options;
-    if (Date.now() > deadline) {
-      this.counters.shed++;
-      if (this.refusals.admit('deadline')) {
-        this.logger.warn(
-          `NATS auth callout: decision for client ${this.who(parsed)} came after the deadline; no reply`,
-        );
-      }
-      return undefined;
-    }
-    let jwt: string | undefined;
-    let error: string | undefined;
-    if (!isPlainObject(decision) || typeof decision.allow !== 'boolean') {
-      error = 'not authorized';
-      if (this.refusals.admit('bad-decision'))
+      // A bug or a closed connection: never a crash, and never the request's content in the log.
+      this.counters.invalid++;
+      if (this.refusals.admit('internal')) {
         this.logger.error(
-          'NATS auth callout: the authorizer returned no decision ({ allow: … }); denied',
-        );
-    } else if (decision.allow) {
-      try {
-        jwt = this.userJwt(decision, parsed);
-      } catch (e) {
-        error =
-          e instanceof JwtIssuerError
-            ? `the decision cannot be signed: ${e.message}`
-            : 'not authorized';
-      }
-    } else {
-      error =
-        typeof decision.reason === 'string' && decision.reason !== ''
-          ? decision.reason.slice(0, 512)
-          : 'not authorized';
-    }
-    if (jwt) {
-      this.counters.allowed++;
-      // Allowed clients are counted, not logged: one line per connection would cost more than the signing.
-    } else {
-      this.counters.denied++;
-      if (this.refusals.admit('denied'))
-        this.logger.warn(
-          `NATS auth callout: client ${this.who(parsed)} denied: ${error}`,
-        );
-    }
-    const bytes = this.response(parsed, jwt, error);
-    return o.xkey && parsed.encrypted
-      ? o.xkey.seal(bytes, parsed.server.xkey!)
-      : bytes;
-  }
-
-  /**
-   * A signal that aborts at `deadline` or up to 20 ms after it: requests whose deadlines fall in the same 20 ms share
-   * one controller and one timer (a burst does not pay for an AbortController and a timer each). The exact deadline
-   * is checked again after the decision.
-   */
-  private deadlineSignal(deadline: number): AbortSignal {
-    const slot = Math.ceil(deadline / 20) * 20;
-    let controller = this.deadlines.get(slot);
-    if (!controller) {
-      const c = new AbortController();
-      controller = c;
-      this.deadlines.set(slot, c);
-      setTimeout(
-        () => {
-          this.deadlines.delete(slot);
-          c.abort();
-        },
-        Math.max(0, slot - Date.now()),
-      ).unref();
-    }
-    return controller.signal;
-  }
-
-  /** Client id, host and name (never the user field: it holds the raw token with token auth). */
-  private who(r: NatsAuthRequest): string {
-    const name = r.client.name ?? r.connectOptions.name;
-    return `${r.client.id ?? '?'} (${r.client.host ?? '?'}${name ? `, ${JSON.stringify(name.slice(0, 64))}` : ''}) on ${r.server.name}`;
-  }
-
-  private userJwt(
-    decision: NatsAuthDecision & { allow: true },
-    request: NatsAuthRequest,
-  ): string {
-    const o = this.options;
-    const expiresIn = Math.min(
-      decision.expiresIn === undefined ||
-        !Number.isSafeInteger(decision.expiresIn) ||
-        decision.expiresIn < 1
-        ? o.maxExpiresIn
-        : decision.expiresIn,
-      o.maxExpiresIn,
-      // A user JWT never outlives what the request allows: at most maxExpiresIn.
-    );
-    const claims = {
-      name: decision.name,
-      tags: decision.tags,
-      permissions: decision.permissions,
-      limits: decision.limits,
-      expiresIn,
-    };
-    const account = decision.account ?? o.defaultAccount;
-    if (o.mode === 'config') {
-      if (typeof account !== 'string' || !ACCOUNT_NAME.test(account)) {
-        throw new JwtIssuerError(
-          JwtIssuerErrorCode.INVALID_ARGUMENT,
-          'account: must be an account name (APP)',
+          `NATS auth callout: request not answered (${(e as Error)?.name ?? 'error'})`,
         );
       }
-      return signUserJwt(
-        o.issuer!,
-        undefined,
-        request.userNkey,
-        claims,
-        'unscoped',
-        undefined,
-        account,
-      );
     }
-    const signer = o.accounts.get(account);
-    if (!signer) {
-      throw new JwtIssuerError(
-        JwtIssuerErrorCode.INVALID_ARGUMENT,
-        `account: no signing key configured for ${String(account).slice(0, 60)}`,
-      );
-    }
-    return signUserJwt(
-      signer.signer,
-      signer.accountJson,
-      request.userNkey,
-      claims,
-      signer.scope,
-    );
-  }
-
-  private response(
-    request: NatsAuthRequest,
-    jwt: string | undefined,
-    error: string | undefined,
-  ): Buffer {
-    const iat = nowSeconds();
-    // A user JWT is base64url and dots: its JSON string needs no escaping.
-    const nats =
-      jwt !== undefined
-        ? `{"jwt":"${jwt}","type":"authorization_response","version":2}`
-        : `{"error":${JSON.stringify(error)},"type":"authorization_response","version":2}`;
-    return this.responseSigner.signJsonToBytes(
-      `{"aud":${JSON.stringify(request.server.id)},"exp":${Math.max(request.expiresAt, iat + 1)},"iat":${iat},"iss":"${this.options.responseSigner.publicKey}","jti":"${this.jtiPrefix}${(this.jtiCounter++).toString(36).toUpperCase()}","nats":${nats},"sub":"${request.userNkey}"}`,
-    );
-  }
-
-  private async findAuthorizer(): Promise<Decide> {
-    const o = this.options;
-    const a = o.authorizer;
-    if (a === 'service-token') {
-      const problems: ConfigProblem[] = [];
-      if (!this.host.verifier) {
-        problems.push({
-          path: 'nats.callout.authorizer',
-          env: 'JWT_ISSUER_NATS_CALLOUT_AUTHORIZER',
-          message:
-            "'service-token' verifies tokens with the 'service' section: configure it to verify (JWT_ISSUER_SERVICE_TRUSTED_ISSUERS, or issue and accept own tokens)",
-        });
-      }
-      if (
-        o.audience === undefined &&
-        (this.host.verifierAudience?.length ?? 0) === 0
-      ) {
-        problems.push({
-          path: 'nats.callout.audience',
-          env: 'JWT_ISSUER_NATS_CALLOUT_AUDIENCE',
-          message:
-            "is required by the 'service-token' authorizer, so that a token minted for another service cannot open a NATS connection: set the audience NATS clients' tokens carry (or JWT_ISSUER_SERVICE_EXPECTED_AUDIENCE)",
-        });
-      }
-      if (problems.length > 0) throw new JwtIssuerConfigError(problems);
-      const auth = new ServiceTokenCalloutAuthorizer(this.host.verifier!, {
-        tagClaims: o.tagClaims,
-        permissions: o.permissions,
-        emptyAllow: o.emptyAllow,
-        maxExpiresIn: o.maxExpiresIn,
-        audience: o.audience,
-      });
-      return (r) => auth.authorize(r);
-    }
-    if (a === 'password') {
-      const auth = new PasswordCalloutAuthorizer(o.users!, {
-        permissions: o.permissions,
-        emptyAllow: o.emptyAllow,
-      });
-      return (r) => auth.authorize(r);
-    }
-    if (typeof a === 'function') {
-      const cls = a as Type<NatsAuthorizer>;
-      let instance: NatsAuthorizer | undefined;
-      try {
-        instance = this.host.moduleRef?.get(cls, { strict: false });
-      } catch {
-        instance = undefined;
-      }
-      instance ??= this.host.moduleRef
-        ? await this.host.moduleRef.create(cls)
-        : new cls();
-      if (typeof instance.authorize !== 'function')
-        problem(`${cls.name} has no authorize(request, signal) method`);
-      return (r, s) => instance.authorize(r, s);
-    }
-    const found: { instance: object; method: string; owner: string }[] = [];
-    const { discovery, scanner } = this.host;
-    if (discovery && scanner) {
-      for (const wrapper of [
-        ...discovery.getProviders(),
-        ...discovery.getControllers(),
-      ]) {
-        const instance = wrapper.instance as
-          Record<string, unknown> | undefined;
-        if (
-          !instance ||
-          typeof instance !== 'object' ||
-          !wrapper.isDependencyTreeStatic()
-        )
-          continue;
-        const proto = Object.getPrototypeOf(instance) as object | null;
-        for (const method of scanner.getAllMethodNames(proto)) {
-          const fn = instance[method];
-          if (
-            typeof fn === 'function' &&
-            Reflect.getMetadata?.(NATS_AUTH_CALLOUT_METADATA, fn) === true
-          ) {
-            found.push({
-              instance,
-              method,
-              owner: instance.constructor?.name ?? '?',
-            });
-          }
-        }
-      }
-    }
-    if (found.length === 0) {
-      problem(
-        "no authorizer: set 'service-token' or 'password', name an authorizer class, or mark a provider's method with @NatsAuthCallout()",
-      );
-    }
-    if (found.length > 1) {
-      problem(
-        `several methods are marked @NatsAuthCallout() (${found.map((f) => `${f.owner}.${f.method}`).join(', ')}): keep one`,
-      );
-    }
-    const { instance, method } = found[0];
-    const fn = (instance as Record<string, (...args: unknown[]) => unknown>)[
-      method
-    ].bind(instance);
-    return (r, s) =>
-      fn(r, s) as NatsAuthDecision | PromiseLike<NatsAuthDecision>;
   }
 }
