@@ -17,6 +17,16 @@ export const NATS_CLIENT_PACKAGE = '@nats-io/transport-node';
 
 type Transport = typeof import('@nats-io/transport-node');
 
+/** Text without the user and password of any URL in it (`nats://user:pass@host` is a valid server URL). */
+function withoutUserinfo(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/\s]*@/gi, '$1');
+}
+
+/** The configured servers as they may be logged. */
+function loggableServers(servers: readonly string[]): string {
+  return servers.map(withoutUserinfo).join(', ');
+}
+
 /**
  * The responder's NATS connection: loads the client package, connects as a user that bypasses the callout (the
  * first connection retried every second, then reconnecting forever through the client), subscribes to
@@ -70,7 +80,7 @@ export class CalloutConnection {
     }
     const o = this.options;
     this.logger.log(
-      `NATS auth callout (${o.mode} mode, xkey ${o.xkey ? `on, ${o.xkey.publicKey}` : 'off'}): connecting to ${o.servers.join(', ')}; requests for ${o.requestSubject} answered in queue '${o.queue}', signed by ${o.responseSigner.publicKey}`,
+      `NATS auth callout (${o.mode} mode, xkey ${o.xkey ? `on, ${o.xkey.publicKey}` : 'off'}): connecting to ${loggableServers(o.servers)}; requests for ${o.requestSubject} answered in queue '${o.queue}', signed by ${o.responseSigner.publicKey}`,
     );
     void this.connectLoop(transport);
   }
@@ -119,7 +129,7 @@ export class CalloutConnection {
         });
         await nc.flush();
         this.logger.log(
-          `NATS auth callout: responding on ${AUTH_CALLOUT_SUBJECT} at ${nc.getServer()}`,
+          `NATS auth callout: responding on ${AUTH_CALLOUT_SUBJECT} at ${withoutUserinfo(String(nc.getServer()))}`,
         );
         this.setState('connected');
         this.readyResolve();
@@ -129,7 +139,7 @@ export class CalloutConnection {
         // Client errors never carry the credentials. The first failure and then one in 60 are logged.
         if (attempt % 60 === 0) {
           this.logger.error(
-            `NATS auth callout: cannot connect to ${this.options.servers.join(', ')} (${(e as Error).message}); retrying every second`,
+            `NATS auth callout: cannot connect to ${loggableServers(this.options.servers)} (${withoutUserinfo((e as Error).message)}); retrying every second`,
           );
         }
         await new Promise((r) => setTimeout(r, 1000).unref());

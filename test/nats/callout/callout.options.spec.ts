@@ -373,4 +373,52 @@ describe('nats.callout options: every problem at start-up, no secret quoted', ()
     );
     await moduleRef.close();
   });
+
+  it('a server URL holding a user and password never reaches the log: the start-up line and the connection errors show it without them', async () => {
+    const lines: string[] = [];
+    const keep = (...args: unknown[]) =>
+      void lines.push(args.map(String).join(' '));
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        JwtIssuerModule.forRoot({
+          ignoreEnvVars: true,
+          nats: {
+            callout: {
+              // Nothing listens there: the responder logs its first failure to connect.
+              servers: 'nats://callout:ServerUrlPw@127.0.0.1:1',
+              user: 'u',
+              pass: 'p',
+              issuerKey: issuerSeed,
+              authorizer: 'password',
+              users: { a: 'b' },
+            },
+          },
+        }),
+      ],
+    }).compile();
+    moduleRef.useLogger({
+      log: keep,
+      warn: keep,
+      error: keep,
+      debug: keep,
+      verbose: keep,
+      fatal: keep,
+    });
+    await moduleRef.init();
+    try {
+      const deadline = Date.now() + 5000;
+      while (
+        !lines.some((l) => l.includes('cannot connect to')) &&
+        Date.now() < deadline
+      ) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const all = lines.join('\n');
+      expect(all).toContain('connecting to nats://127.0.0.1:1;');
+      expect(all).toContain('cannot connect to nats://127.0.0.1:1 (');
+      expect(all).not.toContain('ServerUrlPw');
+    } finally {
+      await moduleRef.close();
+    }
+  });
 });
