@@ -6,6 +6,7 @@ export type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-opti
 export {
   JwtIssuerError,
   JwtIssuerConfigError,
+  JwtIssuerScopeError,
   JwtIssuerErrorCode,
   type ConfigProblem,
 } from './errors.js';

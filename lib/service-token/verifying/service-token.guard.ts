@@ -10,7 +10,11 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
+import {
+  JwtIssuerError,
+  JwtIssuerErrorCode,
+  JwtIssuerScopeError,
+} from '../../errors.js';
 import type { ServiceTokenClaims } from '../interfaces/service-token-options.interface.js';
 import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
 import {
@@ -224,9 +228,8 @@ export class ServiceTokenGuard implements CanActivate {
         setHeader?: (n: string, v: string) => unknown;
       }>();
       // The scopes come from the decorator (RFC 6749 scope tokens: no quote, backslash or control character).
-      const scope = (error as { requiredScope?: unknown }).requiredScope;
       const value = forbidden
-        ? `Bearer error="insufficient_scope"${typeof scope === 'string' ? `, scope="${scope}"` : ''}`
+        ? `Bearer error="insufficient_scope"${error instanceof JwtIssuerScopeError ? `, scope="${error.requiredScope}"` : ''}`
         : 'Bearer error="invalid_token"';
       // Fastify's reply and Express' response both have header(); a raw Node response has setHeader().
       if (typeof res.header === 'function')
@@ -313,13 +316,10 @@ export class ServiceTokenGuard implements CanActivate {
       );
     }
     if (scopes !== undefined && !this.hasScopes(claims, scopes)) {
-      const error = new JwtIssuerError(
-        JwtIssuerErrorCode.SCOPE_INSUFFICIENT,
+      const error = new JwtIssuerScopeError(
+        scopes.scopes.join(' '),
         `issuer ${claims.iss} (caller ${String(this.verifier.callerOf(claims).subject)}) lacks ${scopes.mode === 'allOf' ? 'the scopes' : 'one of the scopes'} ${scopes.scopes.join(' ')}`,
       );
-      Object.defineProperty(error, 'requiredScope', {
-        value: scopes.scopes.join(' '),
-      });
       this.onUnauthorized(error, context);
     }
     request[SERVICE_CLAIMS_PROPERTY] = claims;
