@@ -113,6 +113,7 @@ export {
 export {
   ServiceTokenGuard,
   ServiceTokenHandshake,
+  ServiceTokenLocator,
   ServiceTokenVerifier,
   SkipServiceAuth,
   AllowServices,
@@ -126,6 +127,7 @@ export {
   type ServiceTokenContextType,
   type ServiceTokenRequest,
   type ServiceTokenHandshakeRequest,
+  type ServiceTokenCall,
   type ServiceTokenVerifierOptions,
   type RequiredScopes,
   type ScopeRequirement,
