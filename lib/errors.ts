@@ -110,6 +110,26 @@ export class JwtIssuerError extends Error {
   }
 }
 
+/**
+ * A valid token without the scopes the handler requires (`@RequireScopes`): code `SCOPE_INSUFFICIENT`, with the
+ * scopes asked for in {@link requiredScope}, as jose's `JWTClaimValidationFailed` carries `claim` and `reason`.
+ *
+ * @example
+ * if (e instanceof JwtIssuerScopeError) console.log(e.requiredScope); // 'orders:read orders:write'
+ */
+export class JwtIssuerScopeError extends JwtIssuerError {
+  override readonly name = 'JwtIssuerScopeError';
+
+  constructor(
+    /** The scopes the handler requires, space separated (RFC 6749 scope tokens), for `WWW-Authenticate`. */
+    readonly requiredScope: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(JwtIssuerErrorCode.SCOPE_INSUFFICIENT, message, options);
+  }
+}
+
 /** One configuration problem: the option path, the environment variable behind it (if any), and what is wrong. */
 export interface ConfigProblem {
   /** Option path, e.g. `nats.signingKey` (or, for an unknown variable, its name). */

@@ -6,6 +6,7 @@ export type { JwtIssuerModuleOptions } from './interfaces/jwt-issuer-module-opti
 export {
   JwtIssuerError,
   JwtIssuerConfigError,
+  JwtIssuerScopeError,
   JwtIssuerErrorCode,
   type ConfigProblem,
 } from './errors.js';
@@ -112,6 +113,7 @@ export {
 export {
   ServiceTokenGuard,
   ServiceTokenHandshake,
+  ServiceTokenLocator,
   ServiceTokenVerifier,
   SkipServiceAuth,
   AllowServices,
@@ -125,6 +127,7 @@ export {
   type ServiceTokenContextType,
   type ServiceTokenRequest,
   type ServiceTokenHandshakeRequest,
+  type ServiceTokenCall,
   type ServiceTokenVerifierOptions,
   type RequiredScopes,
   type ScopeRequirement,

@@ -10,6 +10,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { JwtIssuerError, JwtIssuerErrorCode } from './errors.js';
 import { RateLimitedLog } from './common/rate-limited-log.js';
+import { refusalBody, refusalFor } from './common/token-refusal.js';
 
 /** The JSON body {@link JwtIssuerExceptionFilter} answers with. */
 export interface JwtIssuerErrorBody {
@@ -51,12 +52,13 @@ const MESSAGES: Partial<Record<JwtIssuerErrorCode, string>> = {
  * |---|---|---|
  * | `INVALID_ARGUMENT`, `NKEY_*`, `KEY_*`, `SCOPED_KEY_PERMISSIONS`, `UNSAFE_TEMPLATE_VALUE`, `ACCOUNT_JWT_INVALID` | 400 | `{ statusCode, code, message }` |
  * | `TOKEN_*` | 401 + `WWW-Authenticate: Bearer …` | `{ statusCode: 401, message: 'Unauthorized' }`, the same for every reason |
- * | `SERVICE_NOT_ALLOWED`, `SCOPE_INSUFFICIENT` | 403 | `{ statusCode: 403, message: 'Forbidden' }` |
+ * | `SERVICE_NOT_ALLOWED`, `SCOPE_INSUFFICIENT` | 403 + `WWW-Authenticate: Bearer error="insufficient_scope"…` | `{ statusCode: 403, message: 'Forbidden' }` |
  * | `NOT_CONFIGURED`, `JWKS_UNAVAILABLE`, `KEY_STORE_UNAVAILABLE`, `OAUTH2_TOKEN_UNAVAILABLE` | 503 | `{ statusCode, code, message }` |
  * | `CONFIG_INVALID` and any other | 500 | `{ statusCode, code, message }` |
  *
- * `message` is a fixed text per code, never the error's own message: no value from the request or the server
- * (secret or not) reaches the client. One log line per error (warning for 4xx, error otherwise) gives operators the
+ * 401 and 403 are answered exactly as {@link ServiceTokenGuard} answers the same error (one mapping: the bare
+ * `Bearer` when no token was presented, RFC 6750 §3.1). `message` is a fixed text per code, never the error's own
+ * message: no value from the request or the server (secret or not) reaches the client. One log line per error (warning for 4xx, error otherwise) gives operators the
  * method, the path without its query string, the code and the library's message, which never holds a secret; at
  * most 10 such lines per minute per filter instance, the others counted by code in one summary warning per minute
  * (a client sending bad input in a loop costs a bounded log).
@@ -105,13 +107,12 @@ export class JwtIssuerExceptionFilter
       adapter.end(response);
       return;
     }
-    if (status === 401) {
+    // The guard's answer to the same error (RFC 6750 §3): one mapping for both.
+    if (status === 401 || status === 403) {
       adapter.setHeader(
         response,
         'WWW-Authenticate',
-        error.code === C.TOKEN_MISSING
-          ? 'Bearer'
-          : 'Bearer error="invalid_token"',
+        refusalFor(error).wwwAuthenticate,
       );
     }
     adapter.reply(response, this.bodyOf(error, status), status);
@@ -142,13 +143,10 @@ export class JwtIssuerExceptionFilter
 
   /** The JSON body: the code and a fixed text for it; on 401 only `Unauthorized`, whatever the reason. */
   protected bodyOf(error: JwtIssuerError, status: number): JwtIssuerErrorBody {
-    if (status === 401) return { statusCode: status, message: 'Unauthorized' };
+    if (status === 401) return { ...refusalBody(401) };
     // Like the guard's @AllowServices refusal: nothing about which issuers are allowed.
-    if (
-      error.code === C.SERVICE_NOT_ALLOWED ||
-      error.code === C.SCOPE_INSUFFICIENT
-    )
-      return { statusCode: status, message: 'Forbidden' };
+    if (refusalFor(error).status === 403)
+      return { statusCode: status, message: refusalBody(403).message };
     return {
       statusCode: status,
       code: error.code,

@@ -6,6 +6,7 @@ import ts from 'typescript';
 import type { JwtIssuerCapability } from '../lib/config/capability.interface.js';
 import type { EnvVarSpec } from '../lib/config/env-var.interface.js';
 import type { OptionField, OptionFields } from '../lib/config/option-fields.js';
+import { refusalFor } from '../lib/common/token-refusal.js';
 import { JWT_ISSUER_CAPABILITIES } from '../lib/jwt-issuer.capabilities.js';
 import {
   JwtIssuerError,
@@ -388,11 +389,10 @@ function errorTable(docs: TsDocReader): string {
     const text = member ? docs.doc(member).text : '';
     if (!text) throw new Error(`JwtIssuerErrorCode.${name} has no TSDoc`);
     const { status, body } = filter.answer(code);
+    // The filter's header is the guard's (one mapping); 403 names no scope here (the decorator has them).
     const header =
-      status === 401
-        ? code === JwtIssuerErrorCode.TOKEN_MISSING
-          ? ' + `WWW-Authenticate: Bearer`'
-          : ' + `WWW-Authenticate: Bearer error="invalid_token"`'
+      status === 401 || status === 403
+        ? ` + \`WWW-Authenticate: ${refusalFor(new JwtIssuerError(code, '')).wwwAuthenticate}\``
         : '';
     return `| \`${code}\` | ${cell(text)} | ${status}${header} | \`${cell(body)}\` |`;
   });

@@ -20,6 +20,7 @@ import { JwtIssuerError, JwtIssuerErrorCode } from '../errors.js';
 import type { ResolvedOAuth2Client } from './outgoing/oauth2/oauth2-client.interface.js';
 import { OAuth2TokenClient } from './outgoing/oauth2/oauth2-token-client.js';
 import { ServiceTokenJwksPublisher } from './issuing/service-token-jwks.publisher.js';
+import { ServiceTokenLocator } from './verifying/service-token.locator.js';
 import { ServiceTokenRefusalLog } from './verifying/service-token-refusal-log.js';
 import { ServiceTokenService } from './issuing/service-token.service.js';
 import { ServiceTokenVerifier } from './verifying/service-token.verifier.js';
@@ -151,6 +152,8 @@ export const SERVICE_TOKEN_PROVIDERS: Provider[] = [
       );
     },
   },
+  // Where the guards and the handshake find a token (an application provides its own subclass to read elsewhere).
+  ServiceTokenLocator,
   // For gateways: verifies WebSocket handshakes (it throws NOT_CONFIGURED at protect() without a verifier).
   ServiceTokenHandshake,
   {

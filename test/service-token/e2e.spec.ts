@@ -281,7 +281,10 @@ describe.each<Platform>(['express', 'fastify'])(
         expect(logged).toHaveLength(1);
         expect(logged[0]).toContain(`ERR_JWT_ISSUER_${code}`);
         expect(res.status).toBe(401);
-        expect(res.www).toBe('Bearer error="invalid_token"');
+        // No token presented (none, or another scheme): RFC 6750 §3.1, no error code.
+        expect(res.www).toBe(
+          code === 'TOKEN_MISSING' ? 'Bearer' : 'Bearer error="invalid_token"',
+        );
         expect(res.body).toEqual({ statusCode: 401, message: 'Unauthorized' });
       },
     );

@@ -7,6 +7,7 @@ import {
   type INestApplication,
   type LoggerService,
   Module,
+  type Provider,
   type Type,
   UseGuards,
 } from '@nestjs/common';
@@ -118,6 +119,8 @@ export async function startServiceApp(
     logger?: LoggerService;
     /** Replaces the app's controllers. */
     controllers?: Type[];
+    /** More providers of the app's module (e.g. its own ServiceTokenLocator). */
+    providers?: Provider[];
   } = {},
 ): Promise<RunningApp> {
   @Module({
@@ -132,6 +135,7 @@ export async function startServiceApp(
       ...(options.globalGuard
         ? [{ provide: APP_GUARD, useClass: ServiceTokenGuard }]
         : []),
+      ...(options.providers ?? []),
     ],
   })
   class AppModule {}

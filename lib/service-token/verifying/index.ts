@@ -46,6 +46,10 @@ export {
   type ScopeRequirement,
   type ServiceCaller,
 } from './service-token.decorators.js';
+export {
+  ServiceTokenLocator,
+  type ServiceTokenCall,
+} from './service-token.locator.js';
 export { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
 export {
   SERVICE_CLAIMS_PROPERTY,

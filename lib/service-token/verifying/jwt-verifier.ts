@@ -158,6 +158,20 @@ class IssuerCounters {
   }
 }
 
+/**
+ * `TOKEN_KEY_UNKNOWN` with the key source that lacks the key, so that {@link JwtVerifier.verifyFast} can ask it for
+ * new keys once. `source` is a typed field, not enumerable: loggers that print an error's own properties would print
+ * the whole key source (internal: the class is not exported).
+ */
+class KeyUnknownError extends JwtIssuerError {
+  declare readonly source: KeySource;
+
+  constructor(source: KeySource, message: string) {
+    super(JwtIssuerErrorCode.TOKEN_KEY_UNKNOWN, message);
+    Object.defineProperty(this, 'source', { value: source, enumerable: false });
+  }
+}
+
 function fail(code: JwtIssuerErrorCode, message: string): never {
   throw new JwtIssuerError(code, message);
 }
@@ -344,8 +358,6 @@ export class JwtVerifier {
   private readonly untrusted: IssuerCounters;
   private readonly hits: CounterSeries;
   private readonly misses: CounterSeries;
-  /** The counters of the issuer the token being checked names (set by `check`, which is synchronous). */
-  private current: IssuerCounters;
 
   /** @param telemetry - where the verifications are counted (internal: the module passes its own). */
   constructor(options: JwtVerifierOptions, telemetry?: JwtIssuerTelemetry) {
@@ -354,11 +366,7 @@ export class JwtVerifier {
       this.counters.set(s, new IssuerCounters(s.issuer, telemetry));
       this.shownIssuers.set(s, loggableIssuer(s.issuer));
     }
-    this.untrusted = this.current = new IssuerCounters(
-      UNTRUSTED_ISSUER,
-      telemetry,
-      false,
-    );
+    this.untrusted = new IssuerCounters(UNTRUSTED_ISSUER, telemetry, false);
     const lookups = JWT_ISSUER_INSTRUMENTS.cacheLookups;
     this.hits = counterIn(telemetry, lookups, { [ATTR.cacheResult]: 'hit' });
     this.misses = counterIn(telemetry, lookups, { [ATTR.cacheResult]: 'miss' });
@@ -396,14 +404,12 @@ export class JwtVerifier {
    */
   verifyFast(token: unknown): VerifiedClaims | Promise<VerifiedClaims> {
     try {
-      return this.check(token);
+      return this.check(token, true);
     } catch (e) {
-      const source = (e as { source?: KeySource }).source;
-      if (source?.refresh === undefined) {
-        this.current.refuse(e);
-        throw e;
+      if (e instanceof KeyUnknownError && e.source.refresh !== undefined) {
+        return this.afterRefresh(token, e.source);
       }
-      return this.afterRefresh(token, source);
+      throw e;
     }
   }
 
@@ -413,12 +419,7 @@ export class JwtVerifier {
    * @throws {JwtIssuerError} `TOKEN_*` codes.
    */
   verifySync(token: unknown): VerifiedClaims {
-    try {
-      return this.check(token);
-    } catch (e) {
-      this.current.refuse(e);
-      throw e;
-    }
+    return this.check(token, false);
   }
 
   private async afterRefresh(
@@ -434,185 +435,198 @@ export class JwtVerifier {
     return this.verifySync(token);
   }
 
-  /** The checks; counts the valid tokens, and leaves in `current` whom a refusal is counted for. */
-  private check(token: unknown): VerifiedClaims {
-    this.current = this.untrusted;
-    if (typeof token !== 'string')
-      fail(JwtIssuerErrorCode.TOKEN_MALFORMED, 'the token is not a string');
-    // UTF-8 needs at least one byte per UTF-16 unit: this bound holds before looking at a single character.
-    if (token.length > this.maxTokenBytes) {
-      fail(
-        JwtIssuerErrorCode.TOKEN_TOO_LARGE,
-        `the token is longer than ${this.maxTokenBytes} bytes`,
-      );
-    }
-    const now = Date.now();
-    let lookupKey: number | undefined;
-    if (this.cache !== undefined) {
-      lookupKey = VerifiedTokenCache.lookupKeyOf(token);
-      const hit = this.cache.get(token, lookupKey, now);
-      if (hit !== undefined) {
-        this.hits.value++;
-        hit.counter.value++;
-        return hit.claims;
-      }
-      this.misses.value++;
-    }
-
-    // Before any decoding. A cache hit above needs no such check: it requires the SHA-256 of the UTF-8 of the exact
-    // string of a token that passed it (any character outside ASCII changes those bytes).
-    if (!COMPACT_JWS.test(token)) {
-      fail(
-        JwtIssuerErrorCode.TOKEN_MALFORMED,
-        'the token is not three base64url segments joined by dots',
-      );
-    }
-    const dot1 = token.indexOf('.');
-    const dot2 = token.indexOf('.', dot1 + 1);
-    const headerSegment = token.slice(0, dot1);
-    let header = this.headers.get(headerSegment);
-    if (header === undefined) {
-      header = parseHeader(headerSegment);
-      if (this.headers.size >= HEADER_CACHE_SIZE) this.headers.clear();
-      this.headers.set(headerSegment, header);
-    }
-    const payload = parseObject(token.slice(dot1 + 1, dot2), 'payload');
-    const signature = decodeSegment(token.slice(dot2 + 1), 'signature');
-
-    const iss = payload.iss;
-    const source = typeof iss === 'string' ? this.sources.get(iss) : undefined;
-    if (source === undefined) {
-      fail(
-        JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
-        typeof iss === 'string'
-          ? `the issuer '${loggableIssuer(iss, 200)}' is not trusted`
-          : 'the token has no iss',
-      );
-    }
-    const counters = this.counters.get(source)!;
-    this.current = counters;
-    const key = source.get(header.kid);
-    if (key === undefined) {
-      const error = new JwtIssuerError(
-        JwtIssuerErrorCode.TOKEN_KEY_UNKNOWN,
-        `no key of issuer '${this.shownIssuers.get(source)}' has kid '${header.kid.slice(0, 100)}'`,
-      );
-      // Lets verify() ask this source for new keys once.
-      Object.defineProperty(error, 'source', { value: source });
-      throw error;
-    }
-    const rules = this.rules.get(source.issuer) ?? this.defaultRules;
-    if (
-      rules.typ !== undefined &&
-      header.typ !== undefined &&
-      !(
-        typeof header.typ === 'string' &&
-        rules.typ.has(header.typ.toLowerCase())
-      )
-    ) {
-      fail(
-        JwtIssuerErrorCode.TOKEN_HEADER_REFUSED,
-        `typ '${printableTyp(header.typ)}' is not accepted for this issuer (${[...rules.typ].join(', ')})`,
-      );
-    }
-    if (header.alg !== key.alg) {
-      fail(
-        JwtIssuerErrorCode.TOKEN_HEADER_REFUSED,
-        `alg '${header.alg.slice(0, 16)}' does not match the ${key.alg} key '${key.kid}'`,
-      );
-    }
-    let params = paramsCache.get(key);
-    if (params === undefined) {
-      params = verifyParams(key);
-      paramsCache.set(key, params);
-    }
-    if (
-      !cryptoVerify(
-        params[0],
-        signingInputOf(token, dot2),
-        params[1],
-        signature,
-      )
-    ) {
-      fail(
-        JwtIssuerErrorCode.TOKEN_SIGNATURE_INVALID,
-        `the signature does not verify with key '${key.kid}'`,
-      );
-    }
-
-    const { exp, nbf, iat, aud } = payload;
-    if (typeof exp !== 'number' || !Number.isFinite(exp)) {
-      fail(
-        JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
-        'the token has no numeric exp',
-      );
-    }
-    const expMs = exp * 1000;
-    if (expMs <= now - this.toleranceMs)
-      fail(JwtIssuerErrorCode.TOKEN_EXPIRED, 'the token has expired');
-    if (nbf !== undefined) {
-      if (typeof nbf !== 'number')
-        fail(JwtIssuerErrorCode.TOKEN_CLAIM_INVALID, 'nbf is not a number');
-      if (nbf * 1000 > now + this.toleranceMs) {
+  /**
+   * The checks; counts the valid tokens, and each refusal for the issuer the token names (or as untrusted), except
+   * an unknown key of a source that can refresh when `refreshable` (the caller refreshes and checks again).
+   */
+  private check(token: unknown, refreshable: boolean): VerifiedClaims {
+    // Whom a refusal is counted for: as untrusted until the token's issuer is known, then that issuer.
+    let counted = this.untrusted;
+    try {
+      if (typeof token !== 'string')
+        fail(JwtIssuerErrorCode.TOKEN_MALFORMED, 'the token is not a string');
+      // UTF-8 needs at least one byte per UTF-16 unit: this bound holds before looking at a single character.
+      if (token.length > this.maxTokenBytes) {
         fail(
-          JwtIssuerErrorCode.TOKEN_NOT_YET_VALID,
-          'the token is not valid yet (nbf)',
+          JwtIssuerErrorCode.TOKEN_TOO_LARGE,
+          `the token is longer than ${this.maxTokenBytes} bytes`,
         );
       }
-    }
-    if (iat !== undefined) {
-      if (typeof iat !== 'number')
-        fail(JwtIssuerErrorCode.TOKEN_CLAIM_INVALID, 'iat is not a number');
-      if (iat * 1000 > now + this.toleranceMs) {
+      const now = Date.now();
+      let lookupKey: number | undefined;
+      if (this.cache !== undefined) {
+        lookupKey = VerifiedTokenCache.lookupKeyOf(token);
+        const hit = this.cache.get(token, lookupKey, now);
+        if (hit !== undefined) {
+          this.hits.value++;
+          hit.counter.value++;
+          return hit.claims;
+        }
+        this.misses.value++;
+      }
+
+      // Before any decoding. A cache hit above needs no such check: it requires the SHA-256 of the UTF-8 of the exact
+      // string of a token that passed it (any character outside ASCII changes those bytes).
+      if (!COMPACT_JWS.test(token)) {
         fail(
-          JwtIssuerErrorCode.TOKEN_NOT_YET_VALID,
-          'the token is issued in the future (iat)',
+          JwtIssuerErrorCode.TOKEN_MALFORMED,
+          'the token is not three base64url segments joined by dots',
         );
       }
-    }
-    const audience = rules.audience;
-    if (audience !== undefined) {
-      const auds =
-        typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-      if (!auds.some((a) => typeof a === 'string' && audience.has(a))) {
+      const dot1 = token.indexOf('.');
+      const dot2 = token.indexOf('.', dot1 + 1);
+      const headerSegment = token.slice(0, dot1);
+      let header = this.headers.get(headerSegment);
+      if (header === undefined) {
+        header = parseHeader(headerSegment);
+        if (this.headers.size >= HEADER_CACHE_SIZE) this.headers.clear();
+        this.headers.set(headerSegment, header);
+      }
+      const payload = parseObject(token.slice(dot1 + 1, dot2), 'payload');
+      const signature = decodeSegment(token.slice(dot2 + 1), 'signature');
+
+      const iss = payload.iss;
+      const source =
+        typeof iss === 'string' ? this.sources.get(iss) : undefined;
+      if (source === undefined) {
         fail(
           JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
-          'the token is not meant for this audience (aud)',
+          typeof iss === 'string'
+            ? `the issuer '${loggableIssuer(iss, 200)}' is not trusted`
+            : 'the token has no iss',
         );
       }
-    }
-    for (const [name, value] of rules.required) {
-      if (payload[name] !== value) {
+      const counters = this.counters.get(source)!;
+      counted = counters;
+      const key = source.get(header.kid);
+      if (key === undefined) {
+        throw new KeyUnknownError(
+          source,
+          `no key of issuer '${this.shownIssuers.get(source)}' has kid '${header.kid.slice(0, 100)}'`,
+        );
+      }
+      const rules = this.rules.get(source.issuer) ?? this.defaultRules;
+      if (
+        rules.typ !== undefined &&
+        header.typ !== undefined &&
+        !(
+          typeof header.typ === 'string' &&
+          rules.typ.has(header.typ.toLowerCase())
+        )
+      ) {
         fail(
-          JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
-          `the claim '${name}' is not ${JSON.stringify(value)}`,
+          JwtIssuerErrorCode.TOKEN_HEADER_REFUSED,
+          `typ '${printableTyp(header.typ)}' is not accepted for this issuer (${[...rules.typ].join(', ')})`,
         );
       }
-    }
-    for (const name of rules.requiredStrings) {
-      const v = payload[name];
-      if (typeof v !== 'string' || v === '') {
+      if (header.alg !== key.alg) {
         fail(
-          JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
-          `the token has no '${name}' (a non-empty string)`,
+          JwtIssuerErrorCode.TOKEN_HEADER_REFUSED,
+          `alg '${header.alg.slice(0, 16)}' does not match the ${key.alg} key '${key.kid}'`,
         );
       }
-    }
+      let params = paramsCache.get(key);
+      if (params === undefined) {
+        params = verifyParams(key);
+        paramsCache.set(key, params);
+      }
+      if (
+        !cryptoVerify(
+          params[0],
+          signingInputOf(token, dot2),
+          params[1],
+          signature,
+        )
+      ) {
+        fail(
+          JwtIssuerErrorCode.TOKEN_SIGNATURE_INVALID,
+          `the signature does not verify with key '${key.kid}'`,
+        );
+      }
 
-    // Cached on its second sight (see VerifiedTokenCache). Cached claims are shared between callers: frozen.
-    // Uncached ones belong to this caller alone.
-    counters.valid.value++;
-    if (lookupKey === undefined || !this.cache!.admit(lookupKey)) {
-      return payload as VerifiedClaims;
+      const { exp, nbf, iat, aud } = payload;
+      if (typeof exp !== 'number' || !Number.isFinite(exp)) {
+        fail(
+          JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
+          'the token has no numeric exp',
+        );
+      }
+      const expMs = exp * 1000;
+      if (expMs <= now - this.toleranceMs)
+        fail(JwtIssuerErrorCode.TOKEN_EXPIRED, 'the token has expired');
+      if (nbf !== undefined) {
+        if (typeof nbf !== 'number')
+          fail(JwtIssuerErrorCode.TOKEN_CLAIM_INVALID, 'nbf is not a number');
+        if (nbf * 1000 > now + this.toleranceMs) {
+          fail(
+            JwtIssuerErrorCode.TOKEN_NOT_YET_VALID,
+            'the token is not valid yet (nbf)',
+          );
+        }
+      }
+      if (iat !== undefined) {
+        if (typeof iat !== 'number')
+          fail(JwtIssuerErrorCode.TOKEN_CLAIM_INVALID, 'iat is not a number');
+        if (iat * 1000 > now + this.toleranceMs) {
+          fail(
+            JwtIssuerErrorCode.TOKEN_NOT_YET_VALID,
+            'the token is issued in the future (iat)',
+          );
+        }
+      }
+      const audience = rules.audience;
+      if (audience !== undefined) {
+        const auds =
+          typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+        if (!auds.some((a) => typeof a === 'string' && audience.has(a))) {
+          fail(
+            JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
+            'the token is not meant for this audience (aud)',
+          );
+        }
+      }
+      for (const [name, value] of rules.required) {
+        if (payload[name] !== value) {
+          fail(
+            JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
+            `the claim '${name}' is not ${JSON.stringify(value)}`,
+          );
+        }
+      }
+      for (const name of rules.requiredStrings) {
+        const v = payload[name];
+        if (typeof v !== 'string' || v === '') {
+          fail(
+            JwtIssuerErrorCode.TOKEN_CLAIM_INVALID,
+            `the token has no '${name}' (a non-empty string)`,
+          );
+        }
+      }
+
+      // Cached on its second sight (see VerifiedTokenCache). Cached claims are shared between callers: frozen.
+      // Uncached ones belong to this caller alone.
+      counters.valid.value++;
+      if (lookupKey === undefined || !this.cache!.admit(lookupKey)) {
+        return payload as VerifiedClaims;
+      }
+      const claims = deepFreeze(payload) as VerifiedClaims;
+      this.cache!.set(
+        token,
+        lookupKey,
+        { claims, expMs, key, counter: counters.valid },
+        now,
+      );
+      return claims;
+    } catch (e) {
+      if (
+        !refreshable ||
+        !(e instanceof KeyUnknownError) ||
+        e.source.refresh === undefined
+      ) {
+        counted.refuse(e);
+      }
+      throw e;
     }
-    const claims = deepFreeze(payload) as VerifiedClaims;
-    this.cache!.set(
-      token,
-      lookupKey,
-      { claims, expMs, key, counter: counters.valid },
-      now,
-    );
-    return claims;
   }
 
   /**

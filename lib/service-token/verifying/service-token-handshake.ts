@@ -11,9 +11,12 @@ import {
   SERVICE_TOKEN_DEFAULTS,
   type ServiceTokenClaims,
 } from '../interfaces/service-token-options.interface.js';
+import {
+  type ServiceTokenCall,
+  ServiceTokenLocator,
+} from './service-token.locator.js';
 import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
 import { ServiceTokenVerifier } from './service-token.verifier.js';
-import { bearerToken } from './transports/service-call.js';
 import {
   bindSocket,
   closeSocket,
@@ -111,6 +114,10 @@ export class ServiceTokenHandshake {
   @Optional()
   @Inject(ServiceTokenRefusalLog)
   private refusalLog: ServiceTokenRefusalLog | undefined;
+  /** Where tokens come from, set by Nest; the default {@link ServiceTokenLocator} when built with `new`. */
+  @Optional()
+  @Inject(ServiceTokenLocator)
+  private locator: ServiceTokenLocator | undefined;
   /** The module's options, set by Nest, for the clock tolerance. */
   @Optional()
   @Inject(JWT_ISSUER_RESOLVED_OPTIONS)
@@ -161,19 +168,14 @@ export class ServiceTokenHandshake {
   }
 
   /**
-   * The token of the handshake, or `undefined`: socket.io's `auth.token` when the client sent one (a string: the
-   * bare token or `Bearer …`), else the `Authorization: Bearer …` header. Never a query parameter.
+   * The token of the handshake, or `undefined`: what the {@link ServiceTokenLocator} finds (by default socket.io's
+   * `auth.token` when the client sent one, the bare token or `Bearer …`, else the `Authorization: Bearer …`
+   * header). Never a query parameter.
    */
   protected extractToken(
     handshake: ServiceTokenHandshakeRequest,
   ): string | undefined {
-    const auth = handshake.auth as { token?: unknown } | null | undefined;
-    if (typeof auth === 'object' && auth !== null && 'token' in auth) {
-      const token = auth.token;
-      if (typeof token !== 'string') return undefined;
-      return bearerToken(token) ?? (/^[^ ]+$/.test(token) ? token : undefined);
-    }
-    return bearerToken(handshake.headers.authorization);
+    return this.tokenLocator().locate(callOf(handshake));
   }
 
   /** Verifies the handshake's token (synchronously when the issuer's key is known). */
@@ -235,12 +237,7 @@ export class ServiceTokenHandshake {
     try {
       token = this.extractToken(handshake);
       if (token === undefined) {
-        throw new JwtIssuerError(
-          JwtIssuerErrorCode.TOKEN_MISSING,
-          handshake.adapter === 'ws'
-            ? 'no authorization: Bearer header in the handshake'
-            : 'no auth.token nor authorization: Bearer header in the handshake',
-        );
+        throw this.tokenLocator().missing(callOf(handshake));
       }
       claims = this.verify(token, handshake);
     } catch (e) {
@@ -271,6 +268,10 @@ export class ServiceTokenHandshake {
     );
   }
 
+  private tokenLocator(): ServiceTokenLocator {
+    return (this.locator ??= new ServiceTokenLocator());
+  }
+
   private toleranceMs(): number {
     const section = resolvedSection<ResolvedServiceTokenSection>(
       this.resolved ?? {},
@@ -284,6 +285,15 @@ export class ServiceTokenHandshake {
 
 /** `WebSocket.OPEN`. */
 const WS_OPEN = 1;
+
+/** The handshake as the locator reads it. */
+function callOf(handshake: ServiceTokenHandshakeRequest): ServiceTokenCall {
+  return {
+    type: 'ws',
+    headers: handshake.headers,
+    handshake: { adapter: handshake.adapter, auth: handshake.auth },
+  };
+}
 
 function ioRefusal(): HandshakeRefusal {
   return Object.assign(new Error('Unauthorized'), {

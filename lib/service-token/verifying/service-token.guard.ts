@@ -10,8 +10,14 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
+import { refusalFor } from '../../common/token-refusal.js';
+import {
+  JwtIssuerError,
+  JwtIssuerErrorCode,
+  JwtIssuerScopeError,
+} from '../../errors.js';
 import type { ServiceTokenClaims } from '../interfaces/service-token-options.interface.js';
+import { ServiceTokenLocator } from './service-token.locator.js';
 import { ServiceTokenRefusalLog } from './service-token-refusal-log.js';
 import {
   AllowServices,
@@ -27,7 +33,6 @@ import {
   SERVICE_TOKEN_CONTEXT_TYPES,
   type ServiceTokenContextType,
   type ServiceTokenRequest,
-  bearerToken,
   isGrpcMetadata,
   serviceTokenRequestOf,
 } from './transports/service-call.js';
@@ -65,7 +70,8 @@ interface RouteRules {
  * token verified once at the handshake by {@link ServiceTokenHandshake}, accepted until it expires). The verified
  * claims go to {@link ServiceClaims} (and `request.serviceClaims`).
  *
- * Refusals say nothing an attacker can use: over HTTP 401 with `WWW-Authenticate: Bearer error="invalid_token"`;
+ * Refusals say nothing an attacker can use: over HTTP 401 with `WWW-Authenticate: Bearer error="invalid_token"`
+ * (a bare `Bearer` when no token was presented, RFC 6750 §3.1);
  * a valid token whose issuer the route does not accept ({@link AllowServices}) 403, one without the scopes the
  * handler requires ({@link RequireScopes}) 403 with `Bearer error="insufficient_scope", scope="…"`; a message handler's caller gets
  * an `RpcException` `{ statusCode: 401, message: 'Unauthorized' }` (gRPC: status `UNAUTHENTICATED`), an event is
@@ -75,7 +81,9 @@ interface RouteRules {
  * others counted by code in one summary line per window. Transports without headers (TCP, Redis) cannot carry a token:
  * their calls are refused. Per handler with `@UseGuards(ServiceTokenGuard)`, or global with
  * {@link SkipServiceAuth} on public handlers; `ServiceTokenGuard.with({ contexts })` limits a global guard to some
- * kinds of call. Subclass to change `extractToken`, `verify` or `onUnauthorized`.
+ * kinds of call. The token is what the {@link ServiceTokenLocator} finds (provide your own to read a cookie); the
+ * answer to a refusal is the one `JwtIssuerExceptionFilter` gives the same error. Subclass to change `getRequest`,
+ * `extractToken`, `verify` or `onUnauthorized`.
  *
  * @example
  * @UseGuards(ServiceTokenGuard)
@@ -94,6 +102,10 @@ export class ServiceTokenGuard implements CanActivate {
   @Optional()
   @Inject(ServiceTokenRefusalLog)
   private refusalLog: ServiceTokenRefusalLog | undefined;
+  /** Where tokens come from, set by Nest (the application's own {@link ServiceTokenLocator} when it provides one). */
+  @Optional()
+  @Inject(ServiceTokenLocator)
+  private injectedLocator: ServiceTokenLocator | undefined;
 
   private readonly routeRules = new WeakMap<
     object,
@@ -116,6 +128,11 @@ export class ServiceTokenGuard implements CanActivate {
     return guardForContexts(this, options);
   }
 
+  /** Where tokens come from: the injected {@link ServiceTokenLocator}, or the default one for a guard built with `new`. */
+  protected get locator(): ServiceTokenLocator {
+    return (this.injectedLocator ??= new ServiceTokenLocator());
+  }
+
   /** Checks the token; resolves synchronously when the issuer's key is already known. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const rules = this.rulesOf(context);
@@ -130,23 +147,22 @@ export class ServiceTokenGuard implements CanActivate {
         return loading.then(() => this.canActivate(context));
     }
     if (type === 'ws') return this.activateSocket(context, rules);
-    const request = serviceTokenRequestOf(context);
+    const request = this.getRequest(context);
     if (request === undefined) {
       this.onUnauthorized(
-        new JwtIssuerError(
-          JwtIssuerErrorCode.TOKEN_MISSING,
-          `the guard cannot read a ${type} call`,
-        ),
+        this.locator.missing({ type, headers: {}, context }),
         context,
       );
     }
     const token = this.extractToken(request, context);
     if (token === undefined) {
       this.onUnauthorized(
-        new JwtIssuerError(
-          JwtIssuerErrorCode.TOKEN_MISSING,
-          'no authorization: Bearer token',
-        ),
+        this.locator.missing({
+          type,
+          headers: request.headers,
+          request,
+          context,
+        }),
         context,
       );
     }
@@ -166,16 +182,33 @@ export class ServiceTokenGuard implements CanActivate {
   }
 
   /**
-   * The bearer token of the call, or `undefined`. `request.headers` are the HTTP headers, or the transport
-   * headers of a microservice message (names in lower case). `context` is optional so that overrides written for
-   * the HTTP-only guard (`super.extractToken(request)`) keep compiling.
+   * The request of the call, or `undefined` for a call the guard cannot read (refused as `TOKEN_MISSING`): the HTTP
+   * request (Express, Fastify; for GraphQL the one in its context), or for a microservice message one built from the
+   * transport's headers (names in lower case), kept on the message's context for {@link ServiceClaims}. Override
+   * to find the request elsewhere (as throttler's `getRequestResponse`). Gateway messages do not come here: their
+   * socket's token was located and verified at its handshake.
+   */
+  protected getRequest(
+    context: ExecutionContext,
+  ): ServiceTokenRequest | undefined {
+    return serviceTokenRequestOf(context);
+  }
+
+  /**
+   * The token of the call, or `undefined`: what the {@link ServiceTokenLocator} finds (by default the
+   * `authorization: Bearer` header of the request or of the microservice message). `context` is optional so that
+   * overrides written for the HTTP-only guard (`super.extractToken(request)`) keep compiling.
    */
   protected extractToken(
     request: ServiceTokenRequest,
     context?: ExecutionContext,
   ): string | undefined {
-    void context;
-    return bearerToken(request.headers.authorization);
+    return this.locator.locate({
+      type: context?.getType<string>() ?? 'http',
+      headers: request.headers,
+      request,
+      context,
+    });
   }
 
   /** Verifies the token (synchronously when possible). */
@@ -214,20 +247,14 @@ export class ServiceTokenGuard implements CanActivate {
   protected onUnauthorized(error: unknown, context: ExecutionContext): never {
     const code = error instanceof JwtIssuerError ? error.code : undefined;
     if (code === JwtIssuerErrorCode.NOT_CONFIGURED) throw error;
-    const forbidden =
-      code === JwtIssuerErrorCode.SERVICE_NOT_ALLOWED ||
-      code === JwtIssuerErrorCode.SCOPE_INSUFFICIENT;
+    const refusal = refusalFor(error);
     const type = context.getType<string>();
     if (type === 'http') {
       const res = context.switchToHttp().getResponse<{
         header?: (n: string, v: string) => unknown;
         setHeader?: (n: string, v: string) => unknown;
       }>();
-      // The scopes come from the decorator (RFC 6749 scope tokens: no quote, backslash or control character).
-      const scope = (error as { requiredScope?: unknown }).requiredScope;
-      const value = forbidden
-        ? `Bearer error="insufficient_scope"${typeof scope === 'string' ? `, scope="${scope}"` : ''}`
-        : 'Bearer error="invalid_token"';
+      const value = refusal.wwwAuthenticate;
       // Fastify's reply and Express' response both have header(); a raw Node response has setHeader().
       if (typeof res.header === 'function')
         res.header('WWW-Authenticate', value);
@@ -237,15 +264,17 @@ export class ServiceTokenGuard implements CanActivate {
     this.refusalLog ??= new ServiceTokenRefusalLog();
     this.refusalLog.refused(this.logger, error, refusalPlace(context));
     if (type === 'ws') {
-      throw wsRefusal(forbidden, context.switchToWs().getClient());
+      throw wsRefusal(refusal, context.switchToWs().getClient());
     }
     if (type === 'rpc') {
       throw rpcRefusal(
-        forbidden,
+        refusal,
         isGrpcMetadata(context.switchToRpc().getContext()),
       );
     }
-    throw forbidden ? new ForbiddenException() : new UnauthorizedException();
+    throw refusal.status === 403
+      ? new ForbiddenException()
+      : new UnauthorizedException();
   }
 
   /**
@@ -313,13 +342,10 @@ export class ServiceTokenGuard implements CanActivate {
       );
     }
     if (scopes !== undefined && !this.hasScopes(claims, scopes)) {
-      const error = new JwtIssuerError(
-        JwtIssuerErrorCode.SCOPE_INSUFFICIENT,
+      const error = new JwtIssuerScopeError(
+        scopes.scopes.join(' '),
         `issuer ${claims.iss} (caller ${String(this.verifier.callerOf(claims).subject)}) lacks ${scopes.mode === 'allOf' ? 'the scopes' : 'one of the scopes'} ${scopes.scopes.join(' ')}`,
       );
-      Object.defineProperty(error, 'requiredScope', {
-        value: scopes.scopes.join(' '),
-      });
       this.onUnauthorized(error, context);
     }
     request[SERVICE_CLAIMS_PROPERTY] = claims;

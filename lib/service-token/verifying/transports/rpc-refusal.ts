@@ -1,4 +1,5 @@
 import { exportOf } from '../../../common/module-export.js';
+import type { TokenRefusal } from '../../../common/token-refusal.js';
 // @nestjs/microservices is an optional peer: loaded only once a microservice call reaches the guard (the package is
 // then necessarily installed, since it dispatched the call). Its RpcException is the only error Nest's RPC
 // exception filter forwards to the caller; any other error becomes "Internal server error".
@@ -24,14 +25,15 @@ const GRPC_PERMISSION_DENIED = 7;
  * `Forbidden`), the same body as over HTTP; over gRPC `{ code: UNAUTHENTICATED (16) | PERMISSION_DENIED (7),
  * message }` so the client sees a gRPC status. Call {@link loadRpcException} first. @internal
  */
-export function rpcRefusal(forbidden: boolean, grpc: boolean): Error {
-  const message = forbidden ? 'Forbidden' : 'Unauthorized';
+export function rpcRefusal(refusal: TokenRefusal, grpc: boolean): Error {
+  const { statusCode, message } = refusal.body;
   const error = grpc
     ? {
-        code: forbidden ? GRPC_PERMISSION_DENIED : GRPC_UNAUTHENTICATED,
+        code:
+          statusCode === 403 ? GRPC_PERMISSION_DENIED : GRPC_UNAUTHENTICATED,
         message,
       }
-    : { statusCode: forbidden ? 403 : 401, message };
+    : { statusCode, message };
   if (rpcException === undefined) throw new Error('RpcException not loaded');
   return new rpcException(error);
 }

@@ -1,4 +1,5 @@
 import { exportOf } from '../../../common/module-export.js';
+import type { TokenRefusal } from '../../../common/token-refusal.js';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../../../errors.js';
 import type { ServiceTokenClaims } from '../../interfaces/service-token-options.interface.js';
 import type { ServiceTokenRequest } from './service-call.js';
@@ -175,13 +176,11 @@ export const WS_CLOSE_UNAUTHORIZED = 4401;
  * never become valid again, so the client must connect again with a fresh one. Call {@link loadWsException}
  * first. @internal
  */
-export function wsRefusal(forbidden: boolean, socket: unknown): Error {
+export function wsRefusal(refusal: TokenRefusal, socket: unknown): Error {
   if (wsException === undefined) throw new Error('WsException not loaded');
-  const error = forbidden
-    ? { status: 'error', statusCode: 403, message: 'Forbidden' }
-    : { status: 'error', statusCode: 401, message: 'Unauthorized' };
+  const error = { status: 'error', ...refusal.body };
   // After the exception filter has sent its event (it runs in the promise jobs that follow the guard's refusal).
-  if (!forbidden) setImmediate(() => closeSocket(socket));
+  if (refusal.status === 401) setImmediate(() => closeSocket(socket));
   return new wsException(error);
 }
 
