@@ -1,11 +1,8 @@
-import type {
-  Msg,
-  NatsConnection,
-  Subscription,
-} from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { JwtIssuerError, JwtIssuerErrorCode } from '../../errors.js';
 import type {
   CalloutLogger,
+  CalloutMessage,
   NatsCalloutConnectionState,
 } from '../interfaces/nats-callout-responder.interface.js';
 import type { ResolvedNatsCalloutOptions } from './callout.options.js';
@@ -50,7 +47,7 @@ export class CalloutConnection {
   constructor(
     private readonly options: ResolvedNatsCalloutOptions,
     private readonly logger: CalloutLogger,
-    private readonly onMessage: (msg: Msg) => void,
+    private readonly onMessage: (msg: CalloutMessage) => void,
   ) {}
 
   /** The connection's state and since when (epoch ms). */

@@ -3,7 +3,6 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import type { Msg } from '@nats-io/transport-node';
 import { RateLimitedLog } from '../../common/rate-limited-log.js';
 import {
   ATTR,
@@ -12,6 +11,7 @@ import {
   type JwtIssuerTelemetry,
 } from '../../common/telemetry.js';
 import type {
+  CalloutMessage,
   CalloutResponderHost,
   CalloutSinks,
   NatsCalloutConnectionState,
@@ -87,7 +87,7 @@ export class NatsCalloutResponder
   private readonly sinks: CalloutSinks;
   private readonly explorer: CalloutAuthorizerExplorer;
   private readonly connection: CalloutConnection;
-  private readonly queue: CalloutQueue<Msg>;
+  private readonly queue: CalloutQueue<CalloutMessage>;
   private readonly deadlines = new DeadlineSignals();
   private protocol: CalloutProtocol | undefined;
 
@@ -166,7 +166,7 @@ export class NatsCalloutResponder
   }
 
   /** Answers one request taken from the queue (never throws). */
-  private async handle(msg: Msg, receivedAt: number): Promise<void> {
+  private async handle(msg: CalloutMessage, receivedAt: number): Promise<void> {
     try {
       const reply = await this.answer(
         msg.data,

@@ -48,3 +48,14 @@ export interface CalloutSinks {
   readonly logger: CalloutLogger;
   readonly refusals: { admit(kind: string): boolean };
 }
+
+/**
+ * What the responder reads of one request message (internal): the part of the NATS client's `Msg` it uses, written
+ * here so that no declaration of the package names the optional client's types.
+ */
+export interface CalloutMessage {
+  readonly data: Uint8Array;
+  readonly reply?: string;
+  readonly headers?: { get(name: string): string };
+  respond(data: Uint8Array): boolean;
+}
