@@ -80,6 +80,10 @@ export function runCliProcess(
       clearTimeout(timer);
       resolve({ code, stdout, stderr, ms: Date.now() - started });
     });
+    // A command that never reads its input may exit before the write lands: EPIPE then says nothing about it.
+    child.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin.end(options.stdin ?? '');
   });
 }
