@@ -1,3 +1,4 @@
+import type { KeyAlgorithm } from '../../common/keys.js';
 import { isUtf8 } from 'node:buffer';
 import { constants, type KeyObject, verify as cryptoVerify } from 'node:crypto';
 import {
@@ -21,8 +22,7 @@ import { VerifiedTokenCache } from './verified-token-cache.js';
  * RS256, ES256 and EdDSA are allowed by default; PS256, RS384, RS512, ES384 and ES512 (what identity providers
  * sign with) only for an issuer that declares them.
  */
-export type VerifyAlgorithm =
-  'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
+export type VerifyAlgorithm = Exclude<KeyAlgorithm, 'HS256'>;
 
 /** A public key bound to one algorithm and one `kid`, imported once. */
 export interface VerificationKey {
